@@ -1,0 +1,48 @@
+#pragma once
+// Shared pieces of the genphys command line: the subcommand table and module parameters.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "genphys/pde.hpp"
+
+namespace genphys::cli {
+
+/// Adds one subcommand to `app`; the returned callback runs it after parsing and returns the exit
+/// code. Throw genphys::InputError for bad input (printed as one line, exit code 2).
+using CommandRunner = std::function<int()>;
+using CommandSetup = std::function<CommandRunner(CLI::App& app)>;
+
+/// Every module parameter (--D, --m, --k0, ...) as an optional option, plus --expr for `custom`.
+/// Only the ones given reach make_module, which rejects those the chosen PDE does not take.
+class ModuleOptions {
+ public:
+  void add_to(CLI::App* cmd);
+  ParamValues given() const;
+  const std::string& expr() const { return expr_; }
+
+ private:
+  std::map<std::string, std::optional<double>> values_;
+  std::string expr_;
+};
+
+/// Splits "a,b,c" (no empty items allowed).
+std::vector<std::string> split_list(const std::string& text, const std::string& what);
+
+// One setup function per subcommand, each in its own cmd_*.cpp.
+CommandRunner setup_check(CLI::App& app);
+CommandRunner setup_dispersion(CLI::App& app);
+CommandRunner setup_green(CLI::App& app);
+CommandRunner setup_simulate(CLI::App& app);
+CommandRunner setup_kernel(CLI::App& app);
+CommandRunner setup_sample(CLI::App& app);
+#ifdef GENPHYS_WITH_TORCH
+CommandRunner setup_train(CLI::App& app);
+#endif
+
+}  // namespace genphys::cli

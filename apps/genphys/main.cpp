@@ -1,0 +1,99 @@
+// genphys: physical processes as generative models.
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "cli.hpp"
+
+using namespace genphys;
+
+namespace genphys::cli {
+
+void ModuleOptions::add_to(CLI::App* cmd) {
+  std::set<std::string> names;
+  for (const auto& info : module_registry())
+    for (const auto& spec : info.params) {
+      if (!names.insert(spec.name).second) continue;
+      std::string help = spec.help + " (";
+      std::string owners;
+      for (const auto& other : module_registry())
+        for (const auto& s : other.params)
+          if (s.name == spec.name) owners += (owners.empty() ? "" : ", ") + other.name;
+      help += owners + "; default " + CLI::detail::to_string(spec.default_value) + ")";
+      values_[spec.name] = std::nullopt;
+      cmd->add_option("--" + spec.name, values_[spec.name], help);
+    }
+  cmd->add_option("--expr", expr_, "custom PDE: polynomial in phi_t/phi_tt/... and lap, e.g. \"phi_tt + lap phi - 0.25 phi\"");
+}
+
+ParamValues ModuleOptions::given() const {
+  ParamValues out;
+  for (const auto& [name, value] : values_)
+    if (value) out[name] = *value;
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& text, const std::string& what) {
+  std::vector<std::string> items;
+  std::string item;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ',') {
+      if (item.empty()) throw InputError("empty item in " + what + " list '" + text + "'");
+      items.push_back(item);
+      item.clear();
+    } else {
+      item += text[i];
+    }
+  }
+  return items;
+}
+
+}  // namespace genphys::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"genphys: physical processes (PDEs) as generative models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "genphys 0.1.0");
+
+  std::vector<std::pair<CLI::App*, cli::CommandRunner>> commands;
+  const std::vector<std::pair<std::string, std::pair<std::string, cli::CommandSetup>>> table = {
+      {"check", {"Decide whether a PDE is s-generative (C1, C2)", cli::setup_check}},
+      {"dispersion", {"Dispersion branches omega_j(k) as CSV and a plot", cli::setup_dispersion}},
+      {"green", {"Green's function G(r, t) in N dimensions", cli::setup_green}},
+      {"simulate", {"Evolve a density spectrally from point sources", cli::setup_simulate}},
+      {"kernel", {"Draw radii from a perturbation kernel", cli::setup_kernel}},
+      {"sample", {"Generate samples (exact empirical field or a trained network)", cli::setup_sample}},
+#ifdef GENPHYS_WITH_TORCH
+      {"train", {"Train a network for an s-generative PDE", cli::setup_train}},
+#endif
+  };
+  for (const auto& [name, entry] : table) {
+    CLI::App* sub = app.add_subcommand(name, entry.first);
+    commands.emplace_back(sub, entry.second(*sub));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "genphys: error: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+  } catch (const InputError& e) {
+    std::cerr << "genphys: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "genphys: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+#pragma once
+// What the samplers and the learning engine need from an s-generative PDE module, in one data
+// dimension N. Everything PDE-specific reaches the engine through this interface; the engine
+// never names a PDE. No LibTorch here.
+
+#include <string>
+
+#include "genphys/random.hpp"
+
+namespace genphys {
+
+class GenerativeProcess {
+ public:
+  virtual ~GenerativeProcess() = default;
+
+  /// Data dimension N.
+  virtual int dim() const = 0;
+
+  // ---- time and noise level ---------------------------------------------------------------
+  /// Effective noise level: per-dimension RMS displacement of the kernel at the module's time t.
+  virtual double sigma(double t) const = 0;
+  /// Inverse of sigma(t).
+  virtual double time(double sigma) const = 0;
+
+  // ---- the normalised perturbation kernel q_t(x | y), radial in r = |x - y| ------------------
+  /// Draws x - y ~ q_t(. | y) into out[0 .. N).
+  virtual void sample_displacement(Rng& rng, double t, double* out) const = 0;
+  /// Draws only the radius |x - y|.
+  virtual double sample_radius(Rng& rng, double t) const = 0;
+  /// log q_t at a displacement of radius r (a density on R^N).
+  virtual double log_kernel(double r, double t) const = 0;
+  /// P(|x - y| <= r).
+  virtual double radial_cdf(double r, double t) const = 0;
+
+  // ---- prior ------------------------------------------------------------------------------
+  /// A draw of x at t = t_max for data centred at the origin.
+  virtual void sample_prior(Rng& rng, double t_max, double* out) const { sample_displacement(rng, t_max, out); }
+
+  // ---- velocity ---------------------------------------------------------------------------
+  /// True when the field is affine in the posterior mean: dx/dt = velocity_scale(t) (x - E[y|x,t]),
+  /// so a denoiser D(x, t) ~ E[y|x,t] serves. False: a velocity target is needed.
+  virtual bool affine_velocity() const { return true; }
+  /// The factor in dx/dt = velocity_scale(t) (x - E[y | x, t]): 1/t for the Poisson family,
+  /// 1/(2t) for diffusion.
+  virtual double velocity_scale(double t) const = 0;
+
+  // ---- birth / death ----------------------------------------------------------------------
+  /// True when the density flow has R != 0 (mass is created or destroyed).
+  virtual bool has_birth_death() const { return false; }
+  /// Per-source R/p at displacement radius r and time t; the field's R/p is its posterior
+  /// average over sources. Only called when has_birth_death().
+  virtual double birth_death_ratio(double r, double t) const { return 0.0; }
+
+  // ---- defaults for training and sampling -------------------------------------------------
+  /// The sigma range sampling integrates over by default (EDM: 0.002 .. 80).
+  virtual double sigma_min() const { return 0.002; }
+  virtual double sigma_max() const { return 80.0; }
+};
+
+}  // namespace genphys

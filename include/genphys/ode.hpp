@@ -1,0 +1,125 @@
+#pragma once
+// ODE integrators written once against an abstract velocity, so the exact empirical field
+// (double-precision Eigen matrices) and a trained network (torch tensors) use the same code.
+//
+// State needs: State + State, double * State, copy. Velocity: State v(const State& x, double t).
+// Every integrator counts network/field evaluations exactly in `nfe` (k-diffusion's one-signature
+// style: state, time grid or interval, velocity, options, callback).
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+namespace genphys {
+
+/// EDM's time-step discretisation: n levels from sigma_max down to sigma_min with exponent rho,
+/// followed by a final 0 (n + 1 entries).
+std::vector<double> edm_sigma_schedule(int n, double sigma_min, double sigma_max, double rho = 7.0);
+
+/// Number of Heun steps n such that heun on an n-step grid costs exactly `nfe` = 2n - 1
+/// evaluations; throws InputError unless nfe is odd and >= 1.
+int heun_steps_for_nfe(int nfe);
+
+template <class State>
+using StepCallback = std::function<void(int step, double t, const State& x)>;
+
+/// Explicit Euler along the grid times[0] -> times.back(): NFE = times.size() - 1.
+template <class State, class Velocity>
+State integrate_euler(State x, const std::vector<double>& times, Velocity&& velocity, int& nfe,
+                      const StepCallback<State>& callback = nullptr) {
+  for (size_t i = 0; i + 1 < times.size(); ++i) {
+    const double h = times[i + 1] - times[i];
+    State d = velocity(x, times[i]);
+    ++nfe;
+    x = x + h * d;
+    if (callback) callback(static_cast<int>(i + 1), times[i + 1], x);
+  }
+  return x;
+}
+
+/// Heun's second-order method (EDM Algorithm 1): the correction is skipped on the step that ends
+/// at time 0, so a grid of n steps ending at 0 costs 2n - 1 evaluations.
+template <class State, class Velocity>
+State integrate_heun(State x, const std::vector<double>& times, Velocity&& velocity, int& nfe,
+                     const StepCallback<State>& callback = nullptr) {
+  for (size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t0 = times[i], t1 = times[i + 1], h = t1 - t0;
+    State d0 = velocity(x, t0);
+    ++nfe;
+    State x1 = x + h * d0;
+    if (t1 != 0.0) {
+      State d1 = velocity(x1, t1);
+      ++nfe;
+      x1 = x + (0.5 * h) * (d0 + d1);
+    }
+    x = x1;
+    if (callback) callback(static_cast<int>(i + 1), t1, x);
+  }
+  return x;
+}
+
+struct Rk45Options {
+  double rtol = 1e-5;
+  double atol = 1e-5;
+  double first_step = 0.0;  ///< 0: 1% of the interval
+  int max_evaluations = 100000;
+};
+
+/// Adaptive Dormand-Prince 5(4) from t0 to t1 (either direction). `error_norm(err, x0, x1, rtol,
+/// atol)` returns the scaled RMS error (accept when <= 1); overloads exist per State type.
+template <class State, class Velocity, class ErrorNorm>
+State integrate_rk45(State x, double t0, double t1, Velocity&& velocity, ErrorNorm&& error_norm,
+                     int& nfe, const Rk45Options& opt = {},
+                     const StepCallback<State>& callback = nullptr) {
+  static constexpr double c2 = 1.0 / 5, c3 = 3.0 / 10, c4 = 4.0 / 5, c5 = 8.0 / 9;
+  static constexpr double a21 = 1.0 / 5;
+  static constexpr double a31 = 3.0 / 40, a32 = 9.0 / 40;
+  static constexpr double a41 = 44.0 / 45, a42 = -56.0 / 15, a43 = 32.0 / 9;
+  static constexpr double a51 = 19372.0 / 6561, a52 = -25360.0 / 2187, a53 = 64448.0 / 6561,
+                          a54 = -212.0 / 729;
+  static constexpr double a61 = 9017.0 / 3168, a62 = -355.0 / 33, a63 = 46732.0 / 5247,
+                          a64 = 49.0 / 176, a65 = -5103.0 / 18656;
+  static constexpr double b1 = 35.0 / 384, b3 = 500.0 / 1113, b4 = 125.0 / 192, b5 = -2187.0 / 6784,
+                          b6 = 11.0 / 84;
+  // Difference between the 5th-order solution and the embedded 4th-order one.
+  static constexpr double e1 = 71.0 / 57600, e3 = -71.0 / 16695, e4 = 71.0 / 1920,
+                          e5 = -17253.0 / 339200, e6 = 22.0 / 525, e7 = -1.0 / 40;
+
+  const double span = t1 - t0;
+  if (span == 0.0) return x;
+  const double direction = span > 0 ? 1.0 : -1.0;
+  double h = opt.first_step > 0 ? direction * opt.first_step : 0.01 * span;
+  double t = t0;
+  State k1 = velocity(x, t);
+  ++nfe;
+  int step = 0;
+  while (direction * (t1 - t) > 0) {
+    if (nfe >= opt.max_evaluations) throw std::runtime_error("rk45: evaluation budget exhausted");
+    if (direction * (t + h - t1) > 0) h = t1 - t;
+    State k2 = velocity(x + (h * a21) * k1, t + c2 * h);
+    State k3 = velocity(x + h * (a31 * k1 + a32 * k2), t + c3 * h);
+    State k4 = velocity(x + h * (a41 * k1 + a42 * k2 + a43 * k3), t + c4 * h);
+    State k5 = velocity(x + h * (a51 * k1 + a52 * k2 + a53 * k3 + a54 * k4), t + c5 * h);
+    State k6 = velocity(x + h * (a61 * k1 + a62 * k2 + a63 * k3 + a64 * k4 + a65 * k5), t + h);
+    State x_new = x + h * (b1 * k1 + b3 * k3 + b4 * k4 + b5 * k5 + b6 * k6);
+    State k7 = velocity(x_new, t + h);
+    nfe += 6;
+    State err = h * (e1 * k1 + e3 * k3 + e4 * k4 + e5 * k5 + e6 * k6 + e7 * k7);
+    const double norm = error_norm(err, x, x_new, opt.rtol, opt.atol);
+    if (!std::isfinite(norm)) throw std::runtime_error("rk45: non-finite error estimate");
+    if (norm <= 1.0) {
+      t += h;
+      x = x_new;
+      k1 = k7;  // first-same-as-last
+      ++step;
+      if (callback) callback(step, t, x);
+    }
+    const double factor = norm == 0.0 ? 5.0 : std::clamp(0.9 * std::pow(norm, -0.2), 0.2, 5.0);
+    h *= factor;
+  }
+  return x;
+}
+
+}  // namespace genphys

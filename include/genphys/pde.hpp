@@ -1,0 +1,119 @@
+#pragma once
+// The interface every PDE module in pdes/ implements, and the registry that finds modules by name.
+// No LibTorch here: this header is included everywhere.
+
+#include <complex>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "genphys/errors.hpp"
+
+namespace genphys {
+
+using complex = std::complex<double>;
+
+/// A numeric parameter of a module, e.g. Helmholtz's k0.
+struct ParamSpec {
+  std::string name;  ///< as on the command line without dashes: "k0"
+  double default_value;
+  double lower;      ///< valid range: [lower, upper], or (lower, upper] when lower_open
+  double upper;
+  bool lower_open;
+  std::string help;
+};
+
+using ParamValues = std::map<std::string, double>;
+
+/// One term coefficient * (d/dt)^time_order * Lap^lap_order of a linear constant-coefficient PDE
+/// L phi = sum of terms = 0.
+struct OperatorTerm {
+  int time_order;
+  int lap_order;
+  complex coefficient;
+};
+
+/// One branch omega_j(k) of the dispersion relation, convention phi ~ exp(i(k.x - omega t)).
+struct DispersionBranch {
+  std::string label;
+  std::function<complex(double k)> omega;
+};
+
+enum class Verdict { yes, conditional, no };
+std::string to_string(Verdict v);
+
+/// A verdict on one condition with a one-line reason.
+struct ConditionVerdict {
+  Verdict verdict;
+  std::string reason;
+  std::string condition;  ///< for `conditional`: the computed condition in numbers; else empty
+};
+
+/// The rewriting of L phi = 0 as a density flow dp/dt + div(p v) - R = 0, as formulas of phi.
+struct DensityFlowForm {
+  std::string p, v, R;
+};
+
+class GenerativeProcess;  // include/genphys/generative.hpp
+
+class PdeModule {
+ public:
+  PdeModule(std::string name, ParamValues params) : name_(std::move(name)), params_(std::move(params)) {}
+  virtual ~PdeModule() = default;
+  PdeModule(const PdeModule&) = delete;
+  PdeModule& operator=(const PdeModule&) = delete;
+
+  const std::string& name() const { return name_; }
+  const ParamValues& params() const { return params_; }
+  double param(const std::string& key) const;
+
+  // ==== dispersion and density-flow form =================================================
+  /// The PDE as text, e.g. "phi_tt + lap phi + k0^2 phi = 0" with parameter values filled in.
+  virtual std::string equation() const = 0;
+  /// The same PDE as a polynomial in d/dt and the Laplacian.
+  virtual std::vector<OperatorTerm> operator_terms() const = 0;
+  /// Closed-form dispersion branches.
+  virtual std::vector<DispersionBranch> dispersion() const = 0;
+  /// The (p, v, R) rewriting, as text.
+  virtual DensityFlowForm density_flow_form() const = 0;
+  // ==== end dispersion ===================================================================
+
+  // ==== Green's function, C1 and density flow =============================================
+  /// C1: does the conversion give a valid density (p >= 0) for the point-source solution in
+  /// dimension `dim`? Decided from the module's own Green's function, measured.
+  virtual ConditionVerdict c1(int dim) const;
+  // ==== end Green's function =============================================================
+
+  // ==== perturbation kernel and generative process ========================================
+  /// The generative side of the module in data dimension `dim`, or nullptr when the module has
+  /// no valid kernel (C1 fails) or no sampler yet.
+  virtual std::unique_ptr<GenerativeProcess> generative(int dim) const;
+  // ==== end kernel ========================================================================
+
+ private:
+  std::string name_;
+  ParamValues params_;
+};
+
+/// A registered module: its name, aliases, parameters and factory.
+struct ModuleInfo {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string summary;
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<PdeModule>(const ParamValues&)> make;
+};
+
+/// All modules, in table order.
+const std::vector<ModuleInfo>& module_registry();
+
+/// Finds a module by name or alias; throws InputError naming the valid choices.
+const ModuleInfo& find_module(const std::string& name_or_alias);
+
+/// Validates `given` against the module's specs (unknown names, NaN/inf, out of range all throw
+/// InputError), fills defaults, and builds the module.
+std::unique_ptr<PdeModule> make_module(const std::string& name_or_alias, const ParamValues& given = {});
+
+}  // namespace genphys

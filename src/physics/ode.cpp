@@ -1,0 +1,30 @@
+#include "genphys/ode.hpp"
+
+#include <string>
+
+#include "genphys/errors.hpp"
+
+namespace genphys {
+
+std::vector<double> edm_sigma_schedule(int n, double sigma_min, double sigma_max, double rho) {
+  if (n < 1) throw InputError("schedule needs at least 1 level, got " + std::to_string(n));
+  if (!(sigma_min > 0) || !(sigma_max >= sigma_min))
+    throw InputError("schedule needs 0 < sigma_min <= sigma_max");
+  std::vector<double> sigmas;
+  sigmas.reserve(n + 1);
+  const double a = std::pow(sigma_max, 1.0 / rho), b = std::pow(sigma_min, 1.0 / rho);
+  for (int i = 0; i < n; ++i) {
+    const double frac = n == 1 ? 0.0 : static_cast<double>(i) / (n - 1);
+    sigmas.push_back(std::pow(a + frac * (b - a), rho));
+  }
+  sigmas.push_back(0.0);
+  return sigmas;
+}
+
+int heun_steps_for_nfe(int nfe) {
+  if (nfe < 1 || nfe % 2 == 0)
+    throw InputError("Heun needs an odd NFE >= 1 (NFE = 2 steps - 1), got " + std::to_string(nfe));
+  return (nfe + 1) / 2;
+}
+
+}  // namespace genphys
