@@ -81,6 +81,9 @@ class PdeModule {
   // ==== end dispersion ===================================================================
 
   // ==== Green's function, C1 and density flow =============================================
+  /// Spatial Fourier transform G-hat(k, t) of the point-source solution phi, radial in |k|.
+  /// Throws NotSupported when the module has none.
+  virtual complex green_hat(double k, double t) const;
   /// C1: does the conversion give a valid density (p >= 0) for the point-source solution in
   /// dimension `dim`? Decided from the module's own Green's function, measured.
   virtual ConditionVerdict c1(int dim) const;

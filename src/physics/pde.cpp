@@ -26,6 +26,10 @@ ConditionVerdict PdeModule::c1(int) const {
   return {Verdict::conditional, "C1 not analysed for this module", "unknown"};
 }
 
+complex PdeModule::green_hat(double, double) const {
+  throw NotSupported("PDE '" + name_ + "' has no Fourier-space Green's function");
+}
+
 std::unique_ptr<GenerativeProcess> PdeModule::generative(int) const { return nullptr; }
 
 namespace {
