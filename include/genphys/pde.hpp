@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "genphys/errors.hpp"
+#include "genphys/numeric.hpp"
 
 namespace genphys {
 
@@ -27,11 +28,13 @@ struct ParamSpec {
 
 using ParamValues = std::map<std::string, double>;
 
-/// One term coefficient * (d/dt)^time_order * Lap^lap_order of a linear constant-coefficient PDE
-/// L phi = sum of terms = 0.
+/// One term coefficient * (d/dt)^time_order * (-Lap)^space_power of a linear constant-coefficient
+/// PDE L phi = sum of terms = 0. With phi ~ exp(i(k.x - omega t)) the term becomes
+/// coefficient * (-i omega)^time_order * k^(2 space_power). space_power is a non-negative integer
+/// except for fractional operators ((-Lap)^beta); Lap^n is (-1)^n (-Lap)^n.
 struct OperatorTerm {
   int time_order;
-  int lap_order;
+  double space_power;
   complex coefficient;
 };
 
@@ -81,9 +84,22 @@ class PdeModule {
   // ==== end dispersion ===================================================================
 
   // ==== Green's function, C1 and density flow =============================================
-  /// Spatial Fourier transform G-hat(k, t) of the point-source solution phi, radial in |k|.
+  /// Spatial Fourier transform G-hat(k, t) of the point-source density p (the table's G-hat:
+  /// exp(-k^2 t) for diffusion, exp(-k t) for Poisson), radial in |k|.
   /// Throws NotSupported when the module has none.
   virtual complex green_hat(double k, double t) const;
+  /// The point-source solution phi = G(r, t) in N dimensions (sign and log of |G|), normalised so
+  /// its density p = point_flow().p has green_hat as Fourier transform. Throws NotSupported.
+  virtual SignedLog green(double r, double t, int dim) const;
+  /// How green() is computed in dimension `dim`: "closed form" or "numerical: <route>".
+  virtual std::string green_method(int dim) const;
+  /// The (p, v, R) rewriting evaluated on the point-source solution at radius r, time t:
+  /// density p, radial flux J = p v.(x - y)/r, and rate R. Linear in phi, so the flow of many
+  /// sources is the sum of these. Throws NotSupported.
+  struct PointFlow {
+    SignedLog p, flux, rate;
+  };
+  virtual PointFlow point_flow(double r, double t, int dim) const;
   /// C1: does the conversion give a valid density (p >= 0) for the point-source solution in
   /// dimension `dim`? Decided from the module's own Green's function, measured.
   virtual ConditionVerdict c1(int dim) const;

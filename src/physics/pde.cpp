@@ -30,6 +30,16 @@ complex PdeModule::green_hat(double, double) const {
   throw NotSupported("PDE '" + name_ + "' has no Fourier-space Green's function");
 }
 
+SignedLog PdeModule::green(double, double, int) const {
+  throw NotSupported("PDE '" + name_ + "' has no Green's function");
+}
+
+std::string PdeModule::green_method(int) const { return "none"; }
+
+PdeModule::PointFlow PdeModule::point_flow(double, double, int) const {
+  throw NotSupported("PDE '" + name_ + "' has no point-source density flow");
+}
+
 std::unique_ptr<GenerativeProcess> PdeModule::generative(int) const { return nullptr; }
 
 namespace {
