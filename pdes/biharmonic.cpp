@@ -10,13 +10,20 @@ class Biharmonic final : public PdeModule {
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override { return "phi_t + lap lap phi = 0"; }
-  std::vector<OperatorTerm> operator_terms() const override { return {}; }
-  std::vector<DispersionBranch> dispersion() const override { return {}; }
-  DensityFlowForm density_flow_form() const override { return {}; }
+  std::vector<OperatorTerm> operator_terms() const override { return {{1, 0, 1.0}, {0, 2, 1.0}}; }
+  std::vector<DispersionBranch> dispersion() const override {
+    return {{"w = -i k^4", [](double k) { return complex(0, -k * k * k * k); }}};
+  }
+  DensityFlowForm density_flow_form() const override { return {"phi", "grad(lap phi) / phi", "0"}; }
+  std::string c2_analytic() const override { return "Im w(k) = -k^4 < 0 = Im w(0)"; }
   // ==== end dispersion ===================================================================
 
 
   // ==== Green's function, C1 and density flow =============================================
+  complex green_hat(double k, double t) const override { return std::exp(-k * k * k * k * t); }
+  ConditionVerdict c1(int) const override {
+    return c1_from_green_hat(*this, "no mixture argument applies (k^4 is not a Bernstein function)");
+  }
   // ==== end Green's function =============================================================
 
 

@@ -10,13 +10,20 @@ class Diffusion final : public PdeModule {
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override { return "phi_t - lap phi = 0"; }
-  std::vector<OperatorTerm> operator_terms() const override { return {}; }
-  std::vector<DispersionBranch> dispersion() const override { return {}; }
-  DensityFlowForm density_flow_form() const override { return {}; }
+  std::vector<OperatorTerm> operator_terms() const override { return {{1, 0, 1.0}, {0, 1, 1.0}}; }
+  std::vector<DispersionBranch> dispersion() const override {
+    return {{"w = -i k^2", [](double k) { return complex(0, -k * k); }}};
+  }
+  DensityFlowForm density_flow_form() const override { return {"phi", "-grad log phi", "0"}; }
+  std::string c2_analytic() const override { return "Im w(k) = -k^2 < 0 = Im w(0)"; }
   // ==== end dispersion ===================================================================
 
 
   // ==== Green's function, C1 and density flow =============================================
+  complex green_hat(double k, double t) const override { return std::exp(-k * k * t); }
+  ConditionVerdict c1(int) const override {
+    return c1_from_green_hat(*this, "the kernel is the Gaussian N(y, 2t I) in every N");
+  }
   // ==== end Green's function =============================================================
 
 

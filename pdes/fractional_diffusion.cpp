@@ -9,14 +9,26 @@ class FractionalDiffusion final : public PdeModule {
   using PdeModule::PdeModule;
 
   // ==== dispersion and density-flow form =================================================
-  std::string equation() const override { return "phi_t + (-lap)^beta phi = 0"; }
-  std::vector<OperatorTerm> operator_terms() const override { return {}; }
-  std::vector<DispersionBranch> dispersion() const override { return {}; }
-  DensityFlowForm density_flow_form() const override { return {}; }
+  std::string equation() const override { return fmt::format("phi_t + (-lap)^{} phi = 0", param("beta")); }
+  std::vector<OperatorTerm> operator_terms() const override { return {{1, 0, 1.0}, {0, param("beta"), 1.0}}; }
+  std::vector<DispersionBranch> dispersion() const override {
+    const double beta = param("beta");
+    return {{"w = -i k^(2 beta)", [beta](double k) { return complex(0, -std::pow(k, 2 * beta)); }}};
+  }
+  DensityFlowForm density_flow_form() const override {
+    return {"phi", "-grad (-lap)^(beta - 1) phi / phi", "0"};
+  }
+  std::string c2_analytic() const override { return "Im w(k) = -k^(2 beta) < 0 = Im w(0) for every beta > 0"; }
   // ==== end dispersion ===================================================================
 
 
   // ==== Green's function, C1 and density flow =============================================
+  complex green_hat(double k, double t) const override { return std::exp(-std::pow(k, 2 * param("beta")) * t); }
+  ConditionVerdict c1(int) const override {
+    return c1_from_green_hat(*this, param("beta") <= 1
+        ? "s^beta is a Bernstein function for beta <= 1: the kernel is a positive-stable scale mixture of Gaussians in every N"
+        : "beta > 1 but no negative value was resolved");
+  }
   // ==== end Green's function =============================================================
 
 

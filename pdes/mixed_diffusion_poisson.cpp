@@ -9,14 +9,34 @@ class MixedDiffusionPoisson final : public PdeModule {
   using PdeModule::PdeModule;
 
   // ==== dispersion and density-flow form =================================================
-  std::string equation() const override { return "a phi_tt - b phi_t + lap phi = 0"; }
-  std::vector<OperatorTerm> operator_terms() const override { return {}; }
-  std::vector<DispersionBranch> dispersion() const override { return {}; }
-  DensityFlowForm density_flow_form() const override { return {}; }
+  std::string equation() const override {
+    return fmt::format("{} phi_tt - {} phi_t + lap phi = 0", param("a"), param("b"));
+  }
+  std::vector<OperatorTerm> operator_terms() const override {
+    return {{2, 0, param("a")}, {1, 0, -param("b")}, {0, 1, -1.0}};
+  }
+  std::vector<DispersionBranch> dispersion() const override {
+    const double a = param("a"), b = param("b");
+    auto branch = [a, b](double sign) {
+      return [a, b, sign](double k) { return complex(0, (b + sign * std::sqrt(b * b + 4 * a * k * k)) / (2 * a)); };
+    };
+    return {{"w = (i/2a)(b - sqrt(b^2 + 4 a k^2))", branch(-1)}, {"w = (i/2a)(b + sqrt(b^2 + 4 a k^2))", branch(+1)}};
+  }
+  DensityFlowForm density_flow_form() const override {
+    return {"b phi - a phi_t", "-grad phi / (b phi - a phi_t)", "0"};
+  }
+  std::string c2_analytic() const override { return "Im w(k) = (b - sqrt(b^2 + 4 a k^2))/(2a) < 0 = Im w(0)"; }
   // ==== end dispersion ===================================================================
 
 
   // ==== Green's function, C1 and density flow =============================================
+  complex green_hat(double k, double t) const override {
+    const double a = param("a"), b = param("b");
+    return std::exp(t * (b - std::sqrt(b * b + 4 * a * k * k)) / (2 * a));
+  }
+  ConditionVerdict c1(int) const override {
+    return c1_from_green_hat(*this, "the kernel is an inverse-Gaussian scale mixture of Gaussians in every N");
+  }
   // ==== end Green's function =============================================================
 
 

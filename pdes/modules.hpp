@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "genphys/check.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/pde.hpp"
 

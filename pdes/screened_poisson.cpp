@@ -9,14 +9,23 @@ class ScreenedPoisson final : public PdeModule {
   using PdeModule::PdeModule;
 
   // ==== dispersion and density-flow form =================================================
-  std::string equation() const override { return "phi_tt + lap phi - m^2 phi = 0"; }
-  std::vector<OperatorTerm> operator_terms() const override { return {}; }
-  std::vector<DispersionBranch> dispersion() const override { return {}; }
-  DensityFlowForm density_flow_form() const override { return {}; }
+  std::string equation() const override { return fmt::format("phi_tt + lap phi - {}^2 phi = 0", param("m")); }
+  std::vector<OperatorTerm> operator_terms() const override {
+    const double m = param("m");
+    return {{2, 0, 1.0}, {0, 1, -1.0}, {0, 0, -m * m}};
+  }
+  std::vector<DispersionBranch> dispersion() const override {
+    const double m = param("m");
+    return {{"w = -i sqrt(k^2 + m^2)", [m](double k) { return complex(0, -std::hypot(k, m)); }},
+            {"w = +i sqrt(k^2 + m^2)", [m](double k) { return complex(0, std::hypot(k, m)); }}};
+  }
+  DensityFlowForm density_flow_form() const override { return {"-phi_t", "grad phi / phi_t", "-m^2 phi"}; }
+  std::string c2_analytic() const override { return "Im w(k) = -sqrt(k^2 + m^2) < -m = Im w(0)"; }
   // ==== end dispersion ===================================================================
 
 
   // ==== Green's function, C1 and density flow =============================================
+  complex green_hat(double k, double t) const override { return std::exp(-std::hypot(k, param("m")) * t); }
   // ==== end Green's function =============================================================
 
 

@@ -10,13 +10,26 @@ class ThirdOrder final : public PdeModule {
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override { return "phi_ttt - lap phi = 0"; }
-  std::vector<OperatorTerm> operator_terms() const override { return {}; }
-  std::vector<DispersionBranch> dispersion() const override { return {}; }
-  DensityFlowForm density_flow_form() const override { return {}; }
+  std::vector<OperatorTerm> operator_terms() const override { return {{3, 0, 1.0}, {0, 1, 1.0}}; }
+  std::vector<DispersionBranch> dispersion() const override {
+    auto branch = [](complex unit) { return [unit](double k) { return unit * std::cbrt(k * k); }; };
+    return {{"w = -i k^(2/3)", branch(complex(0, -1))},
+            {"w = e^(i pi/6) k^(2/3)", branch(std::polar(1.0, M_PI / 6))},
+            {"w = e^(5 i pi/6) k^(2/3)", branch(std::polar(1.0, 5 * M_PI / 6))}};
+  }
+  DensityFlowForm density_flow_form() const override { return {"-phi_tt", "-grad phi / phi_tt", "0"}; }
+  std::string c2_analytic() const override {
+    return "Im w(k) = -k^(2/3) < 0 = Im w(0) on the branch -i k^(2/3); the other two grow";
+  }
   // ==== end dispersion ===================================================================
 
 
   // ==== Green's function, C1 and density flow =============================================
+  // On the decaying branch p-hat = exp(-t k^(2/3)): the symmetric (2/3)-stable law.
+  complex green_hat(double k, double t) const override { return std::exp(-std::cbrt(k * k) * t); }
+  ConditionVerdict c1(int) const override {
+    return c1_from_green_hat(*this, "k^(2/3) = (k^2)^(1/3) is a Bernstein function of k^2: a positive-stable scale mixture of Gaussians in every N");
+  }
   // ==== end Green's function =============================================================
 
 

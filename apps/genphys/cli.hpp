@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ class ModuleOptions {
   void add_to(CLI::App* cmd);
   ParamValues given() const;
   const std::string& expr() const { return expr_; }
+  /// Builds one module ("custom" takes --expr). With `only_its_own`, parameters the module does
+  /// not take are skipped (for --pde lists); call check_used() once for the whole list.
+  std::unique_ptr<PdeModule> make(const std::string& pde, bool only_its_own = false) const;
+  /// Throws InputError for a given parameter that none of `pdes` takes, or --expr without custom.
+  void check_used(const std::vector<std::string>& pdes) const;
 
  private:
   std::map<std::string, std::optional<double>> values_;

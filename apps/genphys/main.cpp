@@ -1,9 +1,11 @@
 // genphys: physical processes as generative models.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <set>
 
 #include "cli.hpp"
+#include "genphys/custom_pde.hpp"
 
 using namespace genphys;
 
@@ -24,6 +26,39 @@ void ModuleOptions::add_to(CLI::App* cmd) {
       cmd->add_option("--" + spec.name, values_[spec.name], help);
     }
   cmd->add_option("--expr", expr_, "custom PDE: polynomial in phi_t/phi_tt/... and lap, e.g. \"phi_tt + lap phi - 0.25 phi\"");
+}
+
+std::unique_ptr<PdeModule> ModuleOptions::make(const std::string& pde, bool only_its_own) const {
+  if (pde == "custom") {
+    if (expr_.empty()) throw InputError("--pde custom needs --expr, e.g. --expr \"phi_tt + lap phi - 0.25 phi\"");
+    if (!only_its_own && !given().empty())
+      throw InputError("--pde custom takes no parameters other than --expr (write numbers into the expression)");
+    return make_custom_module(expr_);
+  }
+  if (!only_its_own && !expr_.empty()) throw InputError("--expr is only for --pde custom");
+  ParamValues values = given();
+  if (only_its_own) {
+    const ModuleInfo& info = find_module(pde);
+    for (auto it = values.begin(); it != values.end();) {
+      const bool taken = std::any_of(info.params.begin(), info.params.end(),
+                                     [&](const ParamSpec& s) { return s.name == it->first; });
+      it = taken ? std::next(it) : values.erase(it);
+    }
+  }
+  return make_module(pde, values);
+}
+
+void ModuleOptions::check_used(const std::vector<std::string>& pdes) const {
+  const bool has_custom = std::find(pdes.begin(), pdes.end(), "custom") != pdes.end();
+  if (!expr_.empty() && !has_custom) throw InputError("--expr is only for --pde custom");
+  for (const auto& [name, value] : given()) {
+    bool used = false;
+    for (const auto& pde : pdes) {
+      if (pde == "custom") continue;
+      for (const auto& s : find_module(pde).params) used = used || s.name == name;
+    }
+    if (!used) throw InputError("no PDE in the list takes --" + name);
+  }
 }
 
 ParamValues ModuleOptions::given() const {

@@ -81,6 +81,8 @@ class PdeModule {
   virtual std::vector<DispersionBranch> dispersion() const = 0;
   /// The (p, v, R) rewriting, as text.
   virtual DensityFlowForm density_flow_form() const = 0;
+  /// The analytic C2 argument for the decaying branch, one line (confirmed numerically by check).
+  virtual std::string c2_analytic() const { return ""; }
   // ==== end dispersion ===================================================================
 
   // ==== Green's function, C1 and density flow =============================================

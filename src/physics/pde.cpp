@@ -68,7 +68,7 @@ const ModuleInfo& find_module(const std::string& name_or_alias) {
     for (const auto& alias : info.aliases)
       if (alias == name_or_alias) return info;
   }
-  throw InputError("unknown PDE '" + name_or_alias + "'; valid: " + valid_names());
+  throw InputError("unknown PDE '" + name_or_alias + "'; valid: " + valid_names() + ", custom (with --expr)");
 }
 
 std::unique_ptr<PdeModule> make_module(const std::string& name_or_alias, const ParamValues& given) {

@@ -1,0 +1,57 @@
+#pragma once
+// The s-generative check: C2 from the dispersion branches (analysed on a k-grid), C1 from the
+// module's own point-source density, and the overall verdict with its condition in numbers.
+
+#include <string>
+#include <vector>
+
+#include "genphys/pde.hpp"
+
+namespace genphys {
+
+/// C2 analysis of dispersion branches: which branch (if any) satisfies
+/// Im omega(k) < Im omega(0) for all k > 0, and how well.
+struct C2Analysis {
+  ConditionVerdict verdict;
+  int branch = -1;            ///< index of the decaying branch used; -1 when none
+  double k_nondecay = 0.0;    ///< > 0: modes 0 < k <= k_nondecay do not decay relative to k = 0
+  double gap_limit = 0.0;     ///< > 0: the decay-rate gap Im w(0) - Im w(k) saturates at this value
+};
+
+/// Decides C2 from `branches` on a log-spaced k-grid over [1e-6, 1e6] (plus bisection for the
+/// edge of a non-decaying band). Each branch must be continuous in k.
+C2Analysis analyse_c2(const std::vector<DispersionBranch>& branches);
+
+/// The overall verdict: the weaker of the two (no < conditional < yes).
+Verdict combine(Verdict a, Verdict b);
+
+struct CheckResult {
+  std::string pde;
+  std::string equation;
+  ParamValues params;
+  int dim = 0;
+  ConditionVerdict c1, c2;
+  Verdict verdict = Verdict::no;
+  std::string condition;  ///< the computed condition(s) for a `conditional` verdict; else empty
+};
+
+/// Runs C1 (module.c1(dim)) and C2 (analyse_c2(module.dispersion())).
+CheckResult check(const PdeModule& module, int dim);
+
+/// One JSON object: pde, equation, params, dim, c1 {verdict, reason}, c2 {verdict, reason},
+/// verdict, condition.
+std::string to_json(const CheckResult& result);
+
+/// C1 for a module whose point-source density is self-similar with Fourier transform
+/// green_hat(k, t): computes the 1D kernel p(x) = (1/pi) int_0^inf cos(k x) G-hat(k, t) dk at
+/// t = 1 by quadrature and reports its most negative value relative to its peak. A radial kernel
+/// in N dimensions has this 1D function as its marginal, so negative values here mean negative
+/// values in every N; `positive_reason` explains why positivity in 1D extends to N (e.g. a
+/// Gaussian scale mixture), and is used when no negative value is found.
+ConditionVerdict c1_from_green_hat(const PdeModule& module, const std::string& positive_reason);
+
+/// Most negative value of the 1D kernel with Fourier transform green_hat(k, 1), relative to its
+/// peak, over |x| <= x_max (0 when none is negative). Exposed for tests.
+double min_relative_kernel_1d(const PdeModule& module, double x_max = 40.0);
+
+}  // namespace genphys
