@@ -30,7 +30,7 @@ struct RefLine {
   Orientation orientation = Orientation::horizontal;
   double value = 0.0;
   std::string label;
-  std::optional<Color> color;
+  std::optional<Color> color;  ///< unset: dark grey
 };
 
 /// A shaded x-interval, e.g. the k-range where C2 fails.
@@ -58,7 +58,25 @@ struct Figure {
   std::vector<Panel> panels;  ///< row-major; missing panels are left blank
 };
 
-/// Renders and writes `fig`; throws genphys::InputError when the file cannot be written.
+/// Where panel `index` of `fig` draws its data: the plot rectangle in pixels (pixel (i, j) covers
+/// [i, i+1) x [j, j+1); data fill columns [left, right) and rows [top, bottom)) and the axis
+/// limits in use after padding and equal_aspect. A data point (x, y) lands at
+///   px = left + (x - xmin) / (xmax - xmin) * (right - left),
+///   py = bottom - (y - ymin) / (ymax - ymin) * (bottom - top).
+struct PlotArea {
+  int left = 0, top = 0, right = 0, bottom = 0;
+  double xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+};
+PlotArea plot_area(const Figure& fig, int index);
+
+/// Tick values in [lo, hi] with a 1-2-5 step, about `target` of them.
+std::vector<double> nice_ticks(double lo, double hi, int target);
+
+/// A compact tick label for `value` on an axis with tick spacing `step`: "0.5", "1e-3", "2.5e4".
+std::string format_tick(double value, double step);
+
+/// Renders and writes `fig`; throws genphys::InputError for an invalid figure (x/y lengths
+/// differ, min >= max, more panels than slots, too small) or when the file cannot be written.
 void save_png(const Figure& fig, const std::string& path);
 
 /// Writes `count` images (each channels x height x width floats, channel-major, values in

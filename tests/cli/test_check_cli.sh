@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# genphys check / dispersion: outputs, JSON, and one-line errors with exit code 2.
+set -u
+genphys=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+# expect_error CODE PATTERN -- args...: exit code and a single stderr line matching PATTERN.
+expect_error() {
+  local code=$1 pattern=$2
+  shift 3
+  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [[ $rc -ne $code ]]; then bad "$* -> exit $rc, want $code"; return; fi
+  if [[ $lines -ne 1 ]]; then bad "$* -> $lines stderr lines: $(cat "$tmp/err")"; return; fi
+  if ! grep -q -- "$pattern" "$tmp/err"; then bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"; return; fi
+  ok
+}
+
+# --- check
+out=$("$genphys" check --pde helmholtz --k0 0.5 --json) || bad "check helmholtz failed"
+python3 - "$out" <<'PY' && ok || bad "helmholtz JSON"
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["pde"] == "helmholtz" and j["params"] == {"k0": 0.5} and j["dim"] == 784, j
+assert j["c2"]["verdict"] == "conditional" and j["verdict"] == "conditional", j
+assert "0 < k <= 0.5" in j["condition"] and "12.57" in j["condition"], j["condition"]
+PY
+"$genphys" check --all --dim 784 >"$tmp/all" || bad "check --all failed"
+[[ $(grep -c '' "$tmp/all") -eq 12 ]] && ok || bad "check --all: want header + 11 rows"
+grep -qE '^biharmonic +no +yes +no ' "$tmp/all" && ok || bad "biharmonic row: $(grep biharmonic "$tmp/all")"
+grep -qE '^diffusion +yes +yes +yes' "$tmp/all" && ok || bad "diffusion row"
+grep -qE '^ideal-wave +no +no +no' "$tmp/all" && ok || bad "ideal-wave row"
+out=$("$genphys" check --pde custom --expr "phi_tt + lap phi - 0.25 phi" --json) || bad "custom check failed"
+grep -q '"c2":{"verdict":"yes"' <<<"$out" && ok || bad "custom yukawa C2: $out"
+"$genphys" check --pde pfgm --json | grep -q '"pde":"poisson"' && ok || bad "alias pfgm"
+
+expect_error 2 "unknown PDE 'nope'" -- check --pde nope
+expect_error 2 "valid: diffusion" -- check --pde nope
+expect_error 2 "no parameter --k0" -- check --pde diffusion --k0 1
+expect_error 2 "out of range" -- check --pde helmholtz --k0 -1
+expect_error 2 "out of range" -- check --pde screened-poisson --m nan
+expect_error 2 "out of range" -- check --pde screened-poisson --m inf
+expect_error 2 "--dim must be >= 1" -- check --pde diffusion --dim 0
+expect_error 2 "exactly one of" -- check
+expect_error 2 "needs --expr" -- check --pde custom
+expect_error 2 "custom PDE" -- check --pde custom --expr "phi_tt + x phi"
+expect_error 2 "only for --pde custom" -- check --pde diffusion --expr "phi_t"
+expect_error 2 "error" -- check --pde helmholtz --k0 abc
+
+# --- dispersion
+"$genphys" dispersion --pde diffusion --kmax 2 --points 5 >"$tmp/d.csv" || bad "dispersion to stdout"
+[[ $(head -1 "$tmp/d.csv") == "pde,branch,k,re_omega,im_omega" ]] && ok || bad "csv header"
+grep -q '^diffusion,"w = -i k^2",2,0,-4$' "$tmp/d.csv" && ok || bad "diffusion at k=2: $(tail -1 "$tmp/d.csv")"
+"$genphys" dispersion --pde poisson,helmholtz --k0 0.5 --kmax 3 --csv "$tmp/o.csv" --plot "$tmp/o.png" 2>/dev/null \
+  || bad "dispersion overlay"
+[[ $(grep -c '^helmholtz' "$tmp/o.csv") -eq 602 ]] && ok || bad "helmholtz rows"
+[[ $(head -c 8 "$tmp/o.png" | od -An -tx1 | tr -d ' \n') == "89504e470d0a1a0a" ]] && ok || bad "PNG signature"
+echo keep >"$tmp/keep.csv"
+expect_error 2 "kmax" -- dispersion --pde diffusion --kmax -1 --csv "$tmp/keep.csv"
+[[ $(cat "$tmp/keep.csv") == keep ]] && ok || bad "bad input overwrote the csv"
+expect_error 2 "does not exist" -- dispersion --pde diffusion --csv "$tmp/no/such/dir/x.csv"
+expect_error 2 "no PDE in the list takes --m" -- dispersion --pde diffusion,poisson --m 1
+expect_error 2 "empty item" -- dispersion --pde diffusion,,poisson
+expect_error 2 "--points" -- dispersion --pde diffusion --points 1
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -1,0 +1,429 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "genphys/errors.hpp"
+#include "genphys/plot.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#include <stb/stb_image.h>
+#pragma GCC diagnostic pop
+
+using namespace genphys;
+using namespace genphys::plot;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Image {
+  int w = 0, h = 0, n = 0;
+  std::vector<unsigned char> px;
+  const unsigned char* at(int x, int y) const { return &px[(std::size_t(y) * w + x) * n]; }
+};
+
+Image load(const std::string& path) {
+  Image im;
+  unsigned char* d = stbi_load(path.c_str(), &im.w, &im.h, &im.n, 0);
+  REQUIRE(d != nullptr);
+  im.px.assign(d, d + std::size_t(im.w) * im.h * im.n);
+  stbi_image_free(d);
+  return im;
+}
+
+fs::path temp_dir() {
+  auto d = fs::temp_directory_path() / ("genphys_test_plot_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+bool is_color(const unsigned char* p, int r, int g, int b, int tol = 40) {
+  return std::abs(p[0] - r) <= tol && std::abs(p[1] - g) <= tol && std::abs(p[2] - b) <= tol;
+}
+
+// A one-panel figure with fixed limits [0, 10] x [0, 1].
+Figure fixed_figure(int w = 500, int h = 360) {
+  Figure f;
+  f.width = w, f.height = h;
+  Panel p;
+  p.title = "test", p.xlabel = "x", p.ylabel = "y";
+  p.xmin = 0.0, p.xmax = 10.0, p.ymin = 0.0, p.ymax = 1.0;
+  f.panels.push_back(p);
+  return f;
+}
+
+double px_of(const PlotArea& a, double x) {
+  return a.left + (x - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left);
+}
+double py_of(const PlotArea& a, double y) {
+  return a.bottom - (y - a.ymin) / (a.ymax - a.ymin) * (a.bottom - a.top);
+}
+
+}  // namespace
+
+TEST_CASE("nice ticks use 1-2-5 steps inside the range") {
+  auto t = nice_ticks(0.0, 1.0, 5);
+  REQUIRE(t.size() == 6);
+  CHECK(t[0] == Approx(0.0));
+  CHECK(t[1] == Approx(0.2));
+  CHECK(t[5] == Approx(1.0));
+  t = nice_ticks(-0.5, 10.5, 5);
+  REQUIRE(t.size() == 6);
+  CHECK(t.front() == Approx(0.0));
+  CHECK(t.back() == Approx(10.0));
+  t = nice_ticks(0.00123, 0.0171, 4);  // step 5e-3
+  REQUIRE(t.size() == 3);
+  CHECK(t[0] == Approx(0.005));
+  CHECK(t[2] == Approx(0.015));
+  CHECK(nice_ticks(3.0, 3.0, 5).size() == 1);
+}
+
+TEST_CASE("tick labels are compact") {
+  CHECK(format_tick(0.5, 0.5) == "0.5");
+  CHECK(format_tick(0.30000000000000004, 0.1) == "0.3");
+  CHECK(format_tick(-0.30000000000000004, 0.1) == "-0.3");
+  CHECK(format_tick(1e-17, 0.1) == "0");
+  CHECK(format_tick(3.0, 1.0) == "3");
+  CHECK(format_tick(0.25, 0.25) == "0.25");
+  CHECK(format_tick(1e-3, 1e-3) == "1e-3");
+  CHECK(format_tick(-2e-4, 1e-4) == "-2e-4");
+  CHECK(format_tick(2.5e4, 2.5e4) == "2.5e4");
+  CHECK(format_tick(15000, 5000) == "15000");
+  CHECK(format_tick(1.5e6, 5e5) == "1.5e6");
+  CHECK(format_tick(1e6, 5e5) == "1e6");
+}
+
+TEST_CASE("a horizontal line series lands on the predicted row, clipped to the plot rectangle") {
+  auto dir = temp_dir();
+  Figure f = fixed_figure();
+  Series s;
+  s.x = {-5.0, 15.0};  // runs past both x limits: must be clipped
+  s.y = {0.25, 0.25};
+  s.color = Color{255, 0, 0};
+  s.width = 3;
+  f.panels[0].series.push_back(s);
+  const PlotArea a = plot_area(f, 0);
+  CHECK(a.xmin == 0.0);
+  CHECK(a.xmax == 10.0);
+  CHECK(a.right - a.left > 300);
+  CHECK(a.bottom - a.top > 200);
+
+  const auto path = (dir / "line.png").string();
+  save_png(f, path);
+  Image im = load(path);
+  REQUIRE(im.w == 500);
+  REQUIRE(im.h == 360);
+  REQUIRE(im.n == 3);
+
+  const int row = int(std::floor(py_of(a, 0.25)));
+  for (int x = a.left + 2; x < a.right - 2; x += 7) CHECK(is_color(im.at(x, row), 255, 0, 0));
+  // The frame drawn just outside the rectangle agrees with plot_area.
+  CHECK(is_color(im.at(a.left - 1, (a.top + a.bottom) / 2), 40, 40, 40, 30));
+  CHECK(is_color(im.at(a.right, (a.top + a.bottom) / 2), 40, 40, 40, 30));
+  // Every reddish pixel is within the stroke of the predicted row and inside the rectangle.
+  int red = 0, stray = 0;
+  for (int y = 0; y < im.h; ++y)
+    for (int x = 0; x < im.w; ++x) {
+      const unsigned char* p = im.at(x, y);
+      if (p[0] > 150 && p[1] < 120 && p[2] < 120) {
+        ++red;
+        if (std::abs(y - row) > 2 || x < a.left || x >= a.right) ++stray;
+      }
+    }
+  CHECK(red >= 3 * (a.right - a.left));
+  CHECK(stray == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a band shades exactly its x interval") {
+  auto dir = temp_dir();
+  Figure f = fixed_figure();
+  Band b;
+  b.from = 2.0, b.to = 4.0, b.color = {90, 200, 250}, b.label = "band";
+  f.panels[0].bands.push_back(b);
+  f.panels[0].legend = false;
+  const PlotArea a = plot_area(f, 0);
+  const auto path = (dir / "band.png").string();
+  save_png(f, path);
+  Image im = load(path);
+
+  const int row = (a.top + a.bottom) / 2 + 3;  // off the horizontal grid lines
+  int shaded = 0, first = -1, last = -1;
+  for (int x = 0; x < im.w; ++x)
+    if (is_color(im.at(x, row), 90, 200, 250, 6)) {
+      ++shaded;
+      if (first < 0) first = x;
+      last = x;
+    }
+  const double x2 = px_of(a, 2.0), x4 = px_of(a, 4.0);
+  CHECK(std::abs(first - x2) <= 1.0);
+  CHECK(std::abs(last + 1 - x4) <= 1.0);
+  CHECK(shaded >= int(x4 - x2) - 1);
+  CHECK(shaded == last - first + 1);  // contiguous
+  // It covers the full height of the rectangle, and nothing above or below.
+  const int xm = int(px_of(a, 3.0)) + 2;
+  CHECK(is_color(im.at(xm, a.top + 1), 90, 200, 250, 6));
+  CHECK(is_color(im.at(xm, a.bottom - 2), 90, 200, 250, 6));
+  CHECK_FALSE(is_color(im.at(xm, a.top - 3), 90, 200, 250, 30));
+  CHECK_FALSE(is_color(im.at(xm, a.bottom + 3), 90, 200, 250, 30));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("points style draws separate dots at the data positions") {
+  auto dir = temp_dir();
+  Figure f = fixed_figure();
+  Series s;
+  s.x = {2.0, 5.0, 8.0};
+  s.y = {0.2, 0.5, 0.8};
+  s.style = Series::Style::points;
+  s.color = Color{0, 0, 255};
+  s.width = 8;
+  f.panels[0].series.push_back(s);
+  const PlotArea a = plot_area(f, 0);
+  const auto path = (dir / "points.png").string();
+  save_png(f, path);
+  Image im = load(path);
+
+  auto blue = [&](int x, int y) {
+    const unsigned char* p = im.at(x, y);
+    return p[2] > 150 && p[0] < 120 && p[1] < 120;
+  };
+  std::vector<std::pair<double, double>> centres;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const double cx = px_of(a, s.x[i]), cy = py_of(a, s.y[i]);
+    centres.push_back({cx, cy});
+    CHECK(blue(int(cx), int(cy)));
+    CHECK(blue(int(cx) + 2, int(cy)));
+    CHECK(blue(int(cx), int(cy) - 2));
+  }
+  // Nothing between the dots (not a line), and every blue pixel belongs to a dot.
+  CHECK_FALSE(blue(int(px_of(a, 3.5)), int(py_of(a, 0.35))));
+  int stray = 0;
+  for (int y = 0; y < im.h; ++y)
+    for (int x = 0; x < im.w; ++x)
+      if (blue(x, y)) {
+        bool near = false;
+        for (auto [cx, cy] : centres) near |= std::hypot(x + 0.5 - cx, y + 0.5 - cy) <= 5.0;
+        stray += !near;
+      }
+  CHECK(stray == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("NaN and inf break a line without crashing") {
+  auto dir = temp_dir();
+  Figure f = fixed_figure();
+  Series s;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int i = 0; i <= 10; ++i) s.x.push_back(i), s.y.push_back(0.5);
+  s.y[5] = nan;
+  s.x[8] = std::numeric_limits<double>::infinity();
+  s.color = Color{255, 0, 0};
+  f.panels[0].series.push_back(s);
+  Series all_nan;
+  all_nan.x = {nan, nan};
+  all_nan.y = {1.0, nan};
+  all_nan.label = "nothing";
+  f.panels[0].series.push_back(all_nan);
+  f.panels[0].series.push_back(Series{});  // empty
+  const PlotArea a = plot_area(f, 0);
+  const auto path = (dir / "nan.png").string();
+  REQUIRE_NOTHROW(save_png(f, path));
+  Image im = load(path);
+  const int row = int(std::floor(py_of(a, 0.5)));
+  auto red = [&](double x) {
+    const unsigned char* p = im.at(int(px_of(a, x)), row);
+    return p[0] > 150 && p[1] < 120 && p[2] < 120;
+  };
+  CHECK(red(2.5));
+  CHECK(red(6.5));
+  CHECK_FALSE(red(4.6));  // segments 4-5 and 5-6 are gone
+  CHECK_FALSE(red(5.4));
+  CHECK_FALSE(red(7.6));  // segments 7-8 and 8-9 are gone
+  CHECK(red(9.5));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("limits come from the data with padding; degenerate and empty data still work") {
+  Figure f;
+  Panel p;
+  Series s;
+  s.x = {0.0, 10.0};
+  s.y = {3.0, 3.0};  // all equal
+  p.series.push_back(s);
+  f.panels.push_back(p);
+  PlotArea a = plot_area(f, 0);
+  CHECK(a.xmin == Approx(-0.5));
+  CHECK(a.xmax == Approx(10.5));
+  CHECK(a.ymin < 3.0);
+  CHECK(a.ymax > 3.0);
+  CHECK(std::abs((a.ymin + a.ymax) / 2 - 3.0) < 1e-12);
+
+  f.panels[0].series.clear();
+  a = plot_area(f, 0);
+  CHECK(a.xmin < a.xmax);
+  CHECK(a.ymin < a.ymax);
+
+  // Only ymin fixed: the top still comes from the data.
+  f.panels[0].series.push_back(s);
+  f.panels[0].ymin = 0.0;
+  a = plot_area(f, 0);
+  CHECK(a.ymin == 0.0);
+  CHECK(a.ymax > 3.0);
+  CHECK(a.ymax < 4.0);
+}
+
+TEST_CASE("equal_aspect gives the same data scale on both axes") {
+  Figure f;
+  f.width = 700, f.height = 400;
+  Panel p;
+  Series s;
+  s.x = {-1.0, 1.0};
+  s.y = {-3.0, 3.0};
+  s.style = Series::Style::points;
+  p.series.push_back(s);
+  p.equal_aspect = true;
+  f.panels.push_back(p);
+  const PlotArea a = plot_area(f, 0);
+  const double ux = (a.xmax - a.xmin) / (a.right - a.left);
+  const double uy = (a.ymax - a.ymin) / (a.bottom - a.top);
+  CHECK(ux == Approx(uy).epsilon(1e-9));
+  CHECK(a.ymin <= -3.0);
+  CHECK(a.ymax >= 3.0);
+  CHECK(a.xmin <= -1.0);
+}
+
+TEST_CASE("image size equals the figure size; panels tile a rows x cols grid") {
+  auto dir = temp_dir();
+  Figure f;
+  f.width = 517, f.height = 333, f.rows = 2, f.cols = 2, f.title = "grid";
+  for (int i = 0; i < 3; ++i) {
+    Panel p;
+    Series s;
+    s.x = {0.0, 1.0, 2.0};
+    s.y = {0.0, double(i), 1.0};
+    s.style = i == 1 ? Series::Style::dashed : Series::Style::line;
+    s.label = "s";
+    p.series.push_back(s);
+    RefLine l;
+    l.value = 0.5;
+    l.label = "ref";
+    p.lines.push_back(l);
+    f.panels.push_back(p);
+  }
+  const auto path = (dir / "size.png").string();
+  save_png(f, path);
+  Image im = load(path);
+  CHECK(im.w == 517);
+  CHECK(im.h == 333);
+  CHECK(im.n == 3);
+  const PlotArea a0 = plot_area(f, 0), a1 = plot_area(f, 1), a2 = plot_area(f, 2);
+  CHECK(a0.right <= 517 / 2);
+  CHECK(a1.left >= 517 / 2);
+  CHECK(a2.top > a0.bottom);
+  CHECK(a0.top > 0);  // below the figure title
+  // The unused fourth slot stays white.
+  CHECK(is_color(im.at(3 * 517 / 4, 3 * 333 / 4), 255, 255, 255, 0));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bad figures throw InputError") {
+  Figure f = fixed_figure();
+  Series bad;
+  bad.x = {1.0, 2.0};
+  bad.y = {1.0};
+  f.panels[0].series.push_back(bad);
+  CHECK_THROWS_AS(plot_area(f, 0), InputError);
+  f = fixed_figure();
+  f.panels[0].xmin = 5.0, f.panels[0].xmax = 5.0;
+  CHECK_THROWS_AS(plot_area(f, 0), InputError);
+  f = fixed_figure();
+  f.rows = 1, f.cols = 1;
+  f.panels.push_back(f.panels[0]);  // 2 panels, 1 slot
+  CHECK_THROWS_AS(save_png(f, "unused.png"), InputError);
+  f = fixed_figure(0, 100);
+  CHECK_THROWS_AS(save_png(f, "unused.png"), InputError);
+  CHECK_FALSE(fs::exists("unused.png"));
+  CHECK_THROWS_AS(plot_area(fixed_figure(), 1), InputError);
+}
+
+TEST_CASE("unwritable paths throw InputError and leave no file") {
+  auto dir = temp_dir();
+  Figure f = fixed_figure();
+  const std::string missing = (dir / "no-such-dir" / "x.png").string();
+  try {
+    save_png(f, missing);
+    FAIL("no exception");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).rfind("cannot write " + missing + ": ", 0) == 0);
+  }
+  CHECK_FALSE(fs::exists(missing));
+  CHECK_FALSE(fs::exists(missing + ".tmp"));
+
+  // A directory in the way: the temporary file is written, the rename fails and is cleaned up.
+  const auto blocker = dir / "blocker";
+  fs::create_directories(blocker / "inner");
+  CHECK_THROWS_AS(save_png(f, blocker.string()), InputError);
+  CHECK(fs::is_directory(blocker));
+  CHECK_FALSE(fs::exists(blocker.string() + ".tmp"));
+  CHECK_THROWS_AS(save_image_grid_png({0.f}, 1, 1, 1, 1, 1, missing), InputError);
+  CHECK_FALSE(fs::exists(missing));
+
+  // Overwriting an existing file works and leaves no temporary behind.
+  const auto ok = (dir / "ok.png").string();
+  save_png(f, ok);
+  save_png(f, ok);
+  CHECK(fs::exists(ok));
+  CHECK_FALSE(fs::exists(ok + ".tmp"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("image grid maps [-1, 1] to 0..255 in a cols-wide grid with 2-pixel gaps") {
+  auto dir = temp_dir();
+  const int h = 4, w = 5;
+  std::vector<float> px;
+  for (float v : {-1.f, 0.f, 1.f}) px.insert(px.end(), std::size_t(h * w), v);
+  const auto path = (dir / "grid.png").string();
+  save_image_grid_png(px, 3, 1, h, w, 2, path);
+  Image im = load(path);
+  REQUIRE(im.w == 2 * w + 2);
+  REQUIRE(im.h == 2 * h + 2);
+  REQUIRE(im.n == 1);
+  CHECK(int(*im.at(0, 0)) == 0);
+  CHECK(int(*im.at(w - 1, h - 1)) == 0);
+  CHECK(int(*im.at(w + 2, 0)) == 128);
+  CHECK(int(*im.at(2 * w + 1, h - 1)) == 128);
+  CHECK(int(*im.at(0, h + 2)) == 255);
+  CHECK(int(*im.at(w - 1, 2 * h + 1)) == 255);
+  CHECK(int(*im.at(w, 0)) == 255);  // gap
+  CHECK(int(*im.at(0, h)) == 255);  // gap
+
+  // Three channels, clamped: a red image (values beyond [-1, 1]) and a grey one, in one row.
+  std::vector<float> rgb;
+  for (int c = 0; c < 3; ++c) rgb.insert(rgb.end(), std::size_t(h * w), c == 0 ? 3.f : -7.f);
+  rgb.insert(rgb.end(), std::size_t(3 * h * w), 0.5f);
+  save_image_grid_png(rgb, 2, 3, h, w, 4, path);  // cols > count: one row of 2
+  im = load(path);
+  REQUIRE(im.w == 2 * w + 2);
+  REQUIRE(im.h == h);
+  REQUIRE(im.n == 3);
+  CHECK(is_color(im.at(1, 1), 255, 0, 0, 0));
+  CHECK(is_color(im.at(w + 3, 2), 191, 191, 191, 0));
+
+  CHECK_THROWS_AS(save_image_grid_png(px, 3, 1, h, w + 1, 2, path), InputError);  // wrong count
+  CHECK_THROWS_AS(save_image_grid_png(px, 1, 2, h, w, 2, path), InputError);      // channels 2
+  CHECK_THROWS_AS(save_image_grid_png(px, 3, 1, h, w, 0, path), InputError);      // cols 0
+  CHECK_THROWS_AS(save_image_grid_png({}, 0, 1, h, w, 1, path), InputError);      // no images
+  fs::remove_all(dir);
+}
