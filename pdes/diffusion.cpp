@@ -1,6 +1,8 @@
 // diffusion: phi_t - lap phi = 0
 #include "modules.hpp"
 
+#include "genphys/density_flow.hpp"
+
 namespace genphys {
 namespace {
 
@@ -23,6 +25,19 @@ class Diffusion final : public PdeModule {
   complex green_hat(double k, double t) const override { return std::exp(-k * k * t); }
   ConditionVerdict c1(int) const override {
     return c1_from_green_hat(*this, "the kernel is the Gaussian N(y, 2t I) in every N");
+  }
+  // phi = p = (4 pi t)^(-N/2) exp(-r^2 / 4t); J = -d_r phi = p r / (2t); R = 0.
+  SignedLog green(double r, double t, int dim) const override {
+    check_green_arguments(r, t, dim);
+    return {-0.5 * dim * std::log(4 * M_PI * t) - r * r / (4 * t), 1};
+  }
+  std::string green_method(int) const override { return "closed form: (4 pi t)^(-N/2) exp(-r^2/4t)"; }
+  PointFlow point_flow(double r, double t, int dim) const override {
+    const SignedLog g = green(r, t, dim);
+    PointFlow f;
+    f.p = g;
+    if (r > 0) f.flux = {g.log_abs + std::log(r / (2 * t)), 1};
+    return f;
   }
   // ==== end Green's function =============================================================
 

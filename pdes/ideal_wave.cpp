@@ -1,6 +1,8 @@
 // ideal-wave: phi_tt - lap phi = 0
 #include "modules.hpp"
 
+#include "genphys/density_flow.hpp"
+
 namespace genphys {
 namespace {
 
@@ -33,6 +35,17 @@ class IdealWave final : public PdeModule {
             ""};
   }
   complex green_hat(double k, double t) const override { return std::cos(k * t); }
+  // The dissipative-wave kernel at eps = 0, inside the light cone (zero there for odd N >= 3:
+  // Huygens); the singular front r = t is left out. phi = -u, p = -phi_t = u_t.
+  SignedLog green(double r, double t, int dim) const override {
+    const SignedLog u = telegraph_interior(0.0, r, t, dim).u;
+    return {u.log_abs, -u.sign};
+  }
+  std::string green_method(int) const override {
+    return "closed form inside the light cone r < t: phi = -(2 pi)^(-nu)/2 2^nu tau^(-2 nu)/Gamma(1 - nu), "
+           "tau = sqrt(t^2 - r^2), nu = (N-1)/2; 0 for r > t; the singular front at r = t is left out";
+  }
+  PointFlow point_flow(double r, double t, int dim) const override { return telegraph_interior(0.0, r, t, dim).flow; }
   // ==== end Green's function =============================================================
 
 

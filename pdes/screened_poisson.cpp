@@ -1,6 +1,9 @@
 // screened-poisson: phi_tt + lap phi - m^2 phi = 0
 #include "modules.hpp"
 
+#include "genphys/density_flow.hpp"
+#include "genphys/special.hpp"
+
 namespace genphys {
 namespace {
 
@@ -26,6 +29,45 @@ class ScreenedPoisson final : public PdeModule {
 
   // ==== Green's function, C1 and density flow =============================================
   complex green_hat(double k, double t) const override { return std::exp(-std::hypot(k, param("m")) * t); }
+  // (Lap_(N+1) - m^2) in (x, t), doubled for the half space t > 0 so p has unit mass at t -> 0:
+  // phi = 2 C (m/rho)^nu K_nu(m rho), C = (2 pi)^(-(N+1)/2), nu = (N-1)/2;
+  // p = -phi_t = 2 C m^(nu+1) t rho^-(nu+1) K_(nu+1)(m rho) (p-hat = exp(-sqrt(k^2+m^2) t), mass e^(-m t));
+  // J = -d_r phi = p r / t; R = -m^2 phi.
+  SignedLog green(double r, double t, int dim) const override {
+    check_green_arguments(r, t, dim);
+    const double m = param("m"), nu = 0.5 * (dim - 1), rho = std::hypot(t, r);
+    return {log_2c(dim) + nu * std::log(m / rho) + special::log_bessel_k(nu, m * rho), 1};
+  }
+  std::string green_method(int) const override {
+    return "closed form: 2 (2 pi)^(-(N+1)/2) (m/rho)^nu K_nu(m rho), nu = (N-1)/2, rho = sqrt(t^2 + r^2)";
+  }
+  PointFlow point_flow(double r, double t, int dim) const override {
+    check_green_arguments(r, t, dim);
+    const double m = param("m"), nu = 0.5 * (dim - 1), rho = std::hypot(t, r);
+    PointFlow f;
+    f.p = {log_2c(dim) + (nu + 1) * std::log(m) + std::log(t) - (nu + 1) * std::log(rho) +
+               special::log_bessel_k(nu + 1, m * rho),
+           1};
+    if (r > 0) f.flux = {f.p.log_abs + std::log(r / t), 1};
+    const SignedLog phi = green(r, t, dim);
+    f.rate = {phi.log_abs + 2 * std::log(m), -1};
+    return f;
+  }
+  static double log_2c(int dim) { return std::log(2.0) - 0.5 * (dim + 1) * std::log(2 * M_PI); }
+  ConditionVerdict c1(int dim) const override {
+    const DensitySignScan s = scan_density_sign(*this, dim);
+    if (s.negative > 0)
+      return {Verdict::no,
+              fmt::format("p < 0 measured at r = {:.4g}, t = {:.4g} ({} of {} grid points)", s.r_negative,
+                          s.t_negative, s.negative, s.points),
+              ""};
+    return {Verdict::yes,
+            fmt::format("p = -phi_t = 2 C m^(nu+1) t rho^-(nu+1) K_(nu+1)(m rho) > 0 (closed form; mass exp(-m t), "
+                        "removed at rate R = -m^2 phi); measured: p > 0 at all {} grid points r in {{0}} u "
+                        "[{:.0e}, {:.0e}], t in [{:.0e}, {:.0e}] in N = {}",
+                        s.points, s.lo, s.hi, s.lo, s.hi, dim),
+            ""};
+  }
   // ==== end Green's function =============================================================
 
 

@@ -78,8 +78,12 @@ CommandRunner setup_dispersion(CLI::App& app) {
 
     std::ostringstream csv;
     csv << "pde,branch,k,re_omega,im_omega\n";
-    plot::Panel im_panel{"Im omega_j(k): C2 needs a branch below its Im omega(0) for all k > 0", "k", "Im omega"};
-    plot::Panel re_panel{"Re omega_j(k)", "k", "Re omega"};
+    plot::Panel im_panel, re_panel;
+    im_panel.title = "Im omega_j(k): C2 needs a branch below its Im omega(0) for all k > 0";
+    re_panel.title = "Re omega_j(k)";
+    im_panel.xlabel = re_panel.xlabel = "k";
+    im_panel.ylabel = "Im omega";
+    re_panel.ylabel = "Re omega";
     const double ylim = std::max(2.0, 2.0 * opt->kmax);
     int color = 0;
     for (const auto& name : names) {
