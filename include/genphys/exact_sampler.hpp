@@ -1,0 +1,109 @@
+#pragma once
+// Sampling with the exact empirical field: prior at t_max, then the backward ODE
+// dx/dt = velocity_scale(t) (x - E[y | x, t]) down to t = 0 with the integrators of ode.hpp.
+// With the exact field the samples memorise the data; this is the reference a trained network's
+// sampler is compared against. No LibTorch here.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "genphys/empirical.hpp"
+#include "genphys/generative.hpp"
+#include "genphys/ode.hpp"
+
+namespace genphys {
+
+enum class Solver { euler, heun, rk45 };
+/// "euler" | "heun" | "rk45"; InputError otherwise.
+Solver parse_solver(const std::string& name);
+std::string to_string(Solver s);
+
+/// How a module with birth/death (R != 0) is sampled.
+///  ignore:   follow the plain ODE; the R term is dropped (biased where R/p varies in space).
+///  reweight: carry a log-weight along each trajectory, d log w / dt = R/p evaluated in forward
+///            time, integrated on the same backward grid (so log w(0) = -int_0^t_max R/p dt), then
+///            resample the n trajectories by their weights (sequential Monte Carlo, one step).
+enum class BirthDeath { ignore, reweight };
+BirthDeath parse_birth_death(const std::string& name);  ///< "ignore" | "reweight"
+std::string to_string(BirthDeath b);
+
+/// Resampling scheme for BirthDeath::reweight. Systematic: one uniform offset, n evenly spaced
+/// points on the weights' CDF (lower variance). Multinomial: n independent draws.
+enum class Resampling { systematic, multinomial };
+Resampling parse_resampling(const std::string& name);  ///< "systematic" | "multinomial"
+
+struct ExactSamplerOptions {
+  Solver solver = Solver::heun;
+  /// Euler: number of steps (= NFE). Heun: NFE = 2 steps - 1, odd (EDM's 35 = 18 steps).
+  /// Ignored by RK45, which adapts.
+  int nfe = 35;
+  double rho = 7.0;         ///< EDM schedule exponent
+  double sigma_min = 0.0;   ///< <= 0: process.sigma_min()
+  double sigma_max = 0.0;   ///< <= 0: process.sigma_max()
+  Rk45Options rk45{};       ///< rtol / atol / evaluation budget for RK45
+  BirthDeath birth_death = BirthDeath::ignore;
+  Resampling resampling = Resampling::systematic;
+  bool center_prior = true;  ///< prior drawn around the data mean (else around the origin)
+  int batch_size = 256;      ///< rows per batched field evaluation (Euler / Heun)
+  int keep_trajectories = 0; ///< record every step of the first k samples
+};
+
+/// Every step of one sample's path: t[s] and the point x.row(s), starting at the prior.
+struct Trajectory {
+  std::vector<double> t;
+  Eigen::MatrixXd x;
+};
+
+struct ExactSamples {
+  Eigen::MatrixXd samples;  ///< n x dim; after resampling when reweighting
+  /// Field evaluations per trajectory: exact for Euler / Heun; for RK45 the maximum over samples
+  /// (the final Euler step to t = 0 included).
+  int nfe = 0;
+  double nfe_mean = 0.0;    ///< mean over samples (differs from nfe only for RK45)
+  long field_calls = 0;     ///< batched field evaluations made
+  double t_max = 0.0, t_min = 0.0;  ///< process.time(sigma_max), process.time(sigma_min)
+  /// Reweight only (else empty): log w per trajectory before resampling, = -int_0^t_max R/p dt
+  /// along it (on the solver's grid); ancestors[j] = the trajectory output sample j copies.
+  Eigen::VectorXd log_weights;
+  std::vector<int> ancestors;
+  double ess = 0.0;         ///< effective sample size (sum w)^2 / sum w^2; n without weights
+  std::vector<Trajectory> trajectories;  ///< first keep_trajectories samples, before resampling
+};
+
+/// The integration grid for Euler / Heun: the EDM sigma schedule (n = nfe levels for Euler,
+/// heun_steps_for_nfe(nfe) for Heun) mapped to the module's time by process.time(sigma), ending
+/// in an exact 0. Throws InputError for NFE < 1, even Heun NFE, or a bad sigma range.
+std::vector<double> exact_time_grid(const GenerativeProcess& process, const ExactSamplerOptions& opt);
+
+/// n prior points: row i = process.sample_prior(sample_rng(seed, i), t_max) + centre.
+Eigen::MatrixXd sample_prior_points(const GenerativeProcess& process, const Eigen::RowVectorXd& centre,
+                                    int n, std::uint64_t seed, double t_max);
+
+/// Draws n samples from the exact field of `data`. Sample i starts from its own stream
+/// sample_rng(seed, i) and its path does not depend on n or batch_size (RK45 adapts per sample).
+/// The ODE runs from t_max = time(sigma_max) to t_min = time(sigma_min) and a final Euler step to
+/// t = 0 (for Euler / Heun the last step of the grid). The solvers step in lambda = t^(1/k) when
+/// velocity_scale(t) = 1 / (k t) (all self-similar kernels), where the ODE reads
+/// dx/dlambda = (x - E[y|x]) / lambda: lambda ~ sigma for diffusion and PFGM++ (EDM's own steps),
+/// lambda = t for PFGM and Yukawa; other modules step in t. The grid points are the same times
+/// either way. RK45 adapts its steps in log lambda (as the original PFGM sampler in log z). Throws InputError for bad options, NotSupported when !process.affine_velocity().
+ExactSamples sample_exact(const GenerativeProcess& process, const Eigen::MatrixXd& data, int n,
+                          std::uint64_t seed, const ExactSamplerOptions& opt = {});
+/// The same on a prepared field (its evaluation counter sees every call).
+ExactSamples sample_exact(const EmpiricalField& field, int n, std::uint64_t seed,
+                          const ExactSamplerOptions& opt = {});
+
+/// Integrates given starting points x0 (rows, at t_max) instead of prior draws; `seed` is used only
+/// for resampling.
+ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd& x0, std::uint64_t seed,
+                             const ExactSamplerOptions& opt = {});
+
+/// Scaled RMS error for integrate_rk45 over Eigen states (scipy's rule): sqrt(mean((err /
+/// (atol + rtol max(|x0|, |x1|)))^2)) over the first `cols` columns (all when cols < 0).
+double rk45_error_norm(const Eigen::MatrixXd& err, const Eigen::MatrixXd& x0, const Eigen::MatrixXd& x1,
+                       double rtol, double atol, Eigen::Index cols = -1);
+
+}  // namespace genphys

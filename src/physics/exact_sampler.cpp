@@ -1,0 +1,323 @@
+#include "genphys/exact_sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "genphys/errors.hpp"
+#include "genphys/random.hpp"
+#include "genphys/variates.hpp"
+
+namespace genphys {
+
+namespace {
+
+// The resampling stream; sample streams use indices 0 .. n-1, far below this one.
+constexpr std::uint64_t kResampleStream = ~std::uint64_t{0};
+
+struct Range {
+  double sigma_min, sigma_max, t_min, t_max;
+};
+
+Range resolve_range(const GenerativeProcess& process, const ExactSamplerOptions& opt) {
+  Range r{};
+  r.sigma_min = opt.sigma_min > 0 ? opt.sigma_min : process.sigma_min();
+  r.sigma_max = opt.sigma_max > 0 ? opt.sigma_max : process.sigma_max();
+  if (!std::isfinite(r.sigma_min) || !std::isfinite(r.sigma_max) || !(r.sigma_min > 0) ||
+      !(r.sigma_max > r.sigma_min))
+    throw InputError(fmt::format("sampling needs 0 < sigma_min < sigma_max (finite), got {} and {}",
+                                 r.sigma_min, r.sigma_max));
+  r.t_min = process.time(r.sigma_min);
+  r.t_max = process.time(r.sigma_max);
+  if (!std::isfinite(r.t_min) || !std::isfinite(r.t_max) || !(r.t_min > 0) || !(r.t_max > r.t_min))
+    throw InputError(fmt::format("sigma range [{}, {}] maps to module times [{}, {}]; need 0 < t_min < t_max",
+                                 r.sigma_min, r.sigma_max, r.t_min, r.t_max));
+  return r;
+}
+
+void check_options(const ExactSamplerOptions& opt) {
+  if (opt.solver != Solver::rk45) {
+    if (opt.nfe < 1) throw InputError(fmt::format("NFE must be >= 1, got {}", opt.nfe));
+    if (opt.solver == Solver::heun) heun_steps_for_nfe(opt.nfe);  // throws for even NFE
+  } else {
+    if (!(opt.rk45.rtol > 0) || !(opt.rk45.atol > 0))
+      throw InputError(fmt::format("RK45 needs rtol > 0 and atol > 0, got {} and {}", opt.rk45.rtol, opt.rk45.atol));
+  }
+  if (!(opt.rho > 0) || !std::isfinite(opt.rho)) throw InputError(fmt::format("rho must be > 0, got {}", opt.rho));
+  if (opt.batch_size < 1) throw InputError(fmt::format("batch size must be >= 1, got {}", opt.batch_size));
+  if (opt.keep_trajectories < 0)
+    throw InputError(fmt::format("trajectory count must be >= 0, got {}", opt.keep_trajectories));
+}
+
+// The variable the integrators step in. When velocity_scale(t) = 1 / (k t) (every self-similar
+// kernel: k = 2 for diffusion, 1 for the Poisson family), lambda = t^(1/k) turns the ODE into
+// EDM's form dx/dlambda = (x - E[y|x]) / lambda, in which one source's path is a straight line:
+// lambda is proportional to sigma for diffusion and PFGM++, so Heun takes exactly EDM's steps.
+// Stepping in t instead loses most of Heun's accuracy for diffusion (t = sigma^2 / 2). Other
+// scales step in t itself.
+struct Clock {
+  double k = 1.0;  // t = lambda^k
+
+  double lambda(double t) const { return k == 1.0 ? t : std::pow(t, 1.0 / k); }
+  double time(double lambda) const { return k == 1.0 ? lambda : std::pow(lambda, k); }
+  double dt_dlambda(double lambda) const { return k == 1.0 ? 1.0 : k * std::pow(lambda, k - 1.0); }
+};
+
+Clock clock_for(const GenerativeProcess& process, const Range& r) {
+  const double probes[3] = {r.t_min, std::sqrt(r.t_min * r.t_max), r.t_max};
+  double c[3];
+  for (int i = 0; i < 3; ++i) c[i] = probes[i] * process.velocity_scale(probes[i]);
+  const bool power_law = std::isfinite(c[0]) && c[0] > 0 && std::fabs(c[1] - c[0]) <= 1e-9 * c[0] &&
+                         std::fabs(c[2] - c[0]) <= 1e-9 * c[0];
+  Clock clock;
+  if (power_law) clock.k = std::fabs(c[0] - 1.0) <= 1e-12 ? 1.0 : 1.0 / c[0];
+  return clock;
+}
+
+std::vector<double> grid_for(const GenerativeProcess& process, const ExactSamplerOptions& opt, const Range& r) {
+  const int levels = opt.solver == Solver::heun ? heun_steps_for_nfe(opt.nfe) : opt.nfe;
+  const std::vector<double> sigmas = edm_sigma_schedule(levels, r.sigma_min, r.sigma_max, opt.rho);
+  std::vector<double> times(sigmas.size());
+  for (std::size_t i = 0; i + 1 < sigmas.size(); ++i) times[i] = process.time(sigmas[i]);
+  times.back() = 0.0;  // exact zero: Heun skips its correction on this step
+  return times;
+}
+
+// Appends one step of the kept rows [first, first + rows.rows()) to their trajectories.
+void record(std::vector<Trajectory>& trajs, Eigen::Index first, double t, const Eigen::MatrixXd& rows,
+            Eigen::Index dim) {
+  for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+    const Eigen::Index k = first + i;
+    if (k >= static_cast<Eigen::Index>(trajs.size())) break;
+    Trajectory& tr = trajs[static_cast<std::size_t>(k)];
+    tr.t.push_back(t);
+    tr.x.conservativeResize(tr.x.rows() + 1, dim);
+    tr.x.row(tr.x.rows() - 1) = rows.row(i).leftCols(dim);
+  }
+}
+
+void resample(ExactSamples& out, const Eigen::MatrixXd& end, Resampling scheme, std::uint64_t seed) {
+  const Eigen::Index n = end.rows();
+  const Eigen::VectorXd& lw = out.log_weights;
+  if (!lw.allFinite()) throw std::runtime_error("birth/death reweighting produced non-finite log-weights");
+  const Eigen::VectorXd w = (lw.array() - lw.maxCoeff()).exp();
+  const double sum = w.sum();
+  out.ess = sum * sum / w.squaredNorm();
+  out.ancestors.resize(static_cast<std::size_t>(n));
+  if (lw.minCoeff() == lw.maxCoeff()) {  // equal weights: keep every trajectory once
+    for (Eigen::Index j = 0; j < n; ++j) out.ancestors[static_cast<std::size_t>(j)] = static_cast<int>(j);
+    out.samples = end;
+    return;
+  }
+  std::vector<double> cdf(static_cast<std::size_t>(n));
+  double acc = 0.0;
+  for (Eigen::Index i = 0; i < n; ++i) cdf[static_cast<std::size_t>(i)] = (acc += w(i) / sum);
+  Rng rng = sample_rng(seed, kResampleStream);
+  auto pick = [&](double u) {
+    const auto it = std::upper_bound(cdf.begin(), cdf.end(), u);
+    return static_cast<int>(std::min<std::ptrdiff_t>(it - cdf.begin(), n - 1));
+  };
+  const double offset = uniform01(rng);
+  out.samples.resize(n, end.cols());
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const double u = scheme == Resampling::systematic ? (static_cast<double>(j) + offset) / static_cast<double>(n)
+                                                      : uniform01(rng);
+    const int a = pick(u);
+    out.ancestors[static_cast<std::size_t>(j)] = a;
+    out.samples.row(j) = end.row(a);
+  }
+}
+
+}  // namespace
+
+Solver parse_solver(const std::string& name) {
+  if (name == "euler") return Solver::euler;
+  if (name == "heun") return Solver::heun;
+  if (name == "rk45") return Solver::rk45;
+  throw InputError("unknown solver '" + name + "'; valid: euler, heun, rk45");
+}
+
+std::string to_string(Solver s) {
+  switch (s) {
+    case Solver::euler: return "euler";
+    case Solver::heun: return "heun";
+    case Solver::rk45: return "rk45";
+  }
+  return "?";
+}
+
+BirthDeath parse_birth_death(const std::string& name) {
+  if (name == "ignore") return BirthDeath::ignore;
+  if (name == "reweight") return BirthDeath::reweight;
+  throw InputError("unknown birth/death mode '" + name + "'; valid: ignore, reweight");
+}
+
+std::string to_string(BirthDeath b) { return b == BirthDeath::ignore ? "ignore" : "reweight"; }
+
+Resampling parse_resampling(const std::string& name) {
+  if (name == "systematic") return Resampling::systematic;
+  if (name == "multinomial") return Resampling::multinomial;
+  throw InputError("unknown resampling scheme '" + name + "'; valid: systematic, multinomial");
+}
+
+double rk45_error_norm(const Eigen::MatrixXd& err, const Eigen::MatrixXd& x0, const Eigen::MatrixXd& x1,
+                       double rtol, double atol, Eigen::Index cols) {
+  const Eigen::Index c = cols < 0 ? err.cols() : std::min(cols, err.cols());
+  if (c == 0 || err.rows() == 0) return 0.0;
+  const auto scale = atol + rtol * x0.leftCols(c).cwiseAbs().cwiseMax(x1.leftCols(c).cwiseAbs()).array();
+  return std::sqrt((err.leftCols(c).array() / scale).square().mean());
+}
+
+std::vector<double> exact_time_grid(const GenerativeProcess& process, const ExactSamplerOptions& opt) {
+  check_options(opt);
+  if (opt.solver == Solver::rk45) throw InputError("RK45 adapts its own steps; it has no fixed grid");
+  return grid_for(process, opt, resolve_range(process, opt));
+}
+
+Eigen::MatrixXd sample_prior_points(const GenerativeProcess& process, const Eigen::RowVectorXd& centre, int n,
+                                    std::uint64_t seed, double t_max) {
+  if (n < 1) throw InputError(fmt::format("number of samples must be >= 1, got {}", n));
+  const int dim = process.dim();
+  if (centre.size() != dim)
+    throw InputError(fmt::format("prior centre has {} entries, the process dimension is {}", centre.size(), dim));
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x(n, dim);
+  for (int i = 0; i < n; ++i) {
+    Rng rng = sample_rng(seed, static_cast<std::uint64_t>(i));
+    process.sample_prior(rng, t_max, x.row(i).data());
+    x.row(i) += centre;
+  }
+  return x;
+}
+
+ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd& x0, std::uint64_t seed,
+                             const ExactSamplerOptions& opt) {
+  check_options(opt);
+  const GenerativeProcess& process = field.process();
+  const Range range = resolve_range(process, opt);
+  const Eigen::Index n = x0.rows(), dim = field.dim();
+  if (n < 1) throw InputError("no starting points to integrate");
+  if (x0.cols() != dim)
+    throw InputError(fmt::format("starting points have {} columns, the data {}", x0.cols(), dim));
+  if (!x0.allFinite()) throw InputError("starting points contain NaN or infinite values");
+
+  if (!process.affine_velocity())
+    throw NotSupported("the exact sampler needs a field affine in E[y | x, t]; this module's is not");
+
+  const bool reweight = opt.birth_death == BirthDeath::reweight;
+  const Eigen::Index cols = reweight ? dim + 1 : dim;  // extra column: log w
+  const Clock clock = clock_for(process, range);
+  // d/dlambda of the (possibly augmented) state; the log-weight column gets R/p dt/dlambda.
+  auto velocity = [&](const Eigen::MatrixXd& s, double lambda) -> Eigen::MatrixXd {
+    const double t = clock.time(lambda), jac = clock.dt_dlambda(lambda);
+    if (!reweight) return jac * field.velocity(s, t);
+    EmpiricalField::Evaluation ev = field.evaluate(s.leftCols(dim), t, true);
+    Eigen::MatrixXd v(s.rows(), cols);
+    v.leftCols(dim) = jac * ev.velocity;
+    if (ev.ratio.size() == s.rows())
+      v.col(dim) = jac * ev.ratio;
+    else
+      v.col(dim).setZero();
+    return v;
+  };
+
+  ExactSamples out;
+  out.t_max = range.t_max;
+  out.t_min = range.t_min;
+  out.trajectories.resize(static_cast<std::size_t>(std::min<Eigen::Index>(opt.keep_trajectories, n)));
+  const long calls_before = field.evaluations();
+  Eigen::MatrixXd end(n, cols);
+
+  if (opt.solver != Solver::rk45) {
+    std::vector<double> times = grid_for(process, opt, range);
+    for (double& t : times) t = clock.lambda(t);
+    int nfe_per_batch = -1;
+    for (Eigen::Index b = 0; b < n; b += opt.batch_size) {
+      const Eigen::Index m = std::min<Eigen::Index>(opt.batch_size, n - b);
+      Eigen::MatrixXd state = Eigen::MatrixXd::Zero(m, cols);
+      state.leftCols(dim) = x0.middleRows(b, m);
+      StepCallback<Eigen::MatrixXd> cb = nullptr;
+      if (b < static_cast<Eigen::Index>(out.trajectories.size())) {
+        record(out.trajectories, b, range.t_max, state, dim);
+        cb = [&](int, double lambda, const Eigen::MatrixXd& x) {
+          record(out.trajectories, b, clock.time(lambda), x, dim);
+        };
+      }
+      int nfe = 0;
+      state = opt.solver == Solver::heun ? integrate_heun(std::move(state), times, velocity, nfe, cb)
+                                         : integrate_euler(std::move(state), times, velocity, nfe, cb);
+      nfe_per_batch = nfe;
+      end.middleRows(b, m) = state;
+    }
+    out.nfe = nfe_per_batch;
+    out.nfe_mean = nfe_per_batch;
+  } else {
+    // One adaptive integration per sample: a shared step size would couple the samples.
+    // RK45 steps in s = log lambda, where dx/ds = lambda dx/dlambda = x - E[y|x] stays bounded:
+    // in lambda itself a trial step reaching down to lambda_min puts a stage where the field is
+    // ~1/lambda_min and the state far off (the step is rejected, but the field was evaluated there).
+    auto log_velocity = [&](const Eigen::MatrixXd& x, double s) -> Eigen::MatrixXd {
+      const double lambda = std::exp(s);
+      return lambda * velocity(x, lambda);
+    };
+    auto norm = [dim](const Eigen::MatrixXd& err, const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double rtol,
+                      double atol) { return rk45_error_norm(err, a, b, rtol, atol, dim); };
+    long total = 0;
+    int worst = 0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      Eigen::MatrixXd state = Eigen::MatrixXd::Zero(1, cols);
+      state.leftCols(dim) = x0.row(i);
+      StepCallback<Eigen::MatrixXd> cb = nullptr;
+      const bool keep = i < static_cast<Eigen::Index>(out.trajectories.size());
+      if (keep) {
+        record(out.trajectories, i, range.t_max, state, dim);
+        cb = [&](int, double s, const Eigen::MatrixXd& x) {
+          record(out.trajectories, i, clock.time(std::exp(s)), x, dim);
+        };
+      }
+      int nfe = 0;
+      const double lambda_min = clock.lambda(range.t_min);
+      state = integrate_rk45(std::move(state), std::log(clock.lambda(range.t_max)), std::log(lambda_min), log_velocity,
+                             norm, nfe, opt.rk45, cb);
+      // Final Euler step to t = 0, as EDM's last step.
+      state = state + (0.0 - lambda_min) * velocity(state, lambda_min);
+      ++nfe;
+      if (keep) record(out.trajectories, i, 0.0, state, dim);
+      end.row(i) = state.row(0);
+      total += nfe;
+      worst = std::max(worst, nfe);
+    }
+    out.nfe = worst;
+    out.nfe_mean = static_cast<double>(total) / static_cast<double>(n);
+  }
+  out.field_calls = field.evaluations() - calls_before;
+
+  if (reweight) {
+    out.log_weights = end.col(dim);
+    resample(out, end.leftCols(dim), opt.resampling, seed);
+  } else {
+    out.samples = end;
+    out.ess = static_cast<double>(n);
+  }
+  return out;
+}
+
+ExactSamples sample_exact(const EmpiricalField& field, int n, std::uint64_t seed, const ExactSamplerOptions& opt) {
+  check_options(opt);
+  if (n < 1) throw InputError(fmt::format("number of samples must be >= 1, got {}", n));
+  const Range range = resolve_range(field.process(), opt);
+  const Eigen::RowVectorXd centre =
+      opt.center_prior ? field.data_mean() : Eigen::RowVectorXd::Zero(field.dim()).eval();
+  const Eigen::MatrixXd x0 = sample_prior_points(field.process(), centre, n, seed, range.t_max);
+  return integrate_exact(field, x0, seed, opt);
+}
+
+ExactSamples sample_exact(const GenerativeProcess& process, const Eigen::MatrixXd& data, int n, std::uint64_t seed,
+                          const ExactSamplerOptions& opt) {
+  const EmpiricalField field(process, data);
+  return sample_exact(field, n, seed, opt);
+}
+
+}  // namespace genphys
