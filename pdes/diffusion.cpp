@@ -43,6 +43,9 @@ class Diffusion final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    return make_diffusion_process(dim);
+  }
   // ==== end kernel ========================================================================
 };
 

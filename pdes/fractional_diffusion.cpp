@@ -55,6 +55,11 @@ class FractionalDiffusion final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    // beta > 1 has no positive kernel (C1 fails): no generative process.
+    if (param("beta") > 1) return nullptr;
+    return make_stable_process(dim, param("beta"));
+  }
   // ==== end kernel ========================================================================
 };
 

@@ -66,6 +66,9 @@ class MixedDiffusionPoisson final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    return make_mixed_diffusion_poisson_process(dim, param("a"), param("b"));
+  }
   // ==== end kernel ========================================================================
 };
 

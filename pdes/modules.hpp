@@ -9,6 +9,7 @@
 
 #include "genphys/check.hpp"
 #include "genphys/generative.hpp"
+#include "genphys/kernels.hpp"
 #include "genphys/pde.hpp"
 
 namespace genphys {

@@ -86,6 +86,9 @@ class Poisson final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    return make_pfgmpp_process(dim, param("D"));
+  }
   // ==== end kernel ========================================================================
 };
 

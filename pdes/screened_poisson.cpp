@@ -72,6 +72,9 @@ class ScreenedPoisson final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    return make_yukawa_process(dim, param("m"));
+  }
   // ==== end kernel ========================================================================
 };
 

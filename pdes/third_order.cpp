@@ -58,6 +58,10 @@ class ThirdOrder final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    // The decaying branch's density has p-hat = exp(-t k^(2/3)): the 1/3-stable mixture.
+    return make_stable_process(dim, 1.0 / 3.0);
+  }
   // ==== end kernel ========================================================================
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "genphys/generative.hpp"
 #include "genphys/pde.hpp"
 
 namespace genphys::cli {
@@ -36,6 +37,9 @@ class ModuleOptions {
   std::map<std::string, std::optional<double>> values_;
   std::string expr_;
 };
+
+/// The module's generative process in `dim`, or an InputError quoting why there is none.
+std::unique_ptr<GenerativeProcess> require_process(const PdeModule& module, int dim);
 
 /// Splits "a,b,c" (no empty items allowed).
 std::vector<std::string> split_list(const std::string& text, const std::string& what);

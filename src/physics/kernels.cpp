@@ -12,6 +12,7 @@
 #include <boost/math/tools/minima.hpp>
 
 #include "genphys/errors.hpp"
+#include "genphys/special.hpp"
 #include "genphys/variates.hpp"
 #include "physics/kernel_quadrature.hpp"
 
@@ -313,6 +314,19 @@ class InverseGaussianProcess : public MixtureProcess {
   // RMS displacement per dimension: sqrt(E[A]).
   double sigma(double t) const override { return std::sqrt(c_mu_ * t); }
   double time(double s) const override { return s * s / c_mu_; }
+
+  // Closed form of the mixture integral: with a = lam/(2 mu^2), b = (lam + r^2)/2 and
+  // int A^(p-1) e^(-aA - b/A) dA = 2 (b/a)^(p/2) K_p(2 sqrt(ab)), p = -(N+1)/2. For Yukawa the
+  // Bessel argument is m rho and the prefactor e^(lam/mu) = e^(m t) undoes the decaying mass.
+  // ~100 ns per call (the quadrature it replaces took ~15 us and stalled at m t ~ 1e4).
+  double log_kernel(double r, double t) const override {
+    check_time(t);
+    const double mu = mean(t), lam = shape(t), p = -0.5 * (n_ + 1);
+    const double a = lam / (2.0 * mu * mu), b = 0.5 * (lam + r * r);
+    const double z = std::sqrt(lam * (lam + r * r)) / mu;
+    return 0.5 * (std::log(lam) - kLog2Pi) + lam / mu - 0.5 * n_ * kLog2Pi + std::log(2.0) +
+           0.5 * p * std::log(b / a) + special::log_bessel_k(-p, z);
+  }
 
  protected:
   double mean(double t) const { return c_mu_ * t; }
