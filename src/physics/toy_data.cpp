@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "genphys/errors.hpp"
+#include "genphys/io.hpp"
 #include "genphys/random.hpp"
 #include "genphys/variates.hpp"
 
@@ -226,18 +227,16 @@ Eigen::MatrixXd load_points(const std::string& spec, std::uint64_t seed, int def
 }
 
 void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bool header) {
-  std::ofstream out(path);
-  if (!out) throw InputError("cannot write point file '" + path + "'");
+  std::string text;
   if (header) {
-    for (Eigen::Index c = 0; c < points.cols(); ++c) out << (c ? "," : "") << "x" << c;
-    out << '\n';
+    for (Eigen::Index c = 0; c < points.cols(); ++c) text += fmt::format("{}x{}", c ? "," : "", c);
+    text += '\n';
   }
   for (Eigen::Index r = 0; r < points.rows(); ++r) {
-    for (Eigen::Index c = 0; c < points.cols(); ++c) out << (c ? "," : "") << fmt::format("{:.17g}", points(r, c));
-    out << '\n';
+    for (Eigen::Index c = 0; c < points.cols(); ++c) text += fmt::format("{}{:.17g}", c ? "," : "", points(r, c));
+    text += '\n';
   }
-  out.flush();
-  if (!out) throw InputError("error writing point file '" + path + "'");
+  write_file_atomic(path, text);
 }
 
 }  // namespace genphys
