@@ -6,9 +6,9 @@
 namespace genphys {
 namespace {
 
-class Biharmonic final : public PdeModule {
+class Biharmonic final : public FourierFlowModule {
  public:
-  using PdeModule::PdeModule;
+  using FourierFlowModule::FourierFlowModule;
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override { return "phi_t + lap lap phi = 0"; }
@@ -24,23 +24,10 @@ class Biharmonic final : public PdeModule {
   // ==== Green's function, C1 and density flow =============================================
   complex green_hat(double k, double t) const override { return std::exp(-k * k * k * k * t); }
   // First order in t: phi = p; dp/dt = -k^4 p-hat, so dp-hat/dt / k^2 = -k^2 p-hat.
-  FourierFlow fourier(double t) const {
+  std::string fourier_description() const override { return "p-hat = exp(-k^4 t) (phi = p; its negative lobes are real)"; }
+  FourierFlow fourier(double t) const override {
     auto p_hat = [t](double k) { return std::exp(-k * k * k * k * t); };
     return {p_hat, p_hat, [t](double k) { return -k * k * std::exp(-k * k * k * k * t); }};
-  }
-  SignedLog green(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_green(fourier(t), r, dim);
-  }
-  PointFlow point_flow(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_point_flow(fourier(t), r, dim);
-  }
-  std::string green_method(int dim) const override {
-    if (dim > kMaxRadialTransformDim) return "none: no closed form, and N > " + std::to_string(kMaxRadialTransformDim) + " is beyond the radial transform";
-    return "numerical: radial inverse Fourier transform of p-hat = exp(-k^4 t) (phi = p; its negative lobes are real)";
   }
   ConditionVerdict c1(int) const override {
     return c1_from_green_hat(*this, "no mixture argument applies (k^4 is not a Bernstein function)");

@@ -6,9 +6,9 @@
 namespace genphys {
 namespace {
 
-class FractionalDiffusion final : public PdeModule {
+class FractionalDiffusion final : public FourierFlowModule {
  public:
-  using PdeModule::PdeModule;
+  using FourierFlowModule::FourierFlowModule;
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override { return fmt::format("phi_t + (-lap)^{} phi = 0", param("beta")); }
@@ -27,24 +27,11 @@ class FractionalDiffusion final : public PdeModule {
   // ==== Green's function, C1 and density flow =============================================
   complex green_hat(double k, double t) const override { return std::exp(-std::pow(k, 2 * param("beta")) * t); }
   // First order in t: phi = p; dp-hat/dt / k^2 = -k^(2 beta - 2) p-hat (integrable in N + 2 dims).
-  FourierFlow fourier(double t) const {
+  std::string fourier_description() const override { return "p-hat = exp(-k^(2 beta) t) (phi = p)"; }
+  FourierFlow fourier(double t) const override {
     const double beta = param("beta");
     auto p_hat = [t, beta](double k) { return std::exp(-std::pow(k, 2 * beta) * t); };
     return {p_hat, p_hat, [t, beta](double k) { return -std::pow(k, 2 * beta - 2) * std::exp(-std::pow(k, 2 * beta) * t); }};
-  }
-  SignedLog green(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_green(fourier(t), r, dim);
-  }
-  PointFlow point_flow(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_point_flow(fourier(t), r, dim);
-  }
-  std::string green_method(int dim) const override {
-    if (dim > kMaxRadialTransformDim) return "none: no closed form, and N > " + std::to_string(kMaxRadialTransformDim) + " is beyond the radial transform";
-    return "numerical: radial inverse Fourier transform of p-hat = exp(-k^(2 beta) t) (phi = p)";
   }
   ConditionVerdict c1(int) const override {
     return c1_from_green_hat(*this, param("beta") <= 1

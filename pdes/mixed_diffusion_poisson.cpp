@@ -6,9 +6,9 @@
 namespace genphys {
 namespace {
 
-class MixedDiffusionPoisson final : public PdeModule {
+class MixedDiffusionPoisson final : public FourierFlowModule {
  public:
-  using PdeModule::PdeModule;
+  using FourierFlowModule::FourierFlowModule;
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override {
@@ -41,26 +41,13 @@ class MixedDiffusionPoisson final : public PdeModule {
   }
   // p = b phi - a phi_t with phi-hat ~ e^(lambda t), lambda = (b - q)/(2a), q = sqrt(b^2 + 4 a k^2):
   // phi-hat = p-hat / (b - a lambda) = 2 p-hat / (b + q); dp-hat/dt / k^2 = lambda p-hat / k^2 = -phi-hat.
-  FourierFlow fourier(double t) const {
+  std::string fourier_description() const override { return "p-hat = exp(t (b - sqrt(b^2 + 4 a k^2))/(2a)) (phi-hat = 2 p-hat/(b + sqrt(b^2 + 4 a k^2)))"; }
+  FourierFlow fourier(double t) const override {
     const double a = param("a"), b = param("b");
     // lambda = -2 k^2 / (b + q), free of the cancellation in b - q.
     auto p_hat = [a, b, t](double k) { return std::exp(-2 * k * k * t / (b + std::sqrt(b * b + 4 * a * k * k))); };
     auto phi_hat = [a, b, p_hat](double k) { return 2 * p_hat(k) / (b + std::sqrt(b * b + 4 * a * k * k)); };
     return {p_hat, phi_hat, [phi_hat](double k) { return -phi_hat(k); }};
-  }
-  SignedLog green(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_green(fourier(t), r, dim);
-  }
-  PointFlow point_flow(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_point_flow(fourier(t), r, dim);
-  }
-  std::string green_method(int dim) const override {
-    if (dim > kMaxRadialTransformDim) return "none: no closed form, and N > " + std::to_string(kMaxRadialTransformDim) + " is beyond the radial transform";
-    return "numerical: radial inverse Fourier transform of p-hat = exp(t (b - sqrt(b^2 + 4 a k^2))/(2a)) (phi-hat = 2 p-hat/(b + sqrt(b^2 + 4 a k^2)))";
   }
   // ==== end Green's function =============================================================
 

@@ -6,9 +6,9 @@
 namespace genphys {
 namespace {
 
-class ThirdOrder final : public PdeModule {
+class ThirdOrder final : public FourierFlowModule {
  public:
-  using PdeModule::PdeModule;
+  using FourierFlowModule::FourierFlowModule;
 
   // ==== dispersion and density-flow form =================================================
   std::string equation() const override { return "phi_ttt - lap phi = 0"; }
@@ -30,26 +30,16 @@ class ThirdOrder final : public PdeModule {
   // On the decaying branch p-hat = exp(-t k^(2/3)): the symmetric (2/3)-stable law.
   complex green_hat(double k, double t) const override { return std::exp(-std::cbrt(k * k) * t); }
   // p = -phi_tt on the decaying branch: phi-hat = -p-hat / k^(4/3); dp-hat/dt / k^2 = -k^(-4/3) p-hat.
-  FourierFlow fourier(double t) const {
+  std::string fourier_description() const override { return "p-hat = exp(-k^(2/3) t) (p = -phi_tt, phi-hat = -p-hat/k^(4/3))"; }
+  FourierFlow fourier(double t) const override {
     auto p_hat = [t](double k) { return std::exp(-std::cbrt(k * k) * t); };
     auto phi_hat = [t](double k) { return -std::exp(-std::cbrt(k * k) * t) / std::cbrt(k * k * k * k); };
     return {p_hat, phi_hat, phi_hat};
   }
   SignedLog green(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
     // phi-hat ~ k^(-4/3) is not integrable at k = 0 in one dimension (phi grows like |x|^(1/3)).
     if (dim == 1) throw NotSupported("third-order: phi = -p / k^(4/3) in Fourier space has no transform in N = 1 (p does)");
-    return fourier_green(fourier(t), r, dim);
-  }
-  PointFlow point_flow(double r, double t, int dim) const override {
-    check_green_arguments(r, t, dim);
-    require_radial_transform_dim(name(), dim);
-    return fourier_point_flow(fourier(t), r, dim);
-  }
-  std::string green_method(int dim) const override {
-    if (dim > kMaxRadialTransformDim) return "none: no closed form, and N > " + std::to_string(kMaxRadialTransformDim) + " is beyond the radial transform";
-    return "numerical: radial inverse Fourier transform of p-hat = exp(-k^(2/3) t) (p = -phi_tt, phi-hat = -p-hat/k^(4/3))";
+    return FourierFlowModule::green(r, t, dim);
   }
   ConditionVerdict c1(int) const override {
     return c1_from_green_hat(*this, "k^(2/3) = (k^2)^(1/3) is a Bernstein function of k^2: a positive-stable scale mixture of Gaussians in every N");
