@@ -175,9 +175,12 @@ class MixtureProcess : public GenerativeProcess {
 
   int dim() const override { return n_; }
 
+  // Normals first, then the mixing variable: the same stream then gives the same direction and
+  // chi-square for every mixture, so PFGM++ at large D and diffusion start from nearly the same
+  // prior point for the same seed.
   void sample_displacement(Rng& rng, double t, double* out) const override {
-    const double s = std::sqrt(sample_mixing(rng, t));
     standard_normals(rng, out, static_cast<std::size_t>(n_));
+    const double s = std::sqrt(sample_mixing(rng, t));
     for (int i = 0; i < n_; ++i) out[i] *= s;
   }
 
