@@ -1,10 +1,48 @@
 // genphys sample
+#include <memory>
+
 #include "cli.hpp"
+#include "sample_cli.hpp"
 
 namespace genphys::cli {
 
+void add_sample_options(CLI::App& app, SampleCliOptions& o) {
+  app.add_option("--ckpt", o.ckpt, "trained network checkpoint (RUN_DIR/last.ckpt)");
+  app.add_option("--nfe", o.nfe, "network evaluations: heun odd (2 steps - 1), euler = steps; rk45 adapts")
+      ->capture_default_str();
+  app.add_option("--solver", o.solver, "heun | euler | rk45")->capture_default_str();
+  app.add_option("--rtol", o.rtol, "rk45 relative tolerance")->capture_default_str();
+  app.add_option("--atol", o.atol, "rk45 absolute tolerance")->capture_default_str();
+  app.add_option("--seeds", o.seeds, "sample indices, e.g. 0-63 or 0,5,9-12")->capture_default_str();
+  app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i)")->capture_default_str();
+  app.add_option("--batch", o.batch, "samples integrated together (results do not depend on it)")->capture_default_str();
+  app.add_option("--grid", o.grid, "write a PNG grid (images) or scatter plot (2D points)");
+  app.add_option("--out", o.out, "write samples: .pt (torch.load), .bin (raw float32) or .csv");
+  app.add_flag("--no-ema", o.no_ema, "use the raw weights instead of the EMA");
+  app.add_option("--sigma-min", o.sigma_min, "lowest noise level (default: the checkpoint's)");
+  app.add_option("--sigma-max", o.sigma_max, "prior noise level (default: the checkpoint's)");
+  app.add_option("--device", o.device, "cpu | cuda | cuda:K")->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
+}
+
 CommandRunner setup_sample(CLI::App& app) {
-  return [] () -> int { throw InputError("'sample' is not implemented yet"); };
+  auto opt = std::make_shared<SampleCliOptions>();
+  auto exact = std::make_shared<ExactSampleCliOptions>();
+  add_sample_options(app, *opt);
+  add_exact_sample_options(app, *exact);
+  return [opt, exact]() -> int {
+    if (exact->exact) {
+      if (!opt->grid.empty() || !opt->out.empty()) throw InputError("--exact writes --csv and --plot (not --grid/--out)");
+      return run_exact_sample(*opt, *exact);
+    }
+    if (!exact->csv.empty() || !exact->plot.empty() || !exact->pde.empty() || !exact->data.empty())
+      throw InputError("--pde, --data, --csv and --plot are for --exact; a network samples from --ckpt with --grid/--out");
+#ifdef GENPHYS_WITH_TORCH
+    return run_network_sample(*opt);
+#else
+    throw InputError("sampling a trained network needs the LibTorch engine (configure with -DGENPHYS_WITH_TORCH=ON)");
+#endif
+  };
 }
 
 }  // namespace genphys::cli

@@ -1,10 +1,112 @@
 // genphys train (needs the LibTorch engine)
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+
 #include "cli.hpp"
+#include "torch_cli.hpp"
+#include "genphys/engine.hpp"
 
 namespace genphys::cli {
+namespace {
+
+struct TrainCliOptions {
+  TrainOptions train;
+  ModuleOptions module;
+  std::string channel_mult, attn;
+  bool no_progress = false;
+};
+
+std::vector<int> int_list(const std::string& text, const std::string& what) {
+  std::vector<int> out;
+  for (const auto& item : split_list(text, what)) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || v < 1) throw InputError(what + ": '" + item + "' is not a positive integer");
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
 
 CommandRunner setup_train(CLI::App& app) {
-  return []() -> int { throw InputError("'train' is not implemented yet"); };
+  auto opt = std::make_shared<TrainCliOptions>();
+  TrainOptions& t = opt->train;
+  app.add_option("--pde", t.pde, "PDE module name or alias (must pass `genphys check`), or custom with --expr");
+  opt->module.add_to(&app);
+  app.add_option("--data", t.data, "fashion-mnist[:PATH] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH");
+  app.add_option("--limit", t.limit, "use only the first N examples (0: all)")->capture_default_str();
+  app.add_flag("--hflip", t.hflip, "random horizontal flips");
+  app.add_option("--out", t.out_dir, "run directory: last.ckpt, stats.jsonl, grid_*.png");
+  app.add_flag("--resume", t.resume, "continue RUN_DIR/last.ckpt (its config is kept; --steps is the new total)");
+  app.add_option("--steps", t.steps, "total optimiser steps")->capture_default_str();
+  app.add_option("--batch", t.batch, "batch size")->capture_default_str();
+  app.add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
+  app.add_option("--warmup-images", t.warmup_images, "linear lr warm-up over this many images")->capture_default_str();
+  app.add_option("--ema-halflife-images", t.ema_halflife_images, "EMA half-life in images")->capture_default_str();
+  app.add_option("--ema-rampup", t.ema_rampup, "EMA half-life at most this fraction of images seen (0: off)")
+      ->capture_default_str();
+  app.add_option("--grad-clip", t.grad_clip, "max gradient norm (0: off)")->capture_default_str();
+  app.add_option("--max-bad-steps", t.max_bad_steps, "abort after this many non-finite losses in a row")
+      ->capture_default_str();
+  app.add_option("--sigma-data", t.sigma_data, "EDM sigma_data (0: 0.5 for images, data std for points)")
+      ->capture_default_str();
+  app.add_option("--seed", t.seed, "seed: data order, noise and dropout are functions of (seed, step)")
+      ->capture_default_str();
+  app.add_option("--arch", t.arch.arch, "auto | unet-small | unet | mlp")->capture_default_str();
+  app.add_option("--channels", t.arch.channels, "UNet base channels (unet-small 32, unet 64)");
+  app.add_option("--channel-mult", opt->channel_mult, "UNet channel multipliers per resolution, e.g. 1,2,2");
+  app.add_option("--blocks", t.arch.num_blocks, "UNet residual blocks per resolution (unet-small 1, unet 2)");
+  app.add_option("--attn", opt->attn, "UNet self-attention resolutions, e.g. 7,14, or none (default: the lowest)");
+  app.add_option("--dropout", t.arch.dropout, "dropout probability (default 0)");
+  app.add_option("--hidden", t.arch.hidden, "MLP width (default 128)");
+  app.add_option("--depth", t.arch.depth, "MLP residual layers (default 3)");
+  app.add_option("--emb-channels", t.arch.emb_channels, "noise embedding channels");
+  app.add_option("--device", t.device, "cpu | cuda | cuda:K")->capture_default_str();
+  app.add_option("--threads", t.threads, "CPU threads (0: physical cores)")->capture_default_str();
+  app.add_flag("--no-progress", opt->no_progress, "no progress bar on stderr");
+  app.add_option("--log-every", t.log_every, "stats.jsonl line every N steps")->capture_default_str();
+  app.add_option("--grid-every", t.grid_every, "sample grid PNG every N steps and at the end (0: never)")
+      ->capture_default_str();
+  app.add_option("--grid-nfe", t.grid_nfe, "Heun NFE for the grids")->capture_default_str();
+  app.add_option("--ckpt-every", t.ckpt_every, "checkpoint every N steps (always at the end)")->capture_default_str();
+  app.add_option("--eval-samples", t.eval_samples, "fixed evaluation set size for the start/end loss (0: skip)")
+      ->capture_default_str();
+
+  return [opt]() -> int {
+    TrainOptions t = opt->train;
+    prefer_passive_openmp();
+    if (t.pde.empty() && !t.resume) throw InputError("--pde is required (see genphys check --all)");
+    if (t.data.empty() && !t.resume) throw InputError("--data is required");
+    if (!t.pde.empty()) {
+      opt->module.make(t.pde);  // validates the parameters before any data is read
+      t.params = opt->module.given();
+      t.expr = opt->module.expr();
+    } else if (!opt->module.given().empty() || !opt->module.expr().empty()) {
+      throw InputError("module parameters need --pde");
+    }
+    if (!opt->channel_mult.empty()) t.arch.channel_mult = int_list(opt->channel_mult, "--channel-mult");
+    if (opt->attn == "none") {
+      t.arch.no_attention = true;
+    } else if (!opt->attn.empty()) {
+      t.arch.attn_resolutions = int_list(opt->attn, "--attn");
+    }
+    t.progress = !opt->no_progress;
+    const TrainResult r = train(t);
+    std::cout << fmt::format("steps {}..{}, loss {:.4f}, eval loss {:.4f} -> {:.4f}, {:.1f} images/s, {} skipped, {}{}\n",
+                             r.start_step, r.steps_done, r.last_loss, r.eval_loss_start, r.eval_loss_end,
+                             r.images_per_second, r.skipped_steps, r.checkpoint,
+                             r.interrupted ? " (interrupted)" : "");
+    return r.interrupted ? 130 : 0;
+  };
 }
 
 }  // namespace genphys::cli

@@ -1,0 +1,120 @@
+// genphys sample --exact: generation with the exact empirical field of a data set (no network).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "cli.hpp"
+#include "genphys/exact_sampler.hpp"
+#include "genphys/io.hpp"
+#include "genphys/plot.hpp"
+#include "genphys/toy_data.hpp"
+#include "sample_cli.hpp"
+
+namespace genphys::cli {
+namespace {
+
+std::vector<double> column(const Eigen::MatrixXd& m, int c) {
+  std::vector<double> out(static_cast<size_t>(m.rows()));
+  for (Eigen::Index i = 0; i < m.rows(); ++i) out[static_cast<size_t>(i)] = m(i, c);
+  return out;
+}
+
+// Median over samples of the distance to the nearest data point: near 0 when the exact field
+// memorises the data, as it should.
+double median_nearest_distance(const Eigen::MatrixXd& samples, const Eigen::MatrixXd& data) {
+  std::vector<double> d(static_cast<size_t>(samples.rows()));
+  for (Eigen::Index i = 0; i < samples.rows(); ++i)
+    d[static_cast<size_t>(i)] = std::sqrt((data.rowwise() - samples.row(i)).rowwise().squaredNorm().minCoeff());
+  std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
+  return d[d.size() / 2];
+}
+
+void save_scatter(const Eigen::MatrixXd& data, const ExactSamples& r, const std::string& title,
+                  const std::string& path) {
+  plot::Panel panel;
+  panel.title = title;
+  panel.xlabel = "x1";
+  panel.ylabel = "x2";
+  panel.equal_aspect = true;
+  panel.series.push_back({"data", column(data, 0), column(data, 1), plot::Series::Style::points, plot::Color{150, 150, 150}, 6});
+  panel.series.push_back({"samples", column(r.samples, 0), column(r.samples, 1), plot::Series::Style::points, plot::palette(0), 3});
+  for (size_t k = 0; k < r.trajectories.size(); ++k) {
+    const auto& tr = r.trajectories[k];
+    // The prior is far out; the path's last steps are where the field does its work.
+    panel.series.push_back({k == 0 ? "trajectories" : "", column(tr.x, 0), column(tr.x, 1), plot::Series::Style::line,
+                            plot::palette(3), 1.5});
+  }
+  Eigen::Vector2d lo = data.colwise().minCoeff(), hi = data.colwise().maxCoeff();
+  const Eigen::Vector2d pad = 0.25 * (hi - lo).cwiseMax(1e-9);
+  panel.xmin = lo(0) - pad(0);
+  panel.xmax = hi(0) + pad(0);
+  panel.ymin = lo(1) - pad(1);
+  panel.ymax = hi(1) + pad(1);
+  plot::Figure fig;
+  fig.width = fig.height = 800;
+  fig.panels = {panel};
+  plot::save_png(fig, path);
+}
+
+}  // namespace
+
+void add_exact_sample_options(CLI::App& app, ExactSampleCliOptions& o) {
+  app.add_flag("--exact", o.exact, "use the exact empirical field of --data instead of a network");
+  app.add_option("--pde", o.pde, "--exact: PDE module name or alias");
+  app.add_option("--data", o.data, "--exact: toy:NAME[:N] (heart, rings, moons, checkerboard, swiss-roll) or a CSV of points");
+  app.add_option("--n", o.n, "--exact: number of samples (sample i uses stream (seed, i))")->capture_default_str();
+  app.add_option("--csv", o.csv, "--exact: write the samples as CSV");
+  app.add_option("--plot", o.plot, "--exact: scatter plot of samples over the data (2D data)");
+  app.add_option("--trajectories", o.trajectories, "--exact: draw this many sample paths on the plot")->capture_default_str();
+  app.add_option("--birth-death", o.birth_death, "--exact, modules with R != 0: ignore | reweight (required for them)");
+  o.module.add_to(&app);
+}
+
+int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) {
+  if (o.pde.empty()) throw InputError("--exact needs --pde NAME");
+  if (o.data.empty()) throw InputError("--exact needs --data toy:NAME or a CSV path");
+  if (!s.ckpt.empty()) throw InputError("--exact and --ckpt exclude each other");
+  if (o.n < 1 || o.n > 10000000) throw InputError("--n must be in [1, 1e7]");
+  if (o.trajectories < 0) throw InputError("--trajectories must be >= 0");
+  if (o.csv.empty() && o.plot.empty()) throw InputError("nothing to write: give --csv F.csv and/or --plot F.png");
+  if (!o.csv.empty()) check_writable(o.csv);
+  if (!o.plot.empty()) check_writable(o.plot);
+
+  const Eigen::MatrixXd data = load_points(o.data, s.seed);
+  const auto module = o.module.make(o.pde);
+  const auto process = require_process(*module, static_cast<int>(data.cols()));
+  if (!o.plot.empty() && data.cols() != 2)
+    throw InputError(fmt::format("--plot draws 2D data; {} has {} columns", o.data, data.cols()));
+
+  ExactSamplerOptions opt;
+  opt.solver = parse_solver(s.solver);
+  opt.nfe = s.nfe;
+  opt.sigma_min = s.sigma_min;
+  opt.sigma_max = s.sigma_max;
+  opt.rk45.rtol = s.rtol;
+  opt.rk45.atol = s.atol;
+  opt.batch_size = s.batch;
+  opt.keep_trajectories = std::min(o.trajectories, o.n);
+  if (process->has_birth_death()) {
+    if (o.birth_death.empty())
+      throw InputError(fmt::format("PDE '{}' has R != 0: choose --birth-death ignore (drop R) or reweight (log-weights + resampling)",
+                                   module->name()));
+    opt.birth_death = parse_birth_death(o.birth_death);
+  } else if (!o.birth_death.empty() && o.birth_death != "ignore") {
+    throw InputError(fmt::format("PDE '{}' has R = 0: --birth-death {} does not apply", module->name(), o.birth_death));
+  }
+
+  const ExactSamples r = sample_exact(*process, data, o.n, s.seed, opt);
+  const double median = median_nearest_distance(r.samples, data);
+  std::cout << fmt::format("{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]",
+                           o.n, module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
+  if (opt.birth_death == BirthDeath::reweight) std::cout << fmt::format(", ESS {:.1f}", r.ess);
+  std::cout << fmt::format(", median distance to nearest data point {:.3g}\n", median);
+  if (!o.csv.empty()) write_csv_points(o.csv, r.samples);
+  if (!o.plot.empty())
+    save_scatter(data, r, fmt::format("{}: exact field, {} NFE {}", module->name(), s.solver, r.nfe), o.plot);
+  return 0;
+}
+
+}  // namespace genphys::cli

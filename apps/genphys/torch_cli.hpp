@@ -1,0 +1,12 @@
+#pragma once
+// Shared by the LibTorch commands (cmd_torch_*.cpp).
+
+namespace genphys::cli {
+
+/// libgomp reads OMP_WAIT_POLICY once, when it loads, and by default idle workers spin. On shared
+/// or oversubscribed cores the spinning starves the thread doing the work (training ran 2.6x
+/// slower on 2 shared cores). Unless OMP_WAIT_POLICY is set, re-executes this process once with
+/// OMP_WAIT_POLICY=PASSIVE; returns only when no re-execution happened.
+void prefer_passive_openmp();
+
+}  // namespace genphys::cli

@@ -1,0 +1,138 @@
+#pragma once
+// The learning engine: train a denoiser network for any s-generative PDE module and sample from
+// it with the ODE integrators of ode.hpp. Option structs and entry points only; no LibTorch here.
+//
+// Everything PDE-specific comes from the module's GenerativeProcess (generative.hpp): the noise
+// level sigma(t), the kernel sampler, the prior and the velocity scale. The engine never names a PDE.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "genphys/generative.hpp"
+#include "genphys/pde.hpp"
+
+namespace genphys {
+
+/// Network architecture. `arch` picks a preset; the other fields override it when set (> 0 or
+/// non-empty).
+struct ArchOptions {
+  std::string arch = "auto";          ///< auto (unet-small for images, mlp for points), unet-small, unet, mlp
+  int channels = 0;                   ///< UNet base channels (unet-small 32, unet 64)
+  std::vector<int> channel_mult;      ///< UNet channels per resolution (default 1,2,2)
+  int num_blocks = 0;                 ///< UNet residual blocks per resolution (unet-small 1, unet 2)
+  std::vector<int> attn_resolutions;  ///< UNet self-attention at these resolutions (default: the lowest)
+  bool no_attention = false;          ///< UNet: no self-attention anywhere
+  double dropout = -1.0;              ///< < 0: preset (0)
+  int hidden = 0;                     ///< MLP width (default 128)
+  int depth = 0;                      ///< MLP hidden layers (default 3)
+  int emb_channels = 0;               ///< positional noise embedding channels (default: base channels / 32 for MLP)
+};
+
+struct TrainOptions {
+  // ---- the process: a module by name and parameters, or a process given directly ------------
+  std::string pde;    ///< module name or alias; "custom" takes `expr`
+  ParamValues params;
+  std::string expr;
+  /// When set, used instead of make_module(pde, params)->generative(dim) (no check verdict is
+  /// computed); `pde` is then only a label stored in the checkpoint. Its dim() must match the data.
+  std::shared_ptr<const GenerativeProcess> process;
+
+  // ---- data ---------------------------------------------------------------------------------
+  /// fashion-mnist[:PATH] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH
+  std::string data;
+  std::int64_t limit = 0;  ///< > 0: use the first `limit` examples
+  bool hflip = false;      ///< random horizontal flips (images)
+
+  // ---- run ----------------------------------------------------------------------------------
+  std::string out_dir;  ///< holds last.ckpt, stats.jsonl and sample grids
+  bool resume = false;  ///< continue RUN_DIR/last.ckpt; its config wins over these fields
+  std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
+  int batch = 128;
+  double lr = 1e-3;
+  double warmup_images = 10000;         ///< linear lr warm-up over this many images
+  double ema_halflife_images = 500000;  ///< EMA half-life in images (EDM's ema_halflife_kimg * 1000)
+  double ema_rampup = 0.05;             ///< half-life is at most this fraction of the images seen
+  double grad_clip = 1.0;               ///< max global gradient norm; 0: off
+  int max_bad_steps = 10;               ///< abort after this many non-finite losses in a row
+  double sigma_data = 0.0;              ///< EDM sigma_data; 0: 0.5 for images, the data's std for points
+  double p_mean = -1.2, p_std = 1.2;    ///< training sigma = exp(p_mean + p_std n), n ~ N(0, 1)
+  std::uint64_t seed = 0;
+  ArchOptions arch;
+
+  // ---- execution and reporting ----------------------------------------------------------------
+  std::string device = "cpu";  ///< cpu | cuda | cuda:K
+  int threads = 0;             ///< 0: physical cores
+  bool progress = true;        ///< progress bar on stderr
+  bool quiet = false;          ///< no start-up and summary lines (tests)
+  int log_every = 50;          ///< stats.jsonl line every this many steps
+  int grid_every = 1000;       ///< sample grid PNG every this many steps (and at the end); 0: never
+  int grid_nfe = 35;           ///< Heun NFE for the grid
+  int ckpt_every = 1000;       ///< checkpoint every this many steps (and at the end); 0: only at the end
+  int eval_samples = 256;      ///< fixed evaluation set for the start/end loss (0: skip)
+};
+
+struct TrainResult {
+  std::int64_t start_step = 0, steps_done = 0;  ///< the run covered steps [start_step, steps_done)
+  std::int64_t skipped_steps = 0;               ///< non-finite losses (whole run, resumes included)
+  bool interrupted = false;                     ///< SIGINT: saved and stopped early
+  double images_per_second = 0.0;
+  double last_loss = 0.0;  ///< mean weighted loss of the last 50 steps
+  /// Weighted denoising loss on a fixed evaluation set (same data, noise and sigmas each time),
+  /// before the first step of a fresh run and after the last: mean and median over samples.
+  double eval_loss_start = 0.0, eval_loss_end = 0.0;
+  double eval_median_start = 0.0, eval_median_end = 0.0;
+  std::string checkpoint;
+  std::string condition;  ///< the condition a `conditional` verdict trained under; else empty
+};
+
+/// Trains and writes out_dir/last.ckpt. Throws InputError for bad input (unknown PDE, a `no`
+/// verdict, missing/corrupt data or checkpoint, an existing checkpoint without resume, an
+/// unwritable directory) before anything is written.
+TrainResult train(const TrainOptions& options);
+
+struct SampleOptions {
+  std::string checkpoint;
+  std::string solver = "heun";  ///< heun | euler | rk45
+  int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler: steps; rk45: ignored
+  double rtol = 1e-4, atol = 1e-4;  ///< rk45 tolerances
+  std::vector<std::int64_t> seeds;  ///< sample indices; sample i starts from sample_rng(seed, i)
+  std::uint64_t seed = 0;
+  int batch = 64;
+  bool use_ema = true;
+  double sigma_min = 0.0, sigma_max = 0.0;  ///< 0: the checkpoint's training range
+  std::string device = "cpu";
+  int threads = 0;
+  bool quiet = false;
+  /// As in TrainOptions: a process to use instead of the checkpoint's module.
+  std::shared_ptr<const GenerativeProcess> process;
+};
+
+struct SampleResult {
+  std::vector<float> values;        ///< count x prod(shape), in data scale
+  std::vector<std::int64_t> shape;  ///< {C, H, W} for images, {d} for points
+  std::int64_t count = 0;
+  std::int64_t nfe = 0;             ///< network evaluations per sample (rk45: the largest batch's)
+  bool is_image = false;
+  std::string pde;
+  bool birth_death_ignored = false;  ///< the process has R != 0 and the plain ODE ignored it
+};
+
+/// Loads a checkpoint and integrates the network's ODE from the prior. Throws InputError for a
+/// missing/corrupt checkpoint or bad options.
+SampleResult sample(const SampleOptions& options);
+
+/// Writes samples: a grid PNG (images) or a scatter plot PNG (2D points).
+void save_sample_grid(const SampleResult& samples, const std::string& path);
+/// Writes samples as .pt (loadable with Python's torch.load), .bin (raw little-endian float32,
+/// count x prod(shape)) or .csv (one sample per row). Atomic.
+void save_samples(const SampleResult& samples, const std::string& path);
+
+/// Parses "0-63", "5", "0-9,20,30-39" into indices; throws InputError.
+std::vector<std::int64_t> parse_seed_list(const std::string& text);
+
+/// LibTorch version, BLAS, devices available: the start-up line.
+std::string engine_description(const std::string& device, int threads);
+
+}  // namespace genphys

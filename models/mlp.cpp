@@ -1,0 +1,34 @@
+#include "mlp.hpp"
+
+#include "genphys/errors.hpp"
+
+namespace genphys::engine {
+namespace nn = torch::nn;
+
+MlpImpl::MlpImpl(const MlpOptions& o) : options_(o) {
+  if (o.dim() < 1 || o.hidden() < 1 || o.depth() < 1) throw InputError("mlp: dim, hidden and depth must be >= 1");
+  if (o.emb_channels() % 2 != 0 || o.emb_channels() < 4) throw InputError("mlp: embedding channels must be even and >= 4");
+  const int h = o.hidden();
+  in_ = register_module("input", nn::Linear(o.dim(), h));
+  emb0_ = register_module("emb0", nn::Linear(o.emb_channels(), h));
+  emb1_ = register_module("emb1", nn::Linear(h, h));
+  for (int i = 0; i < o.depth(); ++i) {
+    norms_.push_back(register_module("norm" + std::to_string(i), nn::LayerNorm(nn::LayerNormOptions({h}))));
+    layers_.push_back(register_module("layer" + std::to_string(i), nn::Linear(h, h)));
+  }
+  dropout_ = register_module("dropout", nn::Dropout(o.dropout()));
+  out_ = register_module("out", nn::Linear(h, o.dim()));
+  // Zero output: the preconditioned denoiser starts as c_skip x.
+  torch::NoGradGuard guard;
+  out_->weight.zero_();
+  out_->bias.zero_();
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& c_noise) {
+  auto emb = emb1_(torch::silu(emb0_(positional_embedding(c_noise, options_.emb_channels()))));
+  auto h = in_(x.flatten(1)) + emb;
+  for (size_t i = 0; i < layers_.size(); ++i) h = h + layers_[i](dropout_(torch::silu(norms_[i](h))));
+  return out_(torch::silu(h)).view(x.sizes());
+}
+
+}  // namespace genphys::engine

@@ -1,0 +1,258 @@
+#include "engine/checkpoint.hpp"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "genphys/errors.hpp"
+#include "genphys/io.hpp"
+
+namespace genphys::engine {
+using nlohmann::json;
+
+namespace {
+
+const std::string kMagic = "GENPHYS-CKPT 1\n";
+constexpr std::size_t kHeader = 15 + 8 + 4;
+
+json arch_to_json(const ArchOptions& a) {
+  return json{{"arch", a.arch},       {"channels", a.channels},         {"channel_mult", a.channel_mult},
+              {"num_blocks", a.num_blocks}, {"attn_resolutions", a.attn_resolutions}, {"no_attention", a.no_attention},
+              {"dropout", a.dropout}, {"hidden", a.hidden},             {"depth", a.depth},
+              {"emb_channels", a.emb_channels}};
+}
+
+ArchOptions arch_from_json(const json& j) {
+  ArchOptions a;
+  a.arch = j.at("arch").get<std::string>();
+  a.channels = j.at("channels");
+  a.channel_mult = j.at("channel_mult").get<std::vector<int>>();
+  a.num_blocks = j.at("num_blocks");
+  a.attn_resolutions = j.at("attn_resolutions").get<std::vector<int>>();
+  a.no_attention = j.at("no_attention");
+  a.dropout = j.at("dropout");
+  a.hidden = j.at("hidden");
+  a.depth = j.at("depth");
+  a.emb_channels = j.at("emb_channels");
+  return a;
+}
+
+void put_u64(std::string& s, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) s.push_back(char((v >> (8 * i)) & 0xff));
+}
+std::uint64_t get_u64(const char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+std::uint32_t crc_of(const char* data, std::size_t n) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    const uInt chunk = uInt(std::min<std::size_t>(n, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
+    data += chunk;
+    n -= chunk;
+  }
+  return std::uint32_t(crc);
+}
+
+}  // namespace
+
+std::string config_to_json(const RunConfig& c) {
+  json j{{"format", 1},
+         {"pde", c.pde},
+         {"expr", c.expr},
+         {"params", c.params},
+         {"process_given", c.process_given},
+         {"data", c.data},
+         {"limit", c.limit},
+         {"hflip", c.hflip},
+         {"shape", c.shape},
+         {"is_image", c.is_image},
+         {"data_mean", c.data_mean},
+         {"arch", arch_to_json(c.arch)},
+         {"batch", c.batch},
+         {"lr", c.lr},
+         {"warmup_images", c.warmup_images},
+         {"ema_halflife_images", c.ema_halflife_images},
+         {"ema_rampup", c.ema_rampup},
+         {"grad_clip", c.grad_clip},
+         {"max_bad_steps", c.max_bad_steps},
+         {"sigma_data", c.sigma_data},
+         {"p_mean", c.p_mean},
+         {"p_std", c.p_std},
+         {"sigma_min", c.sigma_min},
+         {"sigma_max", c.sigma_max},
+         {"clamp_sigma", c.clamp_sigma},
+         {"condition", c.condition},
+         {"seed", c.seed}};
+  return j.dump();
+}
+
+RunConfig config_from_json(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    if (j.at("format") != 1) throw InputError("unsupported checkpoint format " + j.at("format").dump());
+    RunConfig c;
+    c.pde = j.at("pde");
+    c.expr = j.at("expr");
+    c.params = j.at("params").get<ParamValues>();
+    c.process_given = j.at("process_given");
+    c.data = j.at("data");
+    c.limit = j.at("limit");
+    c.hflip = j.at("hflip");
+    c.shape = j.at("shape").get<std::vector<std::int64_t>>();
+    c.is_image = j.at("is_image");
+    c.data_mean = j.at("data_mean").get<std::vector<double>>();
+    c.arch = arch_from_json(j.at("arch"));
+    c.batch = j.at("batch");
+    c.lr = j.at("lr");
+    c.warmup_images = j.at("warmup_images");
+    c.ema_halflife_images = j.at("ema_halflife_images");
+    c.ema_rampup = j.at("ema_rampup");
+    c.grad_clip = j.at("grad_clip");
+    c.max_bad_steps = j.at("max_bad_steps");
+    c.sigma_data = j.at("sigma_data");
+    c.p_mean = j.at("p_mean");
+    c.p_std = j.at("p_std");
+    c.sigma_min = j.at("sigma_min");
+    c.sigma_max = j.at("sigma_max");
+    c.clamp_sigma = j.at("clamp_sigma");
+    c.condition = j.at("condition");
+    c.seed = j.at("seed");
+    return c;
+  } catch (const json::exception& e) {
+    throw InputError(std::string("checkpoint config is malformed: ") + e.what());
+  }
+}
+
+void save_checkpoint(const std::string& path, const RunConfig& config, const TrainState& state, EdmPrecond& model,
+                     EdmPrecond* ema, torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive root;
+  root.write("config", c10::IValue(config_to_json(config)));
+  const json st{{"step", state.step}, {"skipped", state.skipped}, {"bad_in_row", state.bad_in_row}};
+  root.write("state", c10::IValue(st.dump()));
+  torch::serialize::OutputArchive m;
+  model->save(m);
+  root.write("model", m);
+  if (ema) {
+    torch::serialize::OutputArchive e;
+    (*ema)->save(e);
+    root.write("ema", e);
+  }
+  if (optimizer) {
+    torch::serialize::OutputArchive o;
+    optimizer->save(o);
+    root.write("optimizer", o);
+  }
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    root.write("rng", gen.get_state());
+  }
+
+  std::string payload;
+  root.save_to([&payload](const void* data, size_t n) -> size_t {
+    payload.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  std::string out = kMagic;
+  out.reserve(kHeader + payload.size());
+  put_u64(out, payload.size(), 8);
+  put_u64(out, crc_of(payload.data(), payload.size()), 4);
+  out += payload;
+  write_file_atomic(path, out);
+}
+
+CheckpointReader::CheckpointReader(const std::string& path, torch::Device device) : path_(path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError("checkpoint " + path + " does not exist");
+  if (std::filesystem::is_directory(path, ec)) throw InputError("checkpoint " + path + " is a directory");
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError("cannot open checkpoint " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    bytes_ = ss.str();
+  }
+  if (bytes_.size() < kHeader || bytes_.compare(0, kMagic.size(), kMagic) != 0)
+    throw InputError("checkpoint " + path + " is not a genphys checkpoint (bad header)");
+  const std::uint64_t size = get_u64(bytes_.data() + kMagic.size(), 8);
+  const std::uint32_t crc = std::uint32_t(get_u64(bytes_.data() + kMagic.size() + 8, 4));
+  if (bytes_.size() - kHeader < size)
+    throw InputError("checkpoint " + path + " is truncated: " + std::to_string(bytes_.size()) + " bytes of " +
+                     std::to_string(size + kHeader));
+  if (bytes_.size() - kHeader > size) throw InputError("checkpoint " + path + " has trailing bytes (corrupt)");
+  if (crc_of(bytes_.data() + kHeader, size) != crc)
+    throw InputError("checkpoint " + path + " is corrupt (CRC mismatch)");
+  try {
+    archive_.load_from(bytes_.data() + kHeader, size, device);
+    c10::IValue v;
+    archive_.read("config", v);
+    config_ = config_from_json(v.toStringRef());
+    archive_.read("state", v);
+    const json st = json::parse(v.toStringRef());
+    state_.step = st.at("step");
+    state_.skipped = st.at("skipped");
+    state_.bad_in_row = st.at("bad_in_row");
+    torch::serialize::InputArchive probe;
+    has_ema_ = archive_.try_read("ema", probe);
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    throw InputError("checkpoint " + path + " is unreadable: " + what.substr(0, what.find('\n')));
+  }
+}
+
+void CheckpointReader::load_model(EdmPrecond& model, bool ema) {
+  try {
+    torch::serialize::InputArchive a;
+    if (!archive_.try_read(ema ? "ema" : "model", a))
+      throw InputError("checkpoint " + path_ + " holds no " + (ema ? "EMA " : "") + "model");
+    // Module::load replaces tensors whatever their shape: compare against the built network.
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected;
+    for (const auto& p : model->named_parameters()) expected.emplace_back(p.key(), p.value().sizes().vec());
+    model->load(a);
+    const auto loaded = model->named_parameters();
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      if (loaded[i].value().sizes().vec() != expected[i].second)
+        throw InputError("checkpoint " + path_ + ": the network does not match its config (" + expected[i].first +
+                         " has another shape)");
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    throw InputError("checkpoint " + path_ + ": the network does not match its config (" +
+                     what.substr(0, what.find('\n')) + ")");
+  }
+}
+
+void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
+  try {
+    torch::serialize::InputArchive a;
+    if (!archive_.try_read("optimizer", a)) throw InputError("checkpoint " + path_ + " holds no optimizer state");
+    optimizer.load(a);
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    throw InputError("checkpoint " + path_ + ": bad optimizer state (" + what.substr(0, what.find('\n')) + ")");
+  }
+}
+
+void CheckpointReader::load_rng() {
+  torch::Tensor state;
+  if (!archive_.try_read("rng", state)) return;
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state.cpu());
+}
+
+}  // namespace genphys::engine

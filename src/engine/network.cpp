@@ -1,0 +1,109 @@
+#include "engine/network.hpp"
+
+#include <cmath>
+#include <numeric>
+
+#include "genphys/errors.hpp"
+#include "mlp.hpp"
+#include "unet.hpp"
+
+namespace genphys::engine {
+
+ArchOptions resolve_arch(const ArchOptions& in, const std::vector<std::int64_t>& shape) {
+  ArchOptions a = in;
+  const bool image = shape.size() == 3;
+  if (a.arch == "auto") a.arch = image ? "unet-small" : "mlp";
+  if (a.arch == "unet-small" || a.arch == "unet") {
+    if (!image)
+      throw InputError("--arch " + a.arch + " needs image data (C x H x W); these are " +
+                       std::to_string(shape.empty() ? 0 : shape[0]) + "-dimensional points: use --arch mlp");
+    if (shape[1] != shape[2])
+      throw InputError("--arch " + a.arch + " needs square images, got " + std::to_string(shape[1]) + "x" +
+                       std::to_string(shape[2]));
+    const bool small = a.arch == "unet-small";
+    if (a.channels <= 0) a.channels = small ? 32 : 64;
+    if (a.num_blocks <= 0) a.num_blocks = small ? 1 : 2;
+    if (a.dropout < 0) a.dropout = 0.0;
+    if (a.emb_channels <= 0) a.emb_channels = a.channels;
+    if (a.channel_mult.empty()) {
+      // Preset 1,2,2, with fewer resolutions when the size does not halve twice.
+      a.channel_mult = {1, 2, 2};
+      while (a.channel_mult.size() > 1 && shape[1] % (1 << (a.channel_mult.size() - 1)) != 0)
+        a.channel_mult.pop_back();
+    }
+    if (a.attn_resolutions.empty() && !a.no_attention)
+      a.attn_resolutions = {int(shape[1] >> (a.channel_mult.size() - 1))};
+    if (a.no_attention) a.attn_resolutions.clear();
+    for (int m : a.channel_mult)
+      if (m < 1) throw InputError("--channel-mult entries must be >= 1");
+    if (a.channels < 4 || a.channels % 4 != 0) throw InputError("--channels must be a positive multiple of 4");
+    a.hidden = a.depth = 0;
+  } else if (a.arch == "mlp") {
+    if (a.hidden <= 0) a.hidden = 128;
+    if (a.depth <= 0) a.depth = 3;
+    if (a.emb_channels <= 0) a.emb_channels = 32;
+    if (a.dropout < 0) a.dropout = 0.0;
+    a.channels = a.num_blocks = 0;
+    a.channel_mult.clear();
+    a.attn_resolutions.clear();
+  } else {
+    throw InputError("unknown --arch '" + a.arch + "' (valid: auto, unet-small, unet, mlp)");
+  }
+  if (!(a.dropout >= 0.0 && a.dropout < 1.0)) throw InputError("--dropout must be in [0, 1)");
+  return a;
+}
+
+Network make_network(const ArchOptions& a, const std::vector<std::int64_t>& shape) {
+  if (a.arch == "mlp") {
+    const auto dim = std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
+    return Mlp(MlpOptions(int(dim)).hidden(a.hidden).depth(a.depth).emb_channels(a.emb_channels).dropout(a.dropout))
+        .ptr();
+  }
+  if (a.arch == "unet-small" || a.arch == "unet")
+    return UNet(UNetOptions(int(shape[0]), int(shape[1]))
+                    .model_channels(a.channels)
+                    .channel_mult(a.channel_mult)
+                    .num_blocks(a.num_blocks)
+                    .attn_resolutions(a.attn_resolutions)
+                    .dropout(a.dropout)
+                    .emb_channels(a.emb_channels))
+        .ptr();
+  throw InputError("unknown --arch '" + a.arch + "'");
+}
+
+torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels) {
+  const int half = channels / 2;
+  auto freqs = torch::arange(half, c_noise.options().dtype(torch::kFloat32)) / double(std::max(half - 1, 1));
+  freqs = torch::pow(1.0 / 10000.0, freqs);
+  auto x = torch::outer(c_noise.to(torch::kFloat32), freqs);
+  return torch::cat({torch::cos(x), torch::sin(x)}, 1);
+}
+
+EdmPrecondImpl::EdmPrecondImpl(Network net, double sigma_data) : net_(std::move(net)), sigma_data_(sigma_data) {
+  register_module("net", net_);
+}
+
+torch::Tensor EdmPrecondImpl::forward(const torch::Tensor& x_in, const torch::Tensor& sigma_in) {
+  auto x = x_in.to(torch::kFloat32);
+  std::vector<int64_t> bshape(x.dim(), 1);
+  bshape[0] = x.size(0);
+  auto sigma = sigma_in.to(torch::kFloat32).reshape(bshape);
+  const double sd = sigma_data_, sd2 = sd * sd;
+  auto s2 = sigma * sigma;
+  auto c_skip = sd2 / (s2 + sd2);
+  auto c_out = sigma * sd / torch::sqrt(s2 + sd2);
+  auto c_in = 1.0 / torch::sqrt(s2 + sd2);
+  auto c_noise = torch::log(sigma.flatten()) / 4.0;
+  auto F = net_->forward(c_in * x, c_noise);
+  return c_skip * x + c_out * F;
+}
+
+torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& y, const torch::Tensor& x, const torch::Tensor& sigma) {
+  auto D = model->forward(x, sigma);
+  const double sd = model->sigma_data();
+  auto s = sigma.to(torch::kFloat32);
+  auto weight = (s * s + sd * sd) / (s * sd).square();
+  return weight * (D - y).square().flatten(1).mean(1);
+}
+
+}  // namespace genphys::engine

@@ -1,0 +1,57 @@
+#include "engine/process.hpp"
+
+#include <fmt/format.h>
+
+#include "genphys/check.hpp"
+#include "genphys/custom_pde.hpp"
+#include "genphys/errors.hpp"
+
+namespace genphys::engine {
+
+void require_trainable(const GenerativeProcess& process, const std::string& pde, int dim) {
+  if (process.dim() != dim)
+    throw InputError(fmt::format("the generative process of '{}' has dimension {}, the data {}", pde, process.dim(), dim));
+  if (!process.affine_velocity())
+    throw InputError(fmt::format(
+        "PDE '{}' needs a velocity target (its velocity is not affine in E[y|x,t], so a denoiser does not "
+        "determine it); training on velocity targets is not supported yet",
+        pde));
+}
+
+ResolvedProcess resolve_process(const std::string& pde, const ParamValues& params, const std::string& expr, int dim,
+                                bool run_check) {
+  if (pde.empty()) throw InputError("--pde is required");
+  ResolvedProcess r;
+  if (pde == "custom") {
+    if (expr.empty()) throw InputError("--pde custom needs --expr");
+    r.module = make_custom_module(expr);
+  } else {
+    r.module = make_module(pde, params);
+  }
+  const std::string name = r.module->name();
+  if (run_check) {
+    const CheckResult c = check(*r.module, dim);
+    r.verdict = c.verdict;
+    if (c.verdict == Verdict::no) {
+      const ConditionVerdict& failed = c.c1.verdict == Verdict::no ? c.c1 : c.c2;
+      throw InputError(fmt::format("PDE '{}' is not s-generative in N = {} (check verdict: no; {}: {}): refusing to train",
+                                   name, dim, c.c1.verdict == Verdict::no ? "C1" : "C2", failed.reason));
+    }
+    if (c.verdict == Verdict::conditional) r.condition = c.condition.empty() ? "(no condition given)" : c.condition;
+  }
+  std::unique_ptr<GenerativeProcess> process;
+  try {
+    process = r.module->generative(dim);
+  } catch (const NotSupported& e) {
+    throw InputError(fmt::format("PDE '{}' has no generative process in N = {}: {}", name, dim, e.what()));
+  }
+  if (!process)
+    throw InputError(fmt::format(
+        "PDE '{}'{} has no generative process (kernel sampler) in N = {} yet: cannot train or sample it", name,
+        r.verdict == Verdict::conditional ? " (conditionally s-generative: " + r.condition + ")" : "", dim));
+  require_trainable(*process, name, dim);
+  r.process = std::move(process);
+  return r;
+}
+
+}  // namespace genphys::engine

@@ -1,0 +1,30 @@
+#pragma once
+// From a module name and parameters to the generative process the engine trains on, with the
+// check verdict enforced. No LibTorch. Internal to the engine.
+
+#include <memory>
+#include <string>
+
+#include "genphys/generative.hpp"
+#include "genphys/pde.hpp"
+
+namespace genphys::engine {
+
+struct ResolvedProcess {
+  std::shared_ptr<const PdeModule> module;
+  std::shared_ptr<const GenerativeProcess> process;
+  Verdict verdict = Verdict::yes;
+  std::string condition;  ///< for `conditional`: the computed condition
+};
+
+/// Builds the module ("custom" from `expr`). With `run_check`: refuses a `no` verdict quoting
+/// the failing condition's reason; reports a `conditional` verdict's condition. Refuses a module
+/// without a generative process in `dim` dimensions and a process whose velocity is not affine
+/// in the denoiser (a velocity target is not supported yet). All refusals are InputError.
+ResolvedProcess resolve_process(const std::string& pde, const ParamValues& params, const std::string& expr, int dim,
+                                bool run_check);
+
+/// Refuses a process the engine cannot train or sample (non-affine velocity, wrong dimension).
+void require_trainable(const GenerativeProcess& process, const std::string& pde, int dim);
+
+}  // namespace genphys::engine

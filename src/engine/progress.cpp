@@ -1,0 +1,58 @@
+#include "engine/progress.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace genphys::engine {
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long t = std::lround(s);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+ProgressBar::ProgressBar(bool enabled, std::int64_t total_steps)
+    : enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0), total_(std::max<std::int64_t>(total_steps, 1)) {}
+
+void ProgressBar::update(std::int64_t step, double loss, double ips, double eta_seconds, bool force) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (tty_) {
+    if (!force && drawn_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
+  } else {
+    const std::int64_t bucket = step * 20 / total_;
+    if (!force && bucket == last_bucket_) return;
+    last_bucket_ = bucket;
+  }
+  last_draw_ = now;
+  const double frac = std::clamp(double(step) / double(total_), 0.0, 1.0);
+  const int width = 24, filled = int(frac * width);
+  std::string bar(size_t(filled), '=');
+  if (filled < width) bar += '>' + std::string(size_t(width - filled - 1), ' ');
+  const std::string loss_text = std::isfinite(loss) ? fmt::format("{:.4f}", loss) : std::string("-");
+  const std::string speed = ips > 0 ? fmt::format("{:.1f} img/s", ips) : std::string("- img/s");
+  const std::string eta = eta_seconds >= 0 ? format_duration(eta_seconds) : std::string("?");
+  std::string line =
+      fmt::format("step {}/{} [{}] {:3.0f}% loss {} | {} | ETA {}", step, total_, bar, 100 * frac, loss_text, speed, eta);
+  if (tty_) {
+    std::fprintf(stderr, "\r%s\033[K", line.c_str());
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void ProgressBar::finish() {
+  if (enabled_ && tty_ && drawn_) std::fprintf(stderr, "\n");
+  drawn_ = false;
+}
+
+}  // namespace genphys::engine

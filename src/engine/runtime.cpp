@@ -1,0 +1,86 @@
+#include "engine/runtime.hpp"
+
+#include <malloc.h>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "genphys/engine.hpp"
+#include "genphys/errors.hpp"
+
+// Present when OpenBLAS is loaded (torch's BLAS or a dependency); weak so that other BLAS work.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" char* openblas_get_config(void) __attribute__((weak));
+
+namespace genphys {
+
+namespace engine {
+
+int physical_cores() {
+  std::ifstream in("/proc/cpuinfo");
+  std::set<std::pair<std::string, std::string>> cores;
+  std::string line, physical = "0";
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+    if (key == "physical id") physical = value;
+    if (key == "core id") cores.insert({physical, value});
+  }
+  const int hw = int(std::thread::hardware_concurrency());
+  if (cores.empty()) return std::max(1, hw);
+  return std::max(1, std::min<int>(int(cores.size()), hw > 0 ? hw : int(cores.size())));
+}
+
+torch::Device setup_runtime(const std::string& device_name, int threads, bool quiet) {
+  // Big tensors are freed and re-allocated every step; without this glibc returns them to the
+  // kernel each time and the page faults cost as much as the convolutions.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // torch parallelises above BLAS; a threaded OpenBLAS underneath oversubscribes the cores.
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+  if (threads < 0) throw InputError("--threads must be >= 0 (0: physical cores)");
+  const int n = threads > 0 ? threads : physical_cores();
+  torch::set_num_threads(n);
+  // Denormals appear in heavy-tailed batches (PFGM's D = 1) and cost ~100x per operation.
+  at::globalContext().setFlushDenormal(true);
+  std::optional<torch::Device> device;
+  try {
+    device.emplace(device_name);
+  } catch (const std::exception&) {
+    throw InputError("unknown --device '" + device_name + "' (valid: cpu, cuda, cuda:K)");
+  }
+  if (device->is_cuda()) {
+    if (!torch::cuda::is_available())
+      throw InputError("--device " + device_name + ": CUDA is not available (this LibTorch build or machine has no GPU)");
+    if (device->has_index() && device->index() >= int(torch::cuda::device_count()))
+      throw InputError("--device " + device_name + ": only " + std::to_string(torch::cuda::device_count()) +
+                       " CUDA device(s)");
+  } else if (!device->is_cpu()) {
+    throw InputError("unsupported --device '" + device_name + "' (valid: cpu, cuda, cuda:K)");
+  }
+  if (!quiet) std::cerr << engine_description(device->str(), n) << "\n";
+  return *device;
+}
+
+}  // namespace engine
+
+std::string engine_description(const std::string& device, int threads) {
+  std::string blas = "BLAS unknown";
+  if (openblas_get_config) {
+    // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": name and version only.
+    const std::string cfg = openblas_get_config();
+    const auto second_space = cfg.find(' ', cfg.find(' ') + 1);
+    blas = cfg.substr(0, second_space) + " (1 thread)";
+  }
+  std::string line = "genphys engine: LibTorch " + std::string(TORCH_VERSION) + ", device " + device + ", " +
+                     std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ", " + blas;
+  line += at::hasMKLDNN() ? ", oneDNN" : "";
+  return line;
+}
+
+}  // namespace genphys

@@ -1,0 +1,189 @@
+// genphys::sample and the sample writers.
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "engine/checkpoint.hpp"
+#include "engine/process.hpp"
+#include "engine/runtime.hpp"
+#include "engine/sampler.hpp"
+#include "genphys/errors.hpp"
+#include "genphys/io.hpp"
+#include "genphys/plot.hpp"
+
+namespace genphys {
+using namespace engine;
+
+std::vector<std::int64_t> parse_seed_list(const std::string& text) {
+  std::vector<std::int64_t> out;
+  auto number = [&](const std::string& s) -> std::int64_t {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 15)
+      throw InputError("bad --seeds '" + text + "': expected non-negative integers like 0-63 or 0,5,9-12");
+    return std::stoll(s);
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const std::size_t dash = item.find('-');
+    if (dash == std::string::npos) {
+      out.push_back(number(item));
+    } else {
+      const auto a = number(item.substr(0, dash)), b = number(item.substr(dash + 1));
+      if (b < a) throw InputError("bad --seeds range '" + item + "': end before start");
+      if (b - a >= 10000000) throw InputError("--seeds range '" + item + "' is too long");
+      for (auto i = a; i <= b; ++i) out.push_back(i);
+    }
+    start = comma + 1;
+  }
+  if (out.empty()) throw InputError("--seeds is empty");
+  return out;
+}
+
+SampleResult sample(const SampleOptions& opt) {
+  if (opt.checkpoint.empty()) throw InputError("--ckpt is required");
+  if (opt.seeds.empty()) throw InputError("no samples requested (--seeds)");
+  if (opt.batch < 1) throw InputError("--batch must be >= 1");
+  const torch::Device device = setup_runtime(opt.device, opt.threads, true);
+  CheckpointReader reader(opt.checkpoint, device);
+  const RunConfig& config = reader.config();
+  std::int64_t dim = 1;
+  for (auto s : config.shape) dim *= s;
+
+  std::shared_ptr<const GenerativeProcess> process;
+  if (opt.process) {
+    require_trainable(*opt.process, config.pde, int(dim));
+    process = opt.process;
+  } else {
+    if (config.process_given)
+      throw InputError("checkpoint " + opt.checkpoint + " was trained on a process given in code, not a module");
+    process = resolve_process(config.pde, config.params, config.expr, int(dim), false).process;
+  }
+
+  OdeOptions ode;
+  ode.solver = opt.solver;
+  ode.nfe = opt.nfe;
+  ode.rtol = opt.rtol;
+  ode.atol = opt.atol;
+  ode.sigma_min = opt.sigma_min > 0 ? opt.sigma_min : config.sigma_min;
+  ode.sigma_max = opt.sigma_max > 0 ? opt.sigma_max : config.sigma_max;
+  if (config.clamp_sigma && (ode.sigma_min < config.sigma_min || ode.sigma_max > config.sigma_max))
+    throw InputError(fmt::format("the checkpoint was trained only inside sigma in [{:g}, {:g}] ({}); sampling outside "
+                                 "it is refused",
+                                 config.sigma_min, config.sigma_max, config.condition));
+  validate_ode_options(ode);
+
+  EdmPrecond model(make_network(config.arch, config.shape), config.sigma_data);
+  model->to(device);
+  const bool ema = opt.use_ema && reader.has_ema();
+  reader.load_model(model, ema);
+  model->eval();
+
+  if (!opt.quiet) std::cerr << engine_description(device.str(), torch::get_num_threads()) << "\n";
+  SampleResult result;
+  result.shape = config.shape;
+  result.is_image = config.is_image;
+  result.pde = config.pde;
+  result.count = std::int64_t(opt.seeds.size());
+  result.birth_death_ignored = process->has_birth_death();
+  if (!opt.quiet && result.birth_death_ignored)
+    std::cerr << "note: PDE '" << config.pde
+              << "' has birth/death (R != 0); the plain ODE follows the learned velocity and ignores R "
+                 "(no trajectory reweighting)\n";
+  torch::Tensor x;
+  {
+    c10::InferenceMode inference;
+    x = generate(model, *process, config.shape, opt.seeds, opt.seed, ode, opt.batch, device, result.nfe,
+                 config.data_mean);
+  }
+  x = x.contiguous();
+  result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  if (!opt.quiet)
+    std::cerr << fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0\n", result.count,
+                             opt.checkpoint, ema ? "EMA" : "raw", opt.solver, result.nfe, ode.sigma_max);
+  return result;
+}
+
+void save_sample_grid(const SampleResult& s, const std::string& path) {
+  check_writable(path);
+  if (s.is_image) {
+    const int cols = std::max(1, int(std::ceil(std::sqrt(double(s.count)))));
+    plot::save_image_grid_png(s.values, int(s.count), int(s.shape[0]), int(s.shape[1]), int(s.shape[2]), cols, path);
+    return;
+  }
+  if (s.shape.size() != 1 || s.shape[0] < 2)
+    throw InputError("a sample plot needs images or points of dimension >= 2 (got dimension " +
+                     std::to_string(s.shape.empty() ? 0 : s.shape[0]) + ")");
+  plot::Series pts;
+  pts.style = plot::Series::Style::points;
+  pts.width = 2.0;
+  const auto d = s.shape[0];
+  for (std::int64_t i = 0; i < s.count; ++i) {
+    const double x = s.values[std::size_t(i * d)], y = s.values[std::size_t(i * d + 1)];
+    if (std::isfinite(x) && std::isfinite(y)) {
+      pts.x.push_back(x);
+      pts.y.push_back(y);
+    }
+  }
+  plot::Figure fig;
+  fig.width = 700;
+  fig.height = 700;
+  plot::Panel panel;
+  panel.title = fmt::format("{} samples ({})", s.count, s.pde);
+  panel.xlabel = "x0";
+  panel.ylabel = "x1";
+  panel.legend = false;
+  panel.equal_aspect = true;
+  // Outliers far from the bulk would flatten the plot: show the central 99.8%.
+  if (pts.x.size() >= 10) {
+    auto range = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      const auto k = std::size_t(0.001 * double(v.size()));
+      return std::make_pair(v[k], v[v.size() - 1 - k]);
+    };
+    const auto [x0, x1] = range(pts.x);
+    const auto [y0, y1] = range(pts.y);
+    if (x1 > x0 && y1 > y0) {
+      const double px = 0.05 * (x1 - x0), py = 0.05 * (y1 - y0);
+      panel.xmin = x0 - px, panel.xmax = x1 + px, panel.ymin = y0 - py, panel.ymax = y1 + py;
+    }
+  }
+  panel.series.push_back(std::move(pts));
+  fig.panels.push_back(std::move(panel));
+  plot::save_png(fig, path);
+}
+
+void save_samples(const SampleResult& s, const std::string& path) {
+  check_writable(path);
+  auto ends_with = [&](const std::string& ext) {
+    return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  std::int64_t dim = 1;
+  for (auto v : s.shape) dim *= v;
+  if (ends_with(".pt")) {
+    std::vector<std::int64_t> sizes{s.count};
+    sizes.insert(sizes.end(), s.shape.begin(), s.shape.end());
+    auto t = torch::from_blob(const_cast<float*>(s.values.data()), sizes, torch::kFloat32).clone();
+    const std::vector<char> bytes = torch::pickle_save(t);
+    write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+  } else if (ends_with(".bin")) {
+    // Raw little-endian float32 (x86 and ARM hosts are little-endian).
+    write_file_atomic(path, std::string(reinterpret_cast<const char*>(s.values.data()), s.values.size() * sizeof(float)));
+  } else if (ends_with(".csv")) {
+    std::string out;
+    for (std::int64_t j = 0; j < dim; ++j) out += (j ? ",x" : "x") + std::to_string(j);
+    out += "\n";
+    for (std::int64_t i = 0; i < s.count; ++i) {
+      for (std::int64_t j = 0; j < dim; ++j)
+        out += (j ? "," : "") + fmt::format("{:.9g}", s.values[std::size_t(i * dim + j)]);
+      out += "\n";
+    }
+    write_file_atomic(path, out);
+  } else {
+    throw InputError("--out " + path + ": unknown format (use .pt, .bin or .csv)");
+  }
+}
+
+}  // namespace genphys

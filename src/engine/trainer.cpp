@@ -1,0 +1,466 @@
+// genphys::train: denoiser training for any module whose velocity is affine in E[y | x, t].
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/checkpoint.hpp"
+#include "engine/data.hpp"
+#include "engine/network.hpp"
+#include "engine/process.hpp"
+#include "engine/progress.hpp"
+#include "engine/runtime.hpp"
+#include "engine/sampler.hpp"
+#include "engine/trainer.hpp"
+#include "genphys/errors.hpp"
+#include "genphys/io.hpp"
+#include "genphys/ode.hpp"
+#include "genphys/random.hpp"
+#include "genphys/variates.hpp"
+
+namespace genphys {
+namespace engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+// SIGINT sets a flag the step loop polls; the previous handler comes back afterwards. A second
+// SIGINT kills as usual (SA_RESETHAND); checkpoints are written atomically, so the last one stays.
+class SigintScope {
+ public:
+  SigintScope() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_);
+  }
+  ~SigintScope() { sigaction(SIGINT, &old_, nullptr); }
+
+ private:
+  struct sigaction old_ {};
+};
+
+}  // namespace
+
+// ---- batches: a pure function of (seed, step) ------------------------------------------------
+
+BatchMaker::BatchMaker(const Dataset& data, const GenerativeProcess& process, const RunConfig& config)
+    : data_(data), process_(process), config_(config) {}
+
+const std::vector<std::int64_t>& BatchMaker::permutation(std::int64_t epoch) {
+  auto it = perms_.find(epoch);
+  if (it != perms_.end()) return it->second;
+  if (perms_.size() >= 2) perms_.erase(perms_.begin());
+  std::vector<std::int64_t> p(static_cast<std::size_t>(data_.size()));
+  std::iota(p.begin(), p.end(), 0);
+  Rng rng(mix_seed(config_.seed ^ mix_seed(std::uint64_t(epoch) + 0x243f6a8885a308d3ULL)));
+  for (std::size_t i = p.size(); i > 1; --i) std::swap(p[i - 1], p[std::size_t(uniform01(rng) * double(i))]);
+  return perms_.emplace(epoch, std::move(p)).first->second;
+}
+
+double BatchMaker::draw_sigma(Rng& rng) const {
+  double s = std::exp(config_.p_mean + config_.p_std * standard_normal(rng));
+  if (config_.clamp_sigma) s = std::clamp(s, config_.sigma_min, config_.sigma_max);
+  return s;
+}
+
+Batch BatchMaker::assemble(const std::vector<std::int64_t>& index, const std::vector<char>& flip,
+                           const std::vector<double>& noise, const std::vector<double>& sigma) const {
+  const auto n = std::int64_t(index.size());
+  Batch b;
+  b.y = data_.x.index_select(0, torch::tensor(index, torch::kInt64));
+  if (std::any_of(flip.begin(), flip.end(), [](char f) { return f != 0; })) {
+    std::vector<std::int64_t> mshape(std::size_t(b.y.dim()), 1);
+    mshape[0] = n;
+    auto mask = torch::tensor(std::vector<std::int64_t>(flip.begin(), flip.end()), torch::kInt64).to(torch::kBool).reshape(mshape);
+    b.y = torch::where(mask, b.y.flip({-1}), b.y);
+  }
+  auto z = torch::from_blob(const_cast<double*>(noise.data()), b.y.sizes(), torch::kFloat64).to(torch::kFloat32);
+  b.x = b.y + z;
+  b.sigma = torch::tensor(sigma, torch::kFloat64);
+  return b;
+}
+
+Batch BatchMaker::make(std::int64_t step) {
+  const int B = config_.batch;
+  const std::int64_t N = data_.size(), dim = data_.dim();
+  std::vector<std::int64_t> index(static_cast<std::size_t>(B));
+  std::vector<char> flip(std::size_t(B), 0);
+  std::vector<double> noise(static_cast<std::size_t>(B * dim)), sigma(static_cast<std::size_t>(B));
+  const std::uint64_t stream_seed = config_.seed ^ mix_seed(std::uint64_t(step) + 0x5851f42d4c957f2dULL);
+  for (int i = 0; i < B; ++i) {
+    const std::int64_t g = step * B + i;  // global sample index
+    index[std::size_t(i)] = permutation(g / N)[std::size_t(g % N)];
+    Rng rng = sample_rng(stream_seed, std::uint64_t(g));
+    const double s = draw_sigma(rng);
+    sigma[std::size_t(i)] = s;
+    if (config_.hflip) flip[std::size_t(i)] = uniform01(rng) < 0.5;
+    process_.sample_displacement(rng, process_.time(s), noise.data() + std::size_t(i * dim));
+  }
+  return assemble(index, flip, noise, sigma);
+}
+
+Batch BatchMaker::make_eval(int n) {
+  const std::int64_t N = data_.size(), dim = data_.dim();
+  std::vector<std::int64_t> index(static_cast<std::size_t>(n));
+  std::vector<char> flip(std::size_t(n), 0);
+  std::vector<double> noise(static_cast<std::size_t>(n * dim)), sigma(static_cast<std::size_t>(n));
+  const std::uint64_t stream_seed = mix_seed(config_.seed) ^ 0x8f1bbcdcbfa53e0aULL;
+  for (int i = 0; i < n; ++i) {
+    Rng rng = sample_rng(stream_seed, std::uint64_t(i));
+    index[std::size_t(i)] = std::int64_t(rng() % std::uint64_t(N));
+    const double s = draw_sigma(rng);
+    sigma[std::size_t(i)] = s;
+    process_.sample_displacement(rng, process_.time(s), noise.data() + std::size_t(i * dim));
+  }
+  return assemble(index, flip, noise, sigma);
+}
+
+std::pair<double, double> eval_loss(EdmPrecond& model, const Batch& eval, int batch, torch::Device device) {
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  const auto n = eval.y.size(0);
+  for (std::int64_t s = 0; s < n; s += batch) {
+    const auto e = std::min<std::int64_t>(n, s + batch);
+    parts.push_back(edm_loss(model, eval.y.slice(0, s, e).to(device), eval.x.slice(0, s, e).to(device),
+                             eval.sigma.slice(0, s, e).to(device))
+                        .to(torch::kCPU, torch::kFloat64));
+  }
+  if (was_training) model->train();
+  auto all = torch::cat(parts);
+  auto sorted = std::get<0>(all.sort());
+  const double median = n % 2 ? sorted[n / 2].item<double>()
+                              : 0.5 * (sorted[n / 2 - 1].item<double>() + sorted[n / 2].item<double>());
+  return {all.mean().item<double>(), median};
+}
+
+void copy_parameters(EdmPrecond& from, EdmPrecond& to) {
+  torch::NoGradGuard guard;
+  auto a = from->parameters(), b = to->parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) b[i].copy_(a[i]);
+}
+
+}  // namespace engine
+
+// ---- the public entry point ------------------------------------------------------------------
+
+namespace {
+
+using namespace engine;
+
+void validate(const TrainOptions& o) {
+  if (o.out_dir.empty()) throw InputError("--out RUN_DIR is required");
+  if (o.steps < 0) throw InputError("--steps must be >= 0");
+  if (o.batch < 1) throw InputError("--batch must be >= 1");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw InputError("--lr must be positive and finite");
+  if (!(o.warmup_images >= 0)) throw InputError("--warmup-images must be >= 0");
+  if (!(o.ema_halflife_images >= 0) || !(o.ema_rampup >= 0)) throw InputError("EMA half-life and ramp-up must be >= 0");
+  if (!(o.grad_clip >= 0)) throw InputError("--grad-clip must be >= 0 (0: off)");
+  if (o.max_bad_steps < 1) throw InputError("--max-bad-steps must be >= 1");
+  if (!(o.sigma_data >= 0) || !std::isfinite(o.sigma_data)) throw InputError("--sigma-data must be >= 0 (0: automatic)");
+  if (!(o.p_std > 0) || !std::isfinite(o.p_mean)) throw InputError("bad training sigma distribution (p_mean, p_std)");
+  if (o.limit < 0) throw InputError("--limit must be >= 0");
+  if (o.log_every < 1) throw InputError("--log-every must be >= 1");
+  if (o.grid_every < 0 || o.ckpt_every < 0) throw InputError("--grid-every and --ckpt-every must be >= 0");
+  if (o.grid_every > 0) heun_steps_for_nfe(o.grid_nfe);
+  if (o.eval_samples < 0) throw InputError("--eval-samples must be >= 0");
+}
+
+std::string grid_name(std::int64_t step) { return fmt::format("grid_{:07d}.png", step); }
+
+}  // namespace
+
+TrainResult train(const TrainOptions& opt) {
+  validate(opt);
+  const fs::path run(opt.out_dir);
+  const std::string ckpt = (run / "last.ckpt").string();
+  std::error_code ec;
+  if (!opt.resume && fs::exists(ckpt, ec))
+    throw InputError(opt.out_dir + " already holds a checkpoint (last.ckpt): pass --resume to continue it, or choose another --out");
+  if (opt.resume && !fs::exists(ckpt, ec)) throw InputError("--resume: no checkpoint at " + ckpt);
+  // Quiet until the input is validated, so that a refusal is a single line.
+  const torch::Device device = setup_runtime(opt.device, opt.threads, true);
+  auto say = [&](const std::string& line) {
+    if (!opt.quiet) std::cerr << line << "\n";
+  };
+
+  RunConfig config;
+  TrainState state;
+  std::unique_ptr<CheckpointReader> reader;
+  if (opt.resume) {
+    reader = std::make_unique<CheckpointReader>(ckpt, device);
+    config = reader->config();
+    state = reader->state();
+    if (!opt.data.empty() && opt.data != config.data)
+      throw InputError("--resume: the checkpoint was trained on --data " + config.data + ", not " + opt.data);
+    if (config.process_given && !opt.process)
+      throw InputError("--resume: this checkpoint was trained on a process given in code, not a module");
+  } else {
+    config.pde = opt.pde;
+    config.params = opt.params;
+    config.expr = opt.expr;
+    config.data = opt.data;
+    config.limit = opt.limit;
+    config.hflip = opt.hflip;
+    config.batch = opt.batch;
+    config.lr = opt.lr;
+    config.warmup_images = opt.warmup_images;
+    config.ema_halflife_images = opt.ema_halflife_images;
+    config.ema_rampup = opt.ema_rampup;
+    config.grad_clip = opt.grad_clip;
+    config.max_bad_steps = opt.max_bad_steps;
+    config.p_mean = opt.p_mean;
+    config.p_std = opt.p_std;
+    config.seed = opt.seed;
+  }
+
+  const Dataset data = load_dataset(config.data, config.limit, config.seed);
+  if (opt.resume && data.shape != config.shape)
+    throw InputError("--resume: the data " + config.data + " no longer has the shape the checkpoint was trained on");
+  const int dim = int(data.dim());
+  if (config.hflip && !data.is_image) throw InputError("--hflip needs image data");
+
+  // The process: given in code, or the module's, behind the check verdict.
+  std::shared_ptr<const GenerativeProcess> process;
+  if (opt.process) {
+    require_trainable(*opt.process, config.pde.empty() ? "(given process)" : config.pde, dim);
+    process = opt.process;
+  } else {
+    if (opt.resume && !opt.pde.empty()) {
+      const std::string want = opt.pde == "custom" ? "custom" : find_module(opt.pde).name;
+      if (want != config.pde)
+        throw InputError("--resume: the checkpoint was trained with --pde " + config.pde + ", not " + opt.pde);
+    }
+    ResolvedProcess r = resolve_process(config.pde, config.params, config.expr, dim, true);
+    process = r.process;
+    if (!opt.resume) {
+      config.pde = r.module->name();
+      config.params = r.module->params();
+      if (r.verdict == Verdict::conditional) {
+        config.condition = r.condition;
+        config.clamp_sigma = true;
+      }
+    }
+  }
+  if (!opt.resume) {
+    config.process_given = bool(opt.process);
+    config.shape = data.shape;
+    config.is_image = data.is_image;
+    config.arch = resolve_arch(opt.arch, data.shape);
+    config.sigma_min = process->sigma_min();
+    config.sigma_max = process->sigma_max();
+    config.sigma_data = opt.sigma_data > 0 ? opt.sigma_data : data.is_image ? 0.5 : data.x.std().item<double>();
+    // The prior is the kernel at t_max around the data's centre (physics.md section 5).
+    auto mean = data.x.to(torch::kFloat64).mean(0).contiguous();
+    config.data_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+  }
+  // Output directory: created and checked before any work is done.
+  fs::create_directories(run, ec);
+  if (ec || !fs::is_directory(run)) throw InputError("cannot create run directory " + opt.out_dir + ": " + ec.message());
+  check_writable(ckpt);
+
+  say(engine_description(device.str(), torch::get_num_threads()));
+  say("data: " + data.description);
+  if (!config.condition.empty())
+    say(fmt::format("PDE '{}' is conditionally s-generative: {}; training only inside it: sigma in [{:g}, {:g}] "
+                    "(the module's valid range)",
+                    config.pde, config.condition, config.sigma_min, config.sigma_max));
+
+  // Initial weights are a function of the seed too.
+  torch::manual_seed(mix_seed(config.seed ^ 0x6a09e667f3bcc908ULL));
+  EdmPrecond model(make_network(config.arch, config.shape), config.sigma_data);
+  EdmPrecond ema(make_network(config.arch, config.shape), config.sigma_data);
+  model->to(device);
+  ema->to(device);
+  copy_parameters(model, ema);
+  ema->eval();
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr).betas({0.9, 0.999}).eps(1e-8));
+  if (reader) {
+    reader->load_model(model, false);
+    reader->load_model(ema, true);
+    reader->load_optimizer(optimizer);
+    reader->load_rng();
+    reader.reset();
+  }
+  std::int64_t n_params = 0;
+  for (const auto& p : model->parameters()) n_params += p.numel();
+  say(fmt::format("pde {}{}, arch {} ({} parameters), sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
+                  config.pde, config.expr.empty() ? "" : " (" + config.expr + ")", config.arch.arch, n_params,
+                  config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
+                  opt.steps));
+
+  TrainResult result;
+  result.start_step = state.step;
+  result.checkpoint = ckpt;
+  result.condition = config.condition;
+  BatchMaker maker(data, *process, config);
+  Batch eval_set;
+  if (opt.eval_samples > 0) eval_set = maker.make_eval(opt.eval_samples);
+  if (opt.eval_samples > 0 && !opt.resume)
+    std::tie(result.eval_loss_start, result.eval_median_start) = eval_loss(model, eval_set, config.batch, device);
+
+  std::ofstream stats((run / "stats.jsonl").string(), std::ios::app);
+  if (!stats) throw InputError("cannot write " + (run / "stats.jsonl").string());
+  stats << nlohmann::json{{"event", opt.resume ? "resume" : "start"}, {"step", state.step}, {"steps", opt.steps},
+                          {"pde", config.pde}, {"params", config.params}, {"data", config.data},
+                          {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()}}
+                 .dump()
+        << "\n";
+  if (result.eval_loss_start > 0)
+    stats << nlohmann::json{{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_start},
+                            {"median", result.eval_median_start}}
+                 .dump()
+          << "\n";
+  stats.flush();
+
+  auto write_grid = [&](std::int64_t step) {
+    if (!config.is_image && dim < 2) return;  // nothing to plot
+    OdeOptions ode;
+    ode.nfe = opt.grid_nfe;
+    ode.sigma_min = config.sigma_min;
+    ode.sigma_max = config.sigma_max;
+    const int n = config.is_image ? 36 : 1000;
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::int64_t nfe = 0;
+    auto x = generate(ema, *process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe,
+                      config.data_mean);
+    SampleResult s;
+    s.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+    s.shape = config.shape;
+    s.count = n;
+    s.is_image = config.is_image;
+    save_sample_grid(s, (run / grid_name(step)).string());
+  };
+
+  const int B = config.batch;
+  const auto& params = optimizer.param_groups()[0].params();
+  auto ema_params = ema->parameters();
+  ProgressBar bar(opt.progress, opt.steps);
+  std::deque<double> window;
+  double window_sum = 0, log_sum = 0, train_seconds = 0;
+  std::int64_t log_count = 0, images_run = 0;
+  const auto run_start = std::chrono::steady_clock::now();
+  bar.update(state.step, NAN, 0, -1, true);
+  model->train();
+  {
+    SigintScope sigint;
+    while (state.step < opt.steps) {
+      if (g_interrupted) {
+        result.interrupted = true;
+        break;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::int64_t step = state.step;
+      // Dropout draws from torch's generator: reseed it per step so a resumed run matches.
+      torch::manual_seed(mix_seed(config.seed ^ mix_seed(std::uint64_t(step) + 0x2545f4914f6cdd1dULL)));
+      Batch b = maker.make(step);
+      const double images_after = double(step + 1) * B;
+      const double lr = config.lr * (config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+      optimizer.zero_grad();
+      auto loss = edm_loss(model, b.y.to(device), b.x.to(device), b.sigma.to(device)).mean();
+      const double loss_value = loss.item<double>();
+      bool ok = std::isfinite(loss_value);
+      if (ok) {
+        loss.backward();
+        const double max_norm = config.grad_clip > 0 ? config.grad_clip : std::numeric_limits<double>::infinity();
+        const double norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+        ok = std::isfinite(norm);
+      }
+      if (ok) {
+        optimizer.step();
+        double halflife = config.ema_halflife_images;
+        if (config.ema_rampup > 0) halflife = std::min(halflife, images_after * config.ema_rampup);
+        const double beta = std::pow(0.5, B / std::max(halflife, 1e-8));
+        torch::NoGradGuard guard;
+        for (std::size_t i = 0; i < params.size(); ++i) ema_params[i].copy_(params[i].detach().lerp(ema_params[i], beta));
+        state.bad_in_row = 0;
+      } else {
+        optimizer.zero_grad();
+        ++state.skipped;
+        if (++state.bad_in_row >= config.max_bad_steps) {
+          bar.finish();
+          throw InputError(fmt::format("training stopped at step {}: {} non-finite losses or gradients in a row; the last "
+                                       "checkpoint is kept; try a lower --lr",
+                                       step, state.bad_in_row));
+        }
+      }
+      ++state.step;
+      images_run += B;
+      train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (ok) {
+        window.push_back(loss_value);
+        window_sum += loss_value;
+        if (window.size() > 50) {
+          window_sum -= window.front();
+          window.pop_front();
+        }
+        log_sum += loss_value;
+        ++log_count;
+      }
+      const double ips = train_seconds > 0 ? double(images_run) / train_seconds : 0.0;
+      const double avg = window.empty() ? NAN : window_sum / double(window.size());
+      if (state.step % opt.log_every == 0 || state.step == opt.steps) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+        stats << nlohmann::json{{"step", state.step},
+                                {"images", state.step * B},
+                                {"loss", log_count ? log_sum / double(log_count) : NAN},
+                                {"lr", lr},
+                                {"images_per_s", ips},
+                                {"skipped", state.skipped},
+                                {"time_s", elapsed}}
+                     .dump()
+              << "\n";
+        stats.flush();
+        log_sum = 0;
+        log_count = 0;
+      }
+      bar.update(state.step, avg, ips, ips > 0 ? double(opt.steps - state.step) * B / ips : -1.0);
+      if (opt.grid_every > 0 && state.step % opt.grid_every == 0 && state.step < opt.steps) write_grid(state.step);
+      if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps)
+        save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
+    }
+  }
+  bar.update(state.step, window.empty() ? NAN : window_sum / double(window.size()),
+             train_seconds > 0 ? double(images_run) / train_seconds : 0.0, 0.0, true);
+  bar.finish();
+  save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
+  if (result.interrupted) {
+    say(fmt::format("interrupted at step {}: saved {} (continue with --resume)", state.step, ckpt));
+  } else if (opt.grid_every > 0 && state.step > result.start_step) {
+    write_grid(state.step);
+  }
+  result.steps_done = state.step;
+  result.skipped_steps = state.skipped;
+  result.images_per_second = train_seconds > 0 ? double(images_run) / train_seconds : 0.0;
+  result.last_loss = window.empty() ? NAN : window_sum / double(window.size());
+  if (opt.eval_samples > 0 && !result.interrupted) {
+    std::tie(result.eval_loss_end, result.eval_median_end) = eval_loss(model, eval_set, config.batch, device);
+    stats << nlohmann::json{{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_end},
+                            {"median", result.eval_median_end}}
+                 .dump()
+          << "\n";
+  }
+  return result;
+}
+
+}  // namespace genphys

@@ -1,0 +1,54 @@
+#pragma once
+// Pieces of the trainer that tests reach directly. Internal to the engine.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "engine/checkpoint.hpp"
+#include "engine/data.hpp"
+#include "engine/network.hpp"
+#include "genphys/generative.hpp"
+#include "genphys/random.hpp"
+
+namespace genphys::engine {
+
+struct Batch {
+  torch::Tensor y;      ///< clean data (B, ...) float32
+  torch::Tensor x;      ///< y + displacement, float32
+  torch::Tensor sigma;  ///< (B) float64
+};
+
+/// Training batches as a pure function of (seed, step): example order from a per-epoch
+/// permutation, and for global sample g = step * batch + i one stream
+/// sample_rng(seed ^ mix(step), g) drawing sigma = exp(p_mean + p_std n), the flip and the
+/// displacement x - y ~ q_t(. | y) at t = process.time(sigma).
+class BatchMaker {
+ public:
+  BatchMaker(const Dataset& data, const GenerativeProcess& process, const RunConfig& config);
+  Batch make(std::int64_t step);
+  /// A fixed evaluation set of n samples (independent of the training streams).
+  Batch make_eval(int n);
+
+ private:
+  const std::vector<std::int64_t>& permutation(std::int64_t epoch);
+  double draw_sigma(Rng& rng) const;
+  Batch assemble(const std::vector<std::int64_t>& index, const std::vector<char>& flip,
+                 const std::vector<double>& noise, const std::vector<double>& sigma) const;
+
+  const Dataset& data_;
+  const GenerativeProcess& process_;
+  const RunConfig& config_;
+  std::map<std::int64_t, std::vector<std::int64_t>> perms_;
+};
+
+/// Mean and median of the per-sample weighted loss over `eval`, in eval mode without gradients.
+std::pair<double, double> eval_loss(EdmPrecond& model, const Batch& eval, int batch, torch::Device device);
+
+/// Copies parameters (same architecture).
+void copy_parameters(EdmPrecond& from, EdmPrecond& to);
+
+}  // namespace genphys::engine

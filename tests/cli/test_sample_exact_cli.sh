@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# genphys sample --exact: samples land on the data, outputs, and one-line errors with exit 2.
+set -u
+genphys=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+expect_error() {
+  local pattern=$1
+  shift 2
+  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [[ $rc -ne 2 ]]; then bad "$* -> exit $rc, want 2"; return; fi
+  if [[ $(wc -l <"$tmp/err") -ne 1 ]]; then bad "$* -> stderr: $(cat "$tmp/err")"; return; fi
+  grep -q -- "$pattern" "$tmp/err" && ok || bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"
+}
+
+out=$("$genphys" sample --exact --pde diffusion --data toy:rings:64 --n 200 --nfe 35 --csv "$tmp/s.csv" --plot "$tmp/s.png" --trajectories 3) \
+  || bad "exact diffusion"
+grep -q "NFE 35" <<<"$out" && ok || bad "NFE reported: $out"
+# The exact field memorises: the median distance to the nearest data point is ~0.
+grep -qE "median distance to nearest data point [0-9.e-]+" <<<"$out" && \
+  awk -v d="$(sed -E 's/.*nearest data point ([0-9.e+-]+).*/\1/' <<<"$out")" 'BEGIN { exit !(d < 1e-3) }' && ok || bad "memorised: $out"
+[[ $(head -1 "$tmp/s.csv") == "x0,x1" && $(wc -l <"$tmp/s.csv") -eq 201 ]] && ok || bad "csv shape"
+[[ -s "$tmp/s.png" ]] && ok || bad "plot"
+printf 'a,b\n0,0\n1,1\n2,0\n' >"$tmp/pts.csv"
+"$genphys" sample --exact --pde pfgm --data "$tmp/pts.csv" --n 20 --nfe 79 --sigma-min 1e-5 --csv "$tmp/p.csv" >/dev/null && ok || bad "csv data"
+"$genphys" sample --exact --pde yukawa --data toy:moons:32 --n 20 --sigma-max 10 --birth-death reweight --csv "$tmp/y.csv" | grep -q ESS \
+  && ok || bad "yukawa reweight"
+
+printf '1,2\n3\n' >"$tmp/ragged.csv"
+printf '1,2\nnan,3\n' >"$tmp/nan.csv"
+: >"$tmp/empty.csv"
+echo keep >"$tmp/keep.csv"
+expect_error "ragged\|column" -- sample --exact --pde diffusion --data "$tmp/ragged.csv" --csv "$tmp/keep.csv"
+[[ $(cat "$tmp/keep.csv") == keep ]] && ok || bad "bad input overwrote the output"
+expect_error "finite\|nan\|NaN" -- sample --exact --pde diffusion --data "$tmp/nan.csv" --csv "$tmp/o.csv"
+expect_error "empty" -- sample --exact --pde diffusion --data "$tmp/empty.csv" --csv "$tmp/o.csv"
+expect_error "unknown toy" -- sample --exact --pde diffusion --data toy:nope --csv "$tmp/o.csv"
+expect_error "NFE" -- sample --exact --pde diffusion --data toy:heart --nfe 0 --csv "$tmp/o.csv"
+expect_error "odd" -- sample --exact --pde diffusion --data toy:heart --nfe 34 --csv "$tmp/o.csv"
+expect_error "birth-death" -- sample --exact --pde yukawa --data toy:heart --csv "$tmp/o.csv"
+expect_error "no exact kernel sampler" -- sample --exact --pde biharmonic --data toy:heart --csv "$tmp/o.csv"
+expect_error "needs --pde" -- sample --exact --data toy:heart --csv "$tmp/o.csv"
+expect_error "nothing to write" -- sample --exact --pde diffusion --data toy:heart
+expect_error "for --exact" -- sample --pde diffusion --data toy:heart --csv "$tmp/o.csv"
+[[ ! -e "$tmp/o.csv" ]] && ok || bad "an error left an output file"
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# genphys train / sample --ckpt: refusals (exit 2, one line, nothing written), a short run with its
+# outputs, refusal to overwrite, resume, SIGINT, and sampling from the checkpoint.
+set -u
+genphys=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+if ! "$genphys" train --help >/dev/null 2>&1; then
+  echo "SKIP: genphys built without the LibTorch engine"
+  exit 0
+fi
+
+# expect_error CODE PATTERN -- args...: exit code and a single stderr line matching PATTERN.
+expect_error() {
+  local code=$1 pattern=$2
+  shift 3
+  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [[ $rc -ne $code ]]; then bad "$* -> exit $rc, want $code: $(cat "$tmp/err")"; return; fi
+  if [[ $lines -ne 1 ]]; then bad "$* -> $lines stderr lines: $(cat "$tmp/err")"; return; fi
+  if ! grep -q -- "$pattern" "$tmp/err"; then bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"; return; fi
+  ok
+}
+
+# Small inputs: an 8x8 idx file (gzipped), a truncated copy, PNG folders.
+python3 - "$tmp" <<'PY'
+import gzip, struct, sys, zlib
+d = sys.argv[1]
+n = 32
+px = bytearray()
+for k in range(n):
+    img = bytearray([10] * 64)
+    r0, c0 = (k % 36) // 6, (k % 36) % 6
+    for r in range(r0, r0 + 3):
+        for c in range(c0, c0 + 3):
+            img[r * 8 + c] = 245
+    px += img
+raw = struct.pack(">IIII", 0x803, n, 8, 8) + bytes(px)
+open(f"{d}/sq.idx.gz", "wb").write(gzip.compress(raw))
+open(f"{d}/cut.idx", "wb").write(raw[:-100])
+open(f"{d}/labels.idx", "wb").write(struct.pack(">II", 0x801, 3) + bytes(3))
+def png(path, w, h):
+    row = b"\x00" + bytes([128] * w)
+    chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+    data = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(row * h)) + chunk(b"IEND", b"")
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + data)
+import os
+os.makedirs(f"{d}/pngs")
+png(f"{d}/pngs/a.png", 8, 8)
+png(f"{d}/pngs/b.png", 8, 6)
+PY
+
+common=(--no-progress --threads 1 --steps 2)
+
+# --- refusals: one line, exit 2, no run directory left behind
+expect_error 2 "not s-generative" -- train --pde biharmonic --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "C1" -- train --pde biharmonic --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "not s-generative" -- train --pde ideal-wave --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+[[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
+expect_error 2 "velocity target" -- train --pde mixed-diffusion-poisson --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "unknown PDE" -- train --pde nope --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "no parameter --k0" -- train --pde diffusion --k0 1 --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "--pde is required" -- train --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "--out" -- train --pde diffusion --data toy:moons:100 "${common[@]}"
+expect_error 2 "does not exist" -- train --pde diffusion --data "idx:$tmp/none.gz" --out "$tmp/r0" "${common[@]}"
+expect_error 2 "truncated" -- train --pde diffusion --data "idx:$tmp/cut.idx" --out "$tmp/r0" "${common[@]}"
+expect_error 2 "labels" -- train --pde diffusion --data "mnist:$tmp/labels.idx" --out "$tmp/r0" "${common[@]}"
+expect_error 2 "one size" -- train --pde diffusion --data "png:$tmp/pngs" --out "$tmp/r0" "${common[@]}"
+expect_error 2 "unknown --data" -- train --pde diffusion --data imagenet --out "$tmp/r0" "${common[@]}"
+expect_error 2 "unknown --arch" -- train --pde diffusion --data toy:moons:100 --arch resnet --out "$tmp/r0" "${common[@]}"
+expect_error 2 "needs image data" -- train --pde diffusion --data toy:moons:100 --arch unet-small --out "$tmp/r0" "${common[@]}"
+expect_error 2 "CUDA" -- train --pde diffusion --data toy:moons:100 --device cuda:99 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "cannot" -- train --pde diffusion --data toy:moons:100 --out /proc/genphys/run "${common[@]}"
+[[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
+
+# --- a short run on 2D points: checkpoint, stats, grids, progress on stderr
+run=(train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 10 --grid-every 30)
+if "$genphys" "${run[@]}" --out "$tmp/run" --steps 60 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "train: $(cat "$tmp/err")"; fi
+[[ -s "$tmp/run/last.ckpt" ]] && ok || bad "no last.ckpt"
+[[ -s "$tmp/run/grid_0000030.png" && -s "$tmp/run/grid_0000060.png" ]] && ok || bad "grids: $(ls "$tmp/run")"
+grep -q "LibTorch" "$tmp/err" && grep -q "thread" "$tmp/err" && ok || bad "start-up line: $(head -2 "$tmp/err")"
+grep -q "step 0/60" "$tmp/err" && grep -q "ETA" "$tmp/err" && grep -q "img/s" "$tmp/err" && ok || bad "progress: $(cat "$tmp/err")"
+grep -q "steps 0..60" "$tmp/out" && ok || bad "summary: $(cat "$tmp/out")"
+python3 - "$tmp/run/stats.jsonl" <<'PY' && ok || bad "stats.jsonl"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r for r in rows if "event" not in r]
+assert rows[0]["event"] == "start" and rows[0]["pde"] == "diffusion", rows[0]
+assert [r["step"] for r in steps] == list(range(10, 61, 10)), steps
+assert all(r["loss"] > 0 and r["images_per_s"] > 0 for r in steps), steps
+assert sum(r.get("event") == "eval" for r in rows) == 2
+PY
+sum=$(md5sum <"$tmp/run/last.ckpt")
+expect_error 2 "already holds a checkpoint" -- "${run[@]}" --out "$tmp/run" --steps 60 --no-progress
+[[ $(md5sum <"$tmp/run/last.ckpt") == "$sum" ]] && ok || bad "refused run changed last.ckpt"
+expect_error 2 "no checkpoint" -- train --resume --out "$tmp/elsewhere" --steps 5 --no-progress
+expect_error 2 "not toy:rings" -- train --resume --data toy:rings --out "$tmp/run" --steps 80 --no-progress
+if "$genphys" train --resume --out "$tmp/run" --steps 80 --no-progress --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "resume: $(cat "$tmp/err")"; fi
+grep -q "steps 60..80" "$tmp/out" && ok || bad "resume summary: $(cat "$tmp/out")"
+grep -q '"event":"resume"' "$tmp/run/stats.jsonl" && ok || bad "no resume record"
+
+# --- sampling from the checkpoint
+smp=(sample --ckpt "$tmp/run/last.ckpt" --threads 1)
+if "$genphys" "${smp[@]}" --nfe 35 --seeds 0-63 --grid "$tmp/g.png" --out "$tmp/s.csv" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "sample: $(cat "$tmp/err")"; fi
+grep -q "samples 64, nfe 35" "$tmp/out" && ok || bad "sample summary: $(cat "$tmp/out")"
+[[ $(head -c 8 "$tmp/g.png" | od -An -tx1 | tr -d ' \n') == "89504e470d0a1a0a" ]] && ok || bad "grid PNG"
+[[ $(wc -l <"$tmp/s.csv") -eq 65 ]] && ok || bad "csv rows: $(wc -l <"$tmp/s.csv")"
+"$genphys" "${smp[@]}" --nfe 35 --seeds 0-63 --batch 7 --out "$tmp/s7.csv" >/dev/null 2>&1 || bad "sample --batch 7"
+"$genphys" "${smp[@]}" --nfe 35 --seeds 5 --out "$tmp/one.csv" >/dev/null 2>&1 || bad "sample --seeds 5"
+# Same samples up to float32 rounding (BLAS blocks differently for other batch sizes).
+python3 - "$tmp/s.csv" "$tmp/s7.csv" "$tmp/one.csv" <<'PY' && ok || bad "samples depend on the batch size"
+import csv, sys
+rows = lambda p: [[float(v) for v in r] for r in list(csv.reader(open(p)))[1:]]
+a, b, one = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[3])
+assert len(a) == len(b) == 64 and len(one) == 1
+diff = max(abs(x - y) for r, s in zip(a + [one[0]], b + [a[5]]) for x, y in zip(r, s))
+assert diff < 1e-5, diff
+assert len({tuple(r) for r in a}) == 64  # distinct samples
+PY
+"$genphys" "${smp[@]}" --solver euler --nfe 10 --seeds 0-9 --out "$tmp/s.bin" >"$tmp/out" 2>/dev/null || bad "euler"
+[[ $(stat -c %s "$tmp/s.bin") -eq 80 ]] && ok || bad ".bin size $(stat -c %s "$tmp/s.bin")"
+grep -q "nfe 10" "$tmp/out" && ok || bad "euler nfe: $(cat "$tmp/out")"
+"$genphys" "${smp[@]}" --solver rk45 --seeds 0-9 --out "$tmp/s.pt" >/dev/null 2>&1 && [[ -s "$tmp/s.pt" ]] && ok || bad "rk45 .pt"
+expect_error 2 "odd" -- "${smp[@]}" --nfe 34 --grid "$tmp/x.png"
+expect_error 2 "unknown --solver" -- "${smp[@]}" --solver leapfrog --grid "$tmp/x.png"
+expect_error 2 "nothing to write" -- "${smp[@]}"
+expect_error 2 "bad --seeds" -- "${smp[@]}" --seeds 3-x --grid "$tmp/x.png"
+expect_error 2 "does not exist" -- "${smp[@]}" --grid "$tmp/no/such/dir/g.png"
+expect_error 2 "does not exist" -- sample --ckpt "$tmp/none.ckpt" --grid "$tmp/x.png"
+head -c 5000 "$tmp/run/last.ckpt" >"$tmp/cut.ckpt"
+expect_error 2 "truncated" -- sample --ckpt "$tmp/cut.ckpt" --grid "$tmp/x.png"
+echo "not a checkpoint" >"$tmp/junk.ckpt"
+expect_error 2 "not a genphys checkpoint" -- sample --ckpt "$tmp/junk.ckpt" --grid "$tmp/x.png"
+[[ ! -e "$tmp/x.png" ]] && ok || bad "a refused sample wrote $tmp/x.png"
+cp "$tmp/cut.ckpt" "$tmp/bad/last.ckpt" 2>/dev/null || { mkdir "$tmp/bad" && cp "$tmp/cut.ckpt" "$tmp/bad/last.ckpt"; }
+expect_error 2 "truncated" -- train --resume --out "$tmp/bad" --steps 5 --no-progress
+
+# --- images: PFGM++ (D = 128) on the idx file, UNet, grid and samples
+if "$genphys" train --pde pfgmpp --D 128 --data "idx:$tmp/sq.idx.gz" --arch unet-small --channels 8 --batch 8 --steps 4 \
+  --grid-every 4 --grid-nfe 3 --threads 1 --no-progress --out "$tmp/img" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "image train: $(cat "$tmp/err")"; fi
+[[ -s "$tmp/img/grid_0000004.png" ]] && ok || bad "image grid"
+"$genphys" sample --ckpt "$tmp/img/last.ckpt" --nfe 5 --seeds 0-3 --grid "$tmp/ig.png" --threads 1 >"$tmp/out" 2>/dev/null \
+  && grep -q "shape 1 8 8" "$tmp/out" && ok || bad "image sample: $(cat "$tmp/out")"
+
+# --- Ctrl-C saves and stops; the run resumes from where it stopped
+"$genphys" train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 1 --grid-every 0 \
+  --steps 100000000 --no-progress --out "$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 600); do
+  grep -q '"step":' "$tmp/int/stats.jsonl" 2>/dev/null && break
+  sleep 0.1
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[[ $rc -eq 130 ]] && ok || bad "SIGINT exit code $rc: $(cat "$tmp/int.err")"
+grep -q "interrupted at step" "$tmp/int.err" && ok || bad "SIGINT message: $(cat "$tmp/int.err")"
+stopped=$(python3 -c "import re,sys; print(re.search(r'steps 0\.\.(\d+)', open(sys.argv[1]).read()).group(1))" "$tmp/int.out" 2>/dev/null)
+if [[ -n "$stopped" ]]; then
+  ok
+  "$genphys" train --resume --out "$tmp/int" --steps $((stopped + 3)) --no-progress --threads 1 >"$tmp/out" 2>&1 \
+    && grep -q "steps $stopped..$((stopped + 3))" "$tmp/out" && ok || bad "resume after SIGINT: $(cat "$tmp/out")"
+else
+  bad "no step count after SIGINT: $(cat "$tmp/int.out")"
+fi
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

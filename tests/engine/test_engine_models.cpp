@@ -1,0 +1,99 @@
+// Networks and EDM preconditioning: shapes, presets, the identity-like start, the loss weight.
+#include <cmath>
+
+#include "engine/network.hpp"
+#include "genphys/errors.hpp"
+
+// Last: torch pulls in glog, whose CHECK macro would replace Catch's.
+#include <catch2/catch.hpp>
+
+using namespace genphys;
+using namespace genphys::engine;
+
+namespace {
+ArchOptions preset(const std::string& name) {
+  ArchOptions a;
+  a.arch = name;
+  return a;
+}
+}  // namespace
+
+TEST_CASE("presets resolve per data shape") {
+  const ArchOptions a = resolve_arch(preset("auto"), {1, 28, 28});
+  CHECK(a.arch == "unet-small");
+  CHECK(a.channels == 32);
+  CHECK((a.channel_mult == std::vector<int>{1, 2, 2}));
+  CHECK((a.attn_resolutions == std::vector<int>{7}));  // the lowest resolution
+  CHECK(resolve_arch(preset("auto"), {2}).arch == "mlp");
+  // 6x6 halves only once: two resolutions.
+  CHECK((resolve_arch(preset("unet-small"), {3, 6, 6}).channel_mult == std::vector<int>{1, 2}));
+  ArchOptions none = preset("unet");
+  none.no_attention = true;
+  CHECK(resolve_arch(none, {1, 8, 8}).attn_resolutions.empty());
+  CHECK_THROWS_AS(resolve_arch(preset("unet-small"), {2}), InputError);
+  CHECK_THROWS_AS(resolve_arch(preset("resnet"), {1, 8, 8}), InputError);
+  ArchOptions odd = preset("unet-small");
+  odd.channel_mult = {1, 2, 2};
+  CHECK_THROWS_AS(make_network(resolve_arch(odd, {1, 6, 6}), {1, 6, 6}), InputError);  // 6 / 4 is not whole
+}
+
+TEST_CASE("UNet maps images to images of the same shape, grey and colour") {
+  torch::manual_seed(0);
+  for (std::int64_t c : {1, 3}) {
+    ArchOptions a = preset("unet-small");
+    a.channels = 16;
+    a.dropout = 0.1;
+    a.attn_resolutions = {8, 2};
+    a = resolve_arch(a, {c, 8, 8});
+    Network net = make_network(a, {c, 8, 8});
+    auto x = torch::randn({3, c, 8, 8});
+    auto y = net->forward(x, torch::tensor({-1.0, 0.0, 1.0}));
+    CHECK(y.sizes() == x.sizes());
+    CHECK(y.isfinite().all().item<bool>());
+  }
+}
+
+TEST_CASE("28x28 unet-small has the expected size and output") {
+  const ArchOptions a = resolve_arch(preset("unet-small"), {1, 28, 28});
+  Network net = make_network(a, {1, 28, 28});
+  std::int64_t n = 0;
+  for (const auto& p : net->parameters()) n += p.numel();
+  CHECK(n > 500000);
+  CHECK(n < 3000000);
+  torch::NoGradGuard g;
+  CHECK((net->forward(torch::randn({2, 1, 28, 28}), torch::zeros({2})).sizes() == std::vector<std::int64_t>{2, 1, 28, 28}));
+}
+
+TEST_CASE("preconditioned denoiser starts near c_skip x; weighted loss starts near 1") {
+  torch::manual_seed(1);
+  ArchOptions a = resolve_arch(preset("unet-small"), {1, 8, 8});
+  EdmPrecond model(make_network(a, {1, 8, 8}), 0.5);
+  auto y = 0.5 * torch::randn({64, 1, 8, 8});  // data with sigma_data = 0.5
+  auto sigma = torch::exp(-1.2 + 1.2 * torch::randn({64}, torch::kFloat64));
+  auto x = y + sigma.reshape({64, 1, 1, 1}).to(torch::kFloat32) * torch::randn({64, 1, 8, 8});
+  torch::NoGradGuard g;
+  auto D = model->forward(x, sigma);
+  auto s2 = (sigma * sigma).reshape({64, 1, 1, 1}).to(torch::kFloat32);
+  auto c_skip = 0.25 / (s2 + 0.25);
+  // Output layers start at 1e-5 of their Xavier scale.
+  CHECK((D - c_skip * x).abs().max().item<double>() < 1e-3);
+  // With F = 0 the weighted loss has expectation exactly 1 for data of std sigma_data.
+  const double loss = edm_loss(model, y, x, sigma).mean().item<double>();
+  CHECK(loss == Approx(1.0).margin(0.1));
+}
+
+TEST_CASE("MLP handles points and flattened images") {
+  ArchOptions a = resolve_arch(preset("mlp"), {2});
+  Network net = make_network(a, {2});
+  CHECK((net->forward(torch::randn({5, 2}), torch::zeros({5})).sizes() == std::vector<std::int64_t>{5, 2}));
+  Network img = make_network(resolve_arch(preset("mlp"), {1, 4, 4}), {1, 4, 4});
+  CHECK((img->forward(torch::randn({3, 1, 4, 4}), torch::zeros({3})).sizes() == std::vector<std::int64_t>{3, 1, 4, 4}));
+}
+
+TEST_CASE("positional embedding: cos/sin pairs, bounded, distinct per noise level") {
+  auto e = positional_embedding(torch::tensor({-0.5, 0.0, 0.5}), 32);
+  REQUIRE(e.sizes() == std::vector<std::int64_t>{3, 32});
+  CHECK(e.abs().max().item<double>() <= 1.0);
+  CHECK(e[1].slice(0, 0, 16).eq(1).all().item<bool>());  // cos(0) = 1
+  CHECK((e[0] - e[2]).abs().max().item<double>() > 0.5);
+}
