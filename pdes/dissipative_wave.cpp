@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "genphys/density_flow.hpp"
+#include "genphys/radial_kernel.hpp"
 
 namespace genphys {
 namespace {
@@ -110,6 +111,12 @@ class DissipativeWave final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  // N = 1 only: two pulses of mass e^(-eps t)/2 plus the Bessel-I bulk (radial_kernel.hpp). In
+  // N >= 2 p is not a positive measure near the front (c1 above): no kernel to sample.
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    if (dim != 1) return nullptr;
+    return make_dissipative_wave_process(dim, param("eps"));
+  }
   // ==== end kernel ========================================================================
 };
 

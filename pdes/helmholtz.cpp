@@ -2,6 +2,7 @@
 #include "modules.hpp"
 
 #include "genphys/density_flow.hpp"
+#include "genphys/radial_kernel.hpp"
 #include "genphys/special.hpp"
 
 namespace genphys {
@@ -116,6 +117,11 @@ class Helmholtz final : public PdeModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  // The kernel is p restricted to its positive region k0 sqrt(t^2 + r^2) < y_((N+1)/2,1) and
+  // normalised (radial_kernel.hpp); t at or beyond y_((N+1)/2,1)/k0 is refused with InputError.
+  std::unique_ptr<GenerativeProcess> generative(int dim) const override {
+    return make_helmholtz_process(dim, param("k0"));
+  }
   // ==== end kernel ========================================================================
 };
 
