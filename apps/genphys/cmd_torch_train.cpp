@@ -101,6 +101,10 @@ CommandRunner setup_train(CLI::App& app) {
     }
     t.progress = !opt->no_progress;
     const TrainResult r = train(t);
+    if (r.steps_done == r.start_step) {
+      std::cout << fmt::format("already at step {}: nothing to train, {}\n", r.steps_done, r.checkpoint);
+      return 0;
+    }
     std::cout << fmt::format("steps {}..{}, loss {:.4f}, eval loss {:.4f} -> {:.4f}, {:.1f} images/s, {} skipped, {}{}\n",
                              r.start_step, r.steps_done, r.last_loss, r.eval_loss_start, r.eval_loss_end,
                              r.images_per_second, r.skipped_steps, r.checkpoint,
