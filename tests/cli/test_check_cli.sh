@@ -1,27 +1,8 @@
 #!/usr/bin/env bash
 # genphys check / dispersion: outputs, JSON, and one-line errors with exit code 2.
 set -u
-genphys=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+source "$(dirname "$0")/lib.sh" "$1"
 
-# expect_error CODE PATTERN -- args...: exit code and a single stderr line matching PATTERN.
-expect_error() {
-  local code=$1 pattern=$2
-  shift 3
-  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$tmp/err")
-  if [[ $rc -ne $code ]]; then bad "$* -> exit $rc, want $code"; return; fi
-  if [[ $lines -ne 1 ]]; then bad "$* -> $lines stderr lines: $(cat "$tmp/err")"; return; fi
-  if ! grep -q -- "$pattern" "$tmp/err"; then bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"; return; fi
-  ok
-}
 
 # --- check
 out=$("$genphys" check --pde helmholtz --k0 0.5 --json) || bad "check helmholtz failed"
@@ -70,5 +51,4 @@ expect_error 2 "no PDE in the list takes --m" -- dispersion --pde diffusion,pois
 expect_error 2 "empty item" -- dispersion --pde diffusion,,poisson
 expect_error 2 "--points" -- dispersion --pde diffusion --points 1
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -1,22 +1,7 @@
 #!/usr/bin/env bash
 # genphys sample --exact: samples land on the data, outputs, and one-line errors with exit 2.
 set -u
-genphys=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-expect_error() {
-  local pattern=$1
-  shift 2
-  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [[ $rc -ne 2 ]]; then bad "$* -> exit $rc, want 2"; return; fi
-  if [[ $(wc -l <"$tmp/err") -ne 1 ]]; then bad "$* -> stderr: $(cat "$tmp/err")"; return; fi
-  grep -q -- "$pattern" "$tmp/err" && ok || bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"
-}
+source "$(dirname "$0")/lib.sh" "$1"
 
 out=$("$genphys" sample --exact --pde diffusion --data toy:rings:64 --n 200 --nfe 35 --csv "$tmp/s.csv" --plot "$tmp/s.png" --trajectories 3) \
   || bad "exact diffusion"
@@ -35,18 +20,17 @@ printf '1,2\n3\n' >"$tmp/ragged.csv"
 printf '1,2\nnan,3\n' >"$tmp/nan.csv"
 : >"$tmp/empty.csv"
 echo keep >"$tmp/keep.csv"
-expect_error "ragged\|column" -- sample --exact --pde diffusion --data "$tmp/ragged.csv" --csv "$tmp/keep.csv"
+expect_error 2 "ragged\|column" -- sample --exact --pde diffusion --data "$tmp/ragged.csv" --csv "$tmp/keep.csv"
 [[ $(cat "$tmp/keep.csv") == keep ]] && ok || bad "bad input overwrote the output"
-expect_error "finite\|nan\|NaN" -- sample --exact --pde diffusion --data "$tmp/nan.csv" --csv "$tmp/o.csv"
-expect_error "empty" -- sample --exact --pde diffusion --data "$tmp/empty.csv" --csv "$tmp/o.csv"
-expect_error "unknown toy" -- sample --exact --pde diffusion --data toy:nope --csv "$tmp/o.csv"
-expect_error "NFE" -- sample --exact --pde diffusion --data toy:heart --nfe 0 --csv "$tmp/o.csv"
-expect_error "odd" -- sample --exact --pde diffusion --data toy:heart --nfe 34 --csv "$tmp/o.csv"
-expect_error "birth-death" -- sample --exact --pde yukawa --data toy:heart --csv "$tmp/o.csv"
-expect_error "no exact kernel sampler" -- sample --exact --pde biharmonic --data toy:heart --csv "$tmp/o.csv"
-expect_error "needs --pde" -- sample --exact --data toy:heart --csv "$tmp/o.csv"
-expect_error "nothing to write" -- sample --exact --pde diffusion --data toy:heart
-expect_error "for --exact" -- sample --pde diffusion --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "finite\|nan\|NaN" -- sample --exact --pde diffusion --data "$tmp/nan.csv" --csv "$tmp/o.csv"
+expect_error 2 "empty" -- sample --exact --pde diffusion --data "$tmp/empty.csv" --csv "$tmp/o.csv"
+expect_error 2 "unknown toy" -- sample --exact --pde diffusion --data toy:nope --csv "$tmp/o.csv"
+expect_error 2 "NFE" -- sample --exact --pde diffusion --data toy:heart --nfe 0 --csv "$tmp/o.csv"
+expect_error 2 "odd" -- sample --exact --pde diffusion --data toy:heart --nfe 34 --csv "$tmp/o.csv"
+expect_error 2 "birth-death" -- sample --exact --pde yukawa --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "no exact kernel sampler" -- sample --exact --pde biharmonic --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "needs --pde" -- sample --exact --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "nothing to write" -- sample --exact --pde diffusion --data toy:heart
+expect_error 2 "for --exact" -- sample --pde diffusion --data toy:heart --csv "$tmp/o.csv"
 [[ ! -e "$tmp/o.csv" ]] && ok || bad "an error left an output file"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

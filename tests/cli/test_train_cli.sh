@@ -2,32 +2,12 @@
 # genphys train / sample --ckpt: refusals (exit 2, one line, nothing written), a short run with its
 # outputs, refusal to overwrite, resume, SIGINT, and sampling from the checkpoint.
 set -u
-genphys=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+source "$(dirname "$0")/lib.sh" "$1"
 
 if ! "$genphys" train --help >/dev/null 2>&1; then
   echo "SKIP: genphys built without the LibTorch engine"
   exit 0
 fi
-
-# expect_error CODE PATTERN -- args...: exit code and a single stderr line matching PATTERN.
-expect_error() {
-  local code=$1 pattern=$2
-  shift 3
-  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$tmp/err")
-  if [[ $rc -ne $code ]]; then bad "$* -> exit $rc, want $code: $(cat "$tmp/err")"; return; fi
-  if [[ $lines -ne 1 ]]; then bad "$* -> $lines stderr lines: $(cat "$tmp/err")"; return; fi
-  if ! grep -q -- "$pattern" "$tmp/err"; then bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"; return; fi
-  ok
-}
 
 # Small inputs: an 8x8 idx file (gzipped), a truncated copy, PNG folders.
 python3 - "$tmp" <<'PY'
@@ -171,5 +151,4 @@ else
   bad "no step count after SIGINT: $(cat "$tmp/int.out")"
 fi
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

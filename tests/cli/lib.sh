@@ -1,0 +1,30 @@
+# Shared by the CLI tests (source it with the genphys binary as $1): a temporary directory,
+# pass/fail counters and expect_error.
+genphys=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+# expect_error CODE PATTERN -- ARGS...: genphys ARGS exits with CODE and prints exactly one stderr
+# line matching PATTERN.
+expect_error() {
+  local code=$1 pattern=$2
+  shift 3
+  "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [[ $rc -ne $code ]]; then bad "$* -> exit $rc, want $code: $(cat "$tmp/err")"; return; fi
+  if [[ $lines -ne 1 ]]; then bad "$* -> $lines stderr lines: $(cat "$tmp/err")"; return; fi
+  if ! grep -q -- "$pattern" "$tmp/err"; then bad "$* -> '$(cat "$tmp/err")' lacks '$pattern'"; return; fi
+  ok
+}
+
+# Prints the closing line and returns non-zero when anything failed.
+finish() {
+  echo "$pass passed, $fail failed"
+  [[ $fail -eq 0 ]]
+}
