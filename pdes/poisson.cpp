@@ -70,17 +70,8 @@ class Poisson final : public PdeModule {
     return f;
   }
   ConditionVerdict c1(int dim) const override {
-    const DensitySignScan s = scan_density_sign(*this, dim);
-    if (s.negative > 0)
-      return {Verdict::no,
-              fmt::format("p < 0 measured at r = {:.4g}, t = {:.4g} ({} of {} grid points)", s.r_negative,
-                          s.t_negative, s.negative, s.points),
-              ""};
-    return {Verdict::yes,
-            fmt::format("p = -t^(D-1) phi_t = c t^D rho^-(N+D) > 0 with unit mass (closed form); measured: "
-                        "p > 0 at all {} grid points r in {{0}} u [{:.0e}, {:.0e}], t in [{:.0e}, {:.0e}] in N = {}",
-                        s.points, s.lo, s.hi, s.lo, s.hi, dim),
-            ""};
+    return c1_from_sign_scan(*this, dim,
+                             "p = -t^(D-1) phi_t = c t^D rho^-(N+D) > 0 with unit mass (closed form)");
   }
   // ==== end Green's function =============================================================
 

@@ -55,18 +55,8 @@ class ScreenedPoisson final : public PdeModule {
   }
   static double log_2c(int dim) { return std::log(2.0) - 0.5 * (dim + 1) * std::log(2 * M_PI); }
   ConditionVerdict c1(int dim) const override {
-    const DensitySignScan s = scan_density_sign(*this, dim);
-    if (s.negative > 0)
-      return {Verdict::no,
-              fmt::format("p < 0 measured at r = {:.4g}, t = {:.4g} ({} of {} grid points)", s.r_negative,
-                          s.t_negative, s.negative, s.points),
-              ""};
-    return {Verdict::yes,
-            fmt::format("p = -phi_t = 2 C m^(nu+1) t rho^-(nu+1) K_(nu+1)(m rho) > 0 (closed form; mass exp(-m t), "
-                        "removed at rate R = -m^2 phi); measured: p > 0 at all {} grid points r in {{0}} u "
-                        "[{:.0e}, {:.0e}], t in [{:.0e}, {:.0e}] in N = {}",
-                        s.points, s.lo, s.hi, s.lo, s.hi, dim),
-            ""};
+    return c1_from_sign_scan(*this, dim,
+                             "p = -phi_t = 2 C m^(nu+1) t rho^-(nu+1) K_(nu+1)(m rho) > 0 (closed form; mass exp(-m t), removed at rate R = -m^2 phi)");
   }
   // ==== end Green's function =============================================================
 

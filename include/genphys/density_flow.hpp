@@ -73,6 +73,10 @@ struct DensitySignScan {
 DensitySignScan scan_density_sign(const PdeModule& module, int dim, double lo = 1e-3, double hi = 1e3,
                                   int per_decade = 4);
 
+/// C1 by scan_density_sign: `no` naming the first negative point, else `yes` with `why_positive`
+/// (the closed-form argument) and the grid that confirmed it.
+ConditionVerdict c1_from_sign_scan(const PdeModule& module, int dim, const std::string& why_positive);
+
 /// The flow of sources {y_i} (rows of `sources`, N columns) with weights w_i (empty: 1/K each,
 /// so p is a probability density at t -> 0), evaluated at x (N entries):
 ///   p = sum_i w_i p_i, J = sum_i w_i J_i (x - y_i)/|x - y_i|, R = sum_i w_i R_i, v = J / p,

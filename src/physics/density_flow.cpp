@@ -247,4 +247,17 @@ DensityFlowValue density_flow(const PdeModule& module, const Eigen::MatrixXd& so
   return out;
 }
 
+ConditionVerdict c1_from_sign_scan(const PdeModule& module, int dim, const std::string& why_positive) {
+  const DensitySignScan s = scan_density_sign(module, dim);
+  if (s.negative > 0)
+    return {Verdict::no,
+            fmt::format("p < 0 measured at r = {:.4g}, t = {:.4g} ({} of {} grid points)", s.r_negative, s.t_negative,
+                        s.negative, s.points),
+            ""};
+  return {Verdict::yes,
+          fmt::format("{}; measured: p > 0 at all {} grid points r in {{0}} u [{:.0e}, {:.0e}], t in [{:.0e}, {:.0e}] in N = {}",
+                      why_positive, s.points, s.lo, s.hi, s.lo, s.hi, dim),
+          ""};
+}
+
 }  // namespace genphys
