@@ -1,6 +1,6 @@
 // Speed measurements and loss-ratio experiments, hidden from the default run:
-//   test_engine_bench "[.bench]"                       (THREADS=n, CHANNELS_LAST=1, NO_MKLDNN=1)
-//   PROC=pfgm1 DATA=images STEPS=150 test_engine_bench "[.experiment]"
+//   make -C build engine_bench && build/engine_bench "[.bench]"   (THREADS=n, CHANNELS_LAST=1, NO_MKLDNN=1)
+//   PROC=pfgm1 DATA=images STEPS=150 build/engine_bench "[.experiment]"
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
