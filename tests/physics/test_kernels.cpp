@@ -18,6 +18,7 @@
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 
+#include "ks.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/kernels.hpp"
 #include "genphys/random.hpp"
@@ -169,19 +170,7 @@ double ks_statistic(std::vector<double> x, const Fn& F) {
   return d;
 }
 
-double ks_two_sample(std::vector<double> x, std::vector<double> y) {
-  std::sort(x.begin(), x.end());
-  std::sort(y.begin(), y.end());
-  std::size_t i = 0, j = 0;
-  double d = 0.0;
-  while (i < x.size() && j < y.size()) {
-    const double v = std::min(x[i], y[j]);
-    while (i < x.size() && x[i] <= v) ++i;
-    while (j < y.size() && y[j] <= v) ++j;
-    d = std::max(d, std::fabs(double(i) / x.size() - double(j) / y.size()));
-  }
-  return d;
-}
+using genphys::test::ks_two_sample;
 
 std::vector<double> sample_radii(const GenerativeProcess& p, double t, std::uint64_t seed, int n = kSamples) {
   std::vector<double> r(n);

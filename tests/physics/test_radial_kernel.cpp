@@ -18,6 +18,7 @@
 #include <boost/math/quadrature/tanh_sinh.hpp>
 #include <boost/math/special_functions/bessel.hpp>
 
+#include "ks.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/kernels.hpp"
 #include "genphys/pde.hpp"
@@ -52,19 +53,7 @@ double ks_sorted(const std::vector<double>& F) {
   return d;
 }
 
-double ks_two_sample(std::vector<double> x, std::vector<double> y) {
-  std::sort(x.begin(), x.end());
-  std::sort(y.begin(), y.end());
-  std::size_t i = 0, j = 0;
-  double d = 0.0;
-  while (i < x.size() && j < y.size()) {
-    const double v = std::min(x[i], y[j]);
-    while (i < x.size() && x[i] <= v) ++i;
-    while (j < y.size() && y[j] <= v) ++j;
-    d = std::max(d, std::fabs(double(i) / x.size() - double(j) / y.size()));
-  }
-  return d;
-}
+using genphys::test::ks_two_sample;
 
 // CDF of a density f on [0, b] at the sorted points x (all <= b), normalised by the integral over
 // [0, b]: tanh-sinh on the end pieces, 20-point Gauss-Legendre between neighbouring points.
