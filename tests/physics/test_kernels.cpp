@@ -29,9 +29,6 @@ using namespace genphys;
 namespace {
 
 constexpr double kPi = 3.141592653589793238462643383279502884;
-// Kolmogorov-Smirnov critical value factor at alpha = 0.001: sqrt(-ln(alpha/2) / 2).
-const double kKsFactor = std::sqrt(-0.5 * std::log(0.0005));
-constexpr int kSamples = 4000;
 
 using Fn = std::function<double(double)>;
 
@@ -170,16 +167,10 @@ double ks_statistic(std::vector<double> x, const Fn& F) {
   return d;
 }
 
+using genphys::test::kKsFactor;
+using genphys::test::kSamples;
 using genphys::test::ks_two_sample;
-
-std::vector<double> sample_radii(const GenerativeProcess& p, double t, std::uint64_t seed, int n = kSamples) {
-  std::vector<double> r(n);
-  for (int i = 0; i < n; ++i) {
-    Rng rng = sample_rng(seed, i);
-    r[i] = p.sample_radius(rng, t);
-  }
-  return r;
-}
+using genphys::test::sample_radii;
 
 double quantile(std::vector<double> x, double q) {
   std::sort(x.begin(), x.end());

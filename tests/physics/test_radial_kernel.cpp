@@ -31,19 +31,7 @@ using namespace genphys;
 namespace {
 
 constexpr double kPi = 3.141592653589793238462643383279502884;
-// Kolmogorov-Smirnov critical value factor at alpha = 0.001: sqrt(-ln(alpha/2) / 2).
-const double kKsFactor = std::sqrt(-0.5 * std::log(0.0005));
-constexpr int kSamples = 4000;
 using Fn = std::function<double(double)>;
-
-std::vector<double> sample_radii(const GenerativeProcess& p, double t, std::uint64_t seed, int n = kSamples) {
-  std::vector<double> r(n);
-  for (int i = 0; i < n; ++i) {
-    Rng rng = sample_rng(seed, i);
-    r[i] = p.sample_radius(rng, t);
-  }
-  return r;
-}
 
 // One-sample KS statistic of sorted x against the CDF values F at those points.
 double ks_sorted(const std::vector<double>& F) {
@@ -53,7 +41,10 @@ double ks_sorted(const std::vector<double>& F) {
   return d;
 }
 
+using genphys::test::kKsFactor;
+using genphys::test::kSamples;
 using genphys::test::ks_two_sample;
+using genphys::test::sample_radii;
 
 // CDF of a density f on [0, b] at the sorted points x (all <= b), normalised by the integral over
 // [0, b]: tanh-sinh on the end pieces, 20-point Gauss-Legendre between neighbouring points.
