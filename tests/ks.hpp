@@ -25,6 +25,12 @@ inline std::vector<double> sample_radii(const GenerativeProcess& p, double t, st
   return r;
 }
 
+/// The empirical q-quantile (lower order statistic).
+inline double quantile(std::vector<double> x, double q) {
+  std::sort(x.begin(), x.end());
+  return x[static_cast<std::size_t>(q * double(x.size() - 1))];
+}
+
 /// Two-sample KS statistic sup |F_x - F_y| (ties handled by advancing both samples together).
 inline double ks_two_sample(std::vector<double> x, std::vector<double> y) {
   std::sort(x.begin(), x.end());

@@ -43,6 +43,15 @@ class GenerativeProcess {
   /// The factor in dx/dt = velocity_scale(t) (x - E[y | x, t]): 1/t for the Poisson family,
   /// 1/(2t) for diffusion.
   virtual double velocity_scale(double t) const = 0;
+  /// Each source's own density moves radially: dx/dt = source_radial_speed(r, t) (x - y)/r at
+  /// displacement radius r = |x - y|. The field is the posterior average of these velocities, so
+  /// they are the regression target when the field is not affine. Default: velocity_scale(t) r.
+  virtual double source_radial_speed(double r, double t) const { return velocity_scale(t) * r; }
+
+  // ---- tails ------------------------------------------------------------------------------
+  /// True when the kernel's second moment is infinite, so sigma(t) is a scale rather than an RMS
+  /// and single draws land arbitrarily far out; training then scales each input by its own size.
+  virtual bool heavy_tailed() const { return false; }
 
   // ---- birth / death ----------------------------------------------------------------------
   /// True when the density flow has R != 0 (mass is created or destroyed).

@@ -271,6 +271,8 @@ class PfgmppProcess final : public MixtureProcess {
   double sigma(double t) const override { return t / std::sqrt(D_); }
   double time(double s) const override { return s * std::sqrt(D_); }
   double velocity_scale(double t) const override { return 1.0 / t; }
+  // The radial density falls as r^(-D-1): E[r^2] is infinite for D <= 2.
+  bool heavy_tailed() const override { return D_ <= 2.0; }
   // Normalised 1/(r^2 + t^2)^((N+D)/2), written with log1p so that D = 1e6 keeps its digits.
   double log_kernel(double r, double t) const override {
     check_time(t);
@@ -384,8 +386,10 @@ class MixedDiffusionPoissonProcess final : public InverseGaussianProcess {
   double velocity_scale(double) const override {
     throw NotSupported(
         "mixed diffusion-Poisson: the kernel is not self-similar in t, so the velocity is not affine in "
-        "E[y|x,t]; train on a velocity target (quantile_radial_velocity per source)");
+        "E[y|x,t]; train on a velocity target (source_radial_speed)");
   }
+  // Mass is conserved and the kernel is radial, so each radial quantile moves with the flux.
+  double source_radial_speed(double r, double t) const override { return quantile_radial_velocity(*this, r, t); }
 };
 
 // ---- fractional diffusion: A = 2 t^(1/beta) S ------------------------------------------------
@@ -398,6 +402,7 @@ class StableProcess final : public MixtureProcess {
   double time(double s) const override { return std::pow(s / std::sqrt(2.0), 2.0 * beta_); }
   // Self-similar: x - y = t^(1/(2 beta)) Z, so each source moves as (x - y) / (2 beta t).
   double velocity_scale(double t) const override { return 0.5 / (beta_ * t); }
+  bool heavy_tailed() const override { return beta_ < 1.0; }
   // sqrt(A) = sqrt(2 t^(1/beta) S) assembled in logs: S alone overflows for small beta.
   double sample_radius(Rng& rng, double t) const override {
     const double sqrt_a = std::exp(0.5 * (kLog2 + std::log(t) / beta_ + log_positive_stable_variate(rng, beta_)));

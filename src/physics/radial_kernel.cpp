@@ -10,6 +10,7 @@
 #include <boost/math/tools/toms748_solve.hpp>
 #include <fmt/format.h>
 
+#include "genphys/density_flow.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/kernels.hpp"
 #include "genphys/special.hpp"
@@ -596,6 +597,14 @@ class DissipativeWaveProcess final : public RadialKernelProcess {
         "dissipative wave: the per-source velocity is u_t/(u_t + eps u) (x - y)/t inside the light cone and speed 1 "
         "on the front, not velocity_scale(t) (x - y); it is not affine in E[y | x, t], so train on velocities "
         "(quantile_radial_velocity) instead of a denoiser");
+  }
+  // Inside the light cone v = J/p = u_t/(u_t + eps u) r/t (density_flow.hpp); the front moves at 1.
+  double source_radial_speed(double r, double t) const override {
+    RadialKernelProcess::check_time(t);
+    if (!(r < t)) return 1.0;
+    const PdeModule::PointFlow f = telegraph_interior(eps_, r, t, 1).flow;
+    if (f.p.sign <= 0) return 0.0;
+    return f.flux.sign * std::exp(f.flux.log_abs - f.p.log_abs);
   }
 
  protected:

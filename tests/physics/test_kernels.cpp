@@ -170,12 +170,8 @@ double ks_statistic(std::vector<double> x, const Fn& F) {
 using genphys::test::kKsFactor;
 using genphys::test::kSamples;
 using genphys::test::ks_two_sample;
+using genphys::test::quantile;
 using genphys::test::sample_radii;
-
-double quantile(std::vector<double> x, double q) {
-  std::sort(x.begin(), x.end());
-  return x[static_cast<std::size_t>(q * (x.size() - 1))];
-}
 
 // ---- analytic laws written here, independently of the library ------------------------------
 
