@@ -465,6 +465,9 @@ class HelmholtzProcess final : public RadialKernelProcess {
   double sigma(double t) const override { return t; }
   double time(double s) const override { return s; }
   double velocity_scale(double t) const override { return 1.0 / t; }
+  // sigma = t, but the radii reach the truncation radius ~Z/k0 >> t: a PFGM-like r^-2 tail in low
+  // N, a thin shell at Z/k0 in high N. Either way a draw's size says more than sigma does.
+  bool heavy_tailed() const override { return true; }
   bool has_birth_death() const override { return true; }
   // R/p = k0^2 phi / p = k0 rho Y_nu(k0 rho) / (t Y_(nu+1)(k0 rho)).
   double birth_death_ratio(double r, double t) const override {
@@ -591,6 +594,9 @@ class DissipativeWaveProcess final : public RadialKernelProcess {
                                                         boost::math::tools::eps_tolerance<double>(52), iters);
     return 0.5 * (root.first + root.second);
   }
+  // The front pulses carry e^(-eps t) of the mass, which no velocity field can move back into the
+  // bulk: the flow is a density flow only once they are below 1e-3 (the module's condition).
+  double sigma_min() const override { return eps_ > 0.0 ? sigma(std::log(1e3) / eps_) : sigma_max(); }
   bool affine_velocity() const override { return false; }
   double velocity_scale(double) const override {
     throw NotSupported(

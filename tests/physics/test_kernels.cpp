@@ -557,7 +557,9 @@ TEST_CASE("inverse-Gaussian CDF and log density far from t = 1: t = 1e-3 and 1e3
 }
 
 TEST_CASE("beta = 1/2 fractional diffusion is the Poisson (PFGM, D = 1) kernel at the same t") {
-  // exp(-t k) in both: no time rescaling.
+  // exp(-t k) in both: no time rescaling. The stable process takes its density and CDF from
+  // PFGM's closed forms at beta = 1/2 (the Levy-mixture oracle above checks them independently);
+  // its draws still come through the stable law, so they are compared here.
   for (int n : {2, 784}) {
     auto st = make_stable_process(n, 0.5);
     auto pf = make_pfgmpp_process(n, 1.0);
@@ -565,11 +567,6 @@ TEST_CASE("beta = 1/2 fractional diffusion is the Poisson (PFGM, D = 1) kernel a
       INFO("N = " << n << ", t = " << t);
       const auto rs = sample_radii(*st, t, 61), rp = sample_radii(*pf, t, 62);
       CHECK(ks_two_sample(rs, rp) < kKsFactor * std::sqrt(2.0 / kSamples));
-      for (double q : {0.1, 0.5, 0.9}) {
-        const double r = quantile(rp, q);
-        CHECK(st->radial_cdf(r, t) == Approx(pf->radial_cdf(r, t)).epsilon(0).margin(1e-10));
-        CHECK(st->log_kernel(r, t) == Approx(pf->log_kernel(r, t)).epsilon(1e-12).margin(1e-9));
-      }
     }
   }
 }
