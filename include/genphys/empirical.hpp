@@ -32,7 +32,8 @@ class EmpiricalField {
   /// E[y | x, t], one row per query row.
   Eigen::MatrixXd posterior_mean(const Eigen::MatrixXd& x, double t) const;
 
-  /// velocity_scale(t) (x - E[y | x, t]), one row per query row. Counts one evaluation.
+  /// velocity_scale(t) (x - E[y | x, t]), one row per query row; for a field that is not affine,
+  /// sum_j w_ij source_radial_speed(r_ij, t) (x_i - y_j)/r_ij. Counts one evaluation.
   Eigen::MatrixXd velocity(const Eigen::MatrixXd& x, double t) const;
 
   /// The field's birth/death ratio R/p = sum_j w_ij birth_death_ratio(|x_i - y_j|, t) (zeros when

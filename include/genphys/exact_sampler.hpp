@@ -89,7 +89,9 @@ Eigen::MatrixXd sample_prior_points(const GenerativeProcess& process, const Eige
 /// velocity_scale(t) = 1 / (k t) (all self-similar kernels), where the ODE reads
 /// dx/dlambda = (x - E[y|x]) / lambda: lambda ~ sigma for diffusion and PFGM++ (EDM's own steps),
 /// lambda = t for PFGM and Yukawa; other modules step in t. The grid points are the same times
-/// either way. RK45 adapts its steps in log lambda (as the original PFGM sampler in log z). Throws InputError for bad options, NotSupported when !process.affine_velocity().
+/// either way. RK45 adapts its steps in log lambda (as the original PFGM sampler in log z). Fields that are
+/// not affine (mixed diffusion-Poisson, the dissipative wave) average per-source velocities and
+/// step in t. Throws InputError for bad options.
 ExactSamples sample_exact(const GenerativeProcess& process, const Eigen::MatrixXd& data, int n,
                           std::uint64_t seed, const ExactSamplerOptions& opt = {});
 /// The same on a prepared field (its evaluation counter sees every call).

@@ -114,7 +114,17 @@ EmpiricalField::Evaluation EmpiricalField::evaluate(const Eigen::MatrixXd& x, do
   const RowMatrix r = distances(x);
   const RowMatrix w = weights_from_distances(r, t);
   Evaluation out;
-  out.velocity = process_.velocity_scale(t) * (x - w * data_);
+  if (process_.affine_velocity()) {
+    out.velocity = process_.velocity_scale(t) * (x - w * data_);
+  } else {
+    // The posterior average of each source's own velocity speed(r)/r (x - y_j).
+    RowMatrix c = RowMatrix::Zero(r.rows(), r.cols());
+    for (Eigen::Index i = 0; i < r.rows(); ++i)
+      for (Eigen::Index j = 0; j < r.cols(); ++j)
+        if (w(i, j) > kNegligibleWeight && r(i, j) > 0)
+          c(i, j) = w(i, j) * process_.source_radial_speed(r(i, j), t) / r(i, j);
+    out.velocity = c.rowwise().sum().asDiagonal() * x - c * data_;
+  }
   if (with_ratio && process_.has_birth_death()) out.ratio = ratio_from_weights(r, w, t);
   return out;
 }

@@ -67,6 +67,7 @@ struct Clock {
 };
 
 Clock clock_for(const GenerativeProcess& process, const Range& r) {
+  if (!process.affine_velocity()) return {};  // no velocity scale: step in t
   const double probes[3] = {r.t_min, std::sqrt(r.t_min * r.t_max), r.t_max};
   double c[3];
   for (int i = 0; i < 3; ++i) c[i] = probes[i] * process.velocity_scale(probes[i]);
@@ -202,9 +203,6 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
   if (x0.cols() != dim)
     throw InputError(fmt::format("starting points have {} columns, the data {}", x0.cols(), dim));
   if (!x0.allFinite()) throw InputError("starting points contain NaN or infinite values");
-
-  if (!process.affine_velocity())
-    throw NotSupported("the exact sampler needs a field affine in E[y | x, t]; this module's is not");
 
   const bool reweight = opt.birth_death == BirthDeath::reweight;
   const Eigen::Index cols = reweight ? dim + 1 : dim;  // extra column: log w
