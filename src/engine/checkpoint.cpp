@@ -64,6 +64,15 @@ std::uint32_t crc_of(const char* data, std::size_t n) {
 
 }  // namespace
 
+EdmPrecond make_model(const RunConfig& c) {
+  PrecondOptions p;
+  p.sigma_data = c.sigma_data;
+  p.velocity = c.velocity_target;
+  p.scale_from_input = c.scale_from_input;
+  p.centre = c.data_mean;
+  return EdmPrecond(make_network(c.arch, c.shape), p);
+}
+
 std::string config_to_json(const RunConfig& c) {
   json j{{"format", 1},
          {"pde", c.pde},
@@ -90,6 +99,8 @@ std::string config_to_json(const RunConfig& c) {
          {"sigma_min", c.sigma_min},
          {"sigma_max", c.sigma_max},
          {"clamp_sigma", c.clamp_sigma},
+         {"velocity_target", c.velocity_target},
+         {"scale_from_input", c.scale_from_input},
          {"condition", c.condition},
          {"seed", c.seed}};
   return j.dump();
@@ -124,6 +135,8 @@ RunConfig config_from_json(const std::string& text) {
     c.sigma_min = j.at("sigma_min");
     c.sigma_max = j.at("sigma_max");
     c.clamp_sigma = j.at("clamp_sigma");
+    c.velocity_target = j.value("velocity_target", false);
+    c.scale_from_input = j.value("scale_from_input", false);
     c.condition = j.at("condition");
     c.seed = j.at("seed");
     return c;

@@ -33,6 +33,8 @@ struct RunConfig {
   double sigma_data = 0.5, p_mean = -1.2, p_std = 1.2;
   double sigma_min = 0.002, sigma_max = 80.0;  ///< sampling range; also the training clamp when clamp_sigma
   bool clamp_sigma = false;
+  bool velocity_target = false;   ///< the field is not affine: the network predicts dx/dsigma
+  bool scale_from_input = false;  ///< heavy-tailed kernel: precondition with the input's own scale
   std::string condition;  ///< the `conditional` verdict's condition, if any
   std::uint64_t seed = 0;
 };
@@ -42,6 +44,9 @@ struct TrainState {
   std::int64_t skipped = 0;
   int bad_in_row = 0;
 };
+
+/// The run's network behind its preconditioning (untrained weights).
+EdmPrecond make_model(const RunConfig& config);
 
 std::string config_to_json(const RunConfig& config);
 RunConfig config_from_json(const std::string& text);  ///< InputError when malformed

@@ -79,31 +79,56 @@ torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels) {
   return torch::cat({torch::cos(x), torch::sin(x)}, 1);
 }
 
-EdmPrecondImpl::EdmPrecondImpl(Network net, double sigma_data) : net_(std::move(net)), sigma_data_(sigma_data) {
+EdmPrecondImpl::EdmPrecondImpl(Network net, double sigma_data)
+    : EdmPrecondImpl(std::move(net), PrecondOptions{sigma_data, false, false, {}}) {}
+
+EdmPrecondImpl::EdmPrecondImpl(Network net, PrecondOptions options) : net_(std::move(net)), options_(std::move(options)) {
   register_module("net", net_);
+  // A plain member, not a buffer: the centre comes from the run's config, not the weights.
+  if (!options_.centre.empty())
+    centre_ = torch::tensor(options_.centre, torch::kFloat64).to(torch::kFloat32).unsqueeze(0);
+}
+
+torch::Tensor EdmPrecondImpl::centred(const torch::Tensor& x) {
+  if (!centre_.defined()) return x;
+  if (centre_.device() != x.device()) centre_ = centre_.to(x.device());
+  auto shape = x.sizes().vec();
+  shape[0] = 1;
+  return x - centre_.reshape(shape);
+}
+
+torch::Tensor EdmPrecondImpl::effective_sigma(const torch::Tensor& x_in, const torch::Tensor& sigma_in) {
+  auto sigma = sigma_in.to(torch::kFloat32).flatten();
+  if (!options_.scale_from_input) return sigma;
+  const double sd2 = options_.sigma_data * options_.sigma_data;
+  auto spread = centred(x_in.to(torch::kFloat32)).square().flatten(1).mean(1) - sd2;
+  return torch::sqrt(torch::maximum(sigma.square(), spread));
 }
 
 torch::Tensor EdmPrecondImpl::forward(const torch::Tensor& x_in, const torch::Tensor& sigma_in) {
   auto x = x_in.to(torch::kFloat32);
   std::vector<int64_t> bshape(x.dim(), 1);
   bshape[0] = x.size(0);
-  auto sigma = sigma_in.to(torch::kFloat32).reshape(bshape);
-  const double sd = sigma_data_, sd2 = sd * sd;
-  auto s2 = sigma * sigma;
-  auto c_skip = sd2 / (s2 + sd2);
-  auto c_out = sigma * sd / torch::sqrt(s2 + sd2);
+  const double sd = options_.sigma_data, sd2 = sd * sd;
+  auto s = effective_sigma(x, sigma_in).reshape(bshape);
+  auto s2 = s * s;
   auto c_in = 1.0 / torch::sqrt(s2 + sd2);
-  auto c_noise = torch::log(sigma.flatten()) / 4.0;
+  auto c_noise = torch::log(sigma_in.to(torch::kFloat32).flatten()) / 4.0;
   auto F = net_->forward(c_in * x, c_noise);
-  return c_skip * x + c_out * F;
+  if (options_.velocity) return s / (s2 + sd2) * centred(x) + sd * c_in * F;
+  return sd2 / (s2 + sd2) * x + s * sd * c_in * F;
 }
 
-torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& y, const torch::Tensor& x, const torch::Tensor& sigma) {
-  auto D = model->forward(x, sigma);
-  const double sd = model->sigma_data();
-  auto s = sigma.to(torch::kFloat32);
-  auto weight = (s * s + sd * sd) / (s * sd).square();
-  return weight * (D - y).square().flatten(1).mean(1);
+torch::Tensor EdmPrecondImpl::loss_weight(const torch::Tensor& x, const torch::Tensor& sigma) {
+  const double sd2 = options_.sigma_data * options_.sigma_data;
+  auto s2 = effective_sigma(x, sigma).square();
+  return options_.velocity ? (s2 + sd2) / sd2 : (s2 + sd2) / (s2 * sd2);
+}
+
+torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& target, const torch::Tensor& x,
+                       const torch::Tensor& sigma) {
+  auto out = model->forward(x, sigma);
+  return model->loss_weight(x, sigma) * (out - target).square().flatten(1).mean(1);
 }
 
 }  // namespace genphys::engine

@@ -27,24 +27,49 @@ Network make_network(const ArchOptions& arch, const std::vector<std::int64_t>& d
 /// EDM's positional embedding of a noise label: [cos(c f_j), sin(c f_j)], f_j = (1/10000)^(j/(n/2 - 1)).
 torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels);
 
-/// D(x, sigma) = c_skip x + c_out F(c_in x, ln(sigma)/4) (EDM, Karras et al. 2022, Table 1).
+/// How the network's output is turned into what the ODE needs.
+struct PrecondOptions {
+  double sigma_data = 0.5;
+  /// false: a denoiser D(x, sigma) ~ E[y | x, sigma] (fields affine in the posterior mean).
+  /// true: the velocity dx/dsigma itself, regressed on each source's own velocity.
+  bool velocity = false;
+  /// Heavy-tailed kernels: precondition with a per-sample scale s read from the input,
+  /// s^2 = max(sigma^2, |x - centre|^2/N - sigma_data^2), instead of sigma.
+  bool scale_from_input = false;
+  std::vector<double> centre;  ///< data mean, per coordinate (empty: the origin)
+};
+
+/// EDM preconditioning (Karras et al. 2022, Table 1) with the effective scale s (= sigma unless
+/// scale_from_input), c_in = 1/sqrt(s^2 + sd^2), c_noise = ln(sigma)/4:
+///   denoiser: D = c_skip x + c_out F, c_skip = sd^2/(s^2 + sd^2), c_out = s sd/sqrt(s^2 + sd^2);
+///   velocity: G = s (x - centre)/(s^2 + sd^2) + sd/sqrt(s^2 + sd^2) F, the same parameterisation
+///   written for the noise (x - y)/sigma, whose optimum it is for diffusion.
 class EdmPrecondImpl : public torch::nn::Module {
  public:
   EdmPrecondImpl(Network net, double sigma_data);
+  EdmPrecondImpl(Network net, PrecondOptions options);
   /// x: (B, ...), sigma: (B). Computed in float32.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma);
-  double sigma_data() const { return sigma_data_; }
+  /// The per-sample scale s, shape (B), float32.
+  torch::Tensor effective_sigma(const torch::Tensor& x, const torch::Tensor& sigma);
+  /// Per-sample loss weight making the target of F unit-variance, shape (B).
+  torch::Tensor loss_weight(const torch::Tensor& x, const torch::Tensor& sigma);
+  double sigma_data() const { return options_.sigma_data; }
+  bool predicts_velocity() const { return options_.velocity; }
+  const PrecondOptions& options() const { return options_; }
   Network net() const { return net_; }
 
  private:
+  torch::Tensor centred(const torch::Tensor& x);
   Network net_;
-  double sigma_data_;
+  PrecondOptions options_;
+  torch::Tensor centre_;  ///< (1, ...) float32, or undefined for the origin
 };
 TORCH_MODULE(EdmPrecond);
 
-/// Per-sample weighted denoising loss lambda(sigma) mean_j (D(x, sigma)_j - y_j)^2 with
-/// lambda = (sigma^2 + sd^2) / (sigma sd)^2. Shape (B).
-torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& y, const torch::Tensor& x,
+/// Per-sample weighted loss loss_weight * mean_j (out_j - target_j)^2, shape (B). The target is
+/// the clean data y for a denoiser, each source's dx/dsigma for a velocity model.
+torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& target, const torch::Tensor& x,
                        const torch::Tensor& sigma);
 
 }  // namespace genphys::engine

@@ -11,11 +11,16 @@ namespace genphys::engine {
 void require_trainable(const GenerativeProcess& process, const std::string& pde, int dim) {
   if (process.dim() != dim)
     throw InputError(fmt::format("the generative process of '{}' has dimension {}, the data {}", pde, process.dim(), dim));
-  if (!process.affine_velocity())
-    throw InputError(fmt::format(
-        "PDE '{}' needs a velocity target (its velocity is not affine in E[y|x,t], so a denoiser does not "
-        "determine it); training on velocity targets is not supported yet",
-        pde));
+  if (!process.affine_velocity()) {
+    // Trained on each source's own velocity, which the process must then supply.
+    try {
+      process.source_radial_speed(1.0, process.time(1.0));
+    } catch (const NotSupported& e) {
+      throw InputError(fmt::format("PDE '{}' has a velocity that is not affine in E[y|x,t] and no per-source "
+                                   "velocity to train on: {}",
+                                   pde, e.what()));
+    }
+  }
 }
 
 ResolvedProcess resolve_process(const std::string& pde, const ParamValues& params, const std::string& expr, int dim,

@@ -19,12 +19,13 @@ struct ResolvedProcess {
 
 /// Builds the module ("custom" from `expr`). With `run_check`: refuses a `no` verdict quoting
 /// the failing condition's reason; reports a `conditional` verdict's condition. Refuses a module
-/// without a generative process in `dim` dimensions and a process whose velocity is not affine
-/// in the denoiser (a velocity target is not supported yet). All refusals are InputError.
+/// without a generative process in `dim` dimensions and a non-affine process without per-source
+/// velocities. All refusals are InputError.
 ResolvedProcess resolve_process(const std::string& pde, const ParamValues& params, const std::string& expr, int dim,
                                 bool run_check);
 
-/// Refuses a process the engine cannot train or sample (non-affine velocity, wrong dimension).
+/// Refuses a process the engine cannot train or sample (wrong dimension; a non-affine velocity
+/// without source_radial_speed).
 void require_trainable(const GenerativeProcess& process, const std::string& pde, int dim);
 
 }  // namespace genphys::engine

@@ -75,7 +75,7 @@ SampleResult sample(const SampleOptions& opt) {
                                  config.sigma_min, config.sigma_max, config.condition));
   validate_ode_options(ode);
 
-  EdmPrecond model(make_network(config.arch, config.shape), config.sigma_data);
+  EdmPrecond model = make_model(config);
   model->to(device);
   const bool ema = opt.use_ema && reader.has_ema();
   reader.load_model(model, ema);

@@ -22,10 +22,13 @@ void validate_ode_options(const OdeOptions& o) {
     throw InputError("need 0 < sigma_min < sigma_max < inf");
 }
 
-double sigma_velocity_scale(const GenerativeProcess& process, double sigma) {
+double time_derivative(const GenerativeProcess& process, double sigma) {
   const double h = 1e-4;
-  const double dt_ds = (process.time(sigma * (1 + h)) - process.time(sigma * (1 - h))) / (2 * h * sigma);
-  return process.velocity_scale(process.time(sigma)) * dt_ds;
+  return (process.time(sigma * (1 + h)) - process.time(sigma * (1 - h))) / (2 * h * sigma);
+}
+
+double sigma_velocity_scale(const GenerativeProcess& process, double sigma) {
+  return process.velocity_scale(process.time(sigma)) * time_derivative(process, sigma);
 }
 
 namespace {
@@ -40,11 +43,30 @@ double tensor_error_norm(const torch::Tensor& err, const torch::Tensor& x0, cons
 torch::Tensor integrate_denoiser(const GenerativeProcess& process, torch::Tensor x, const Denoiser& denoiser,
                                  const OdeOptions& o, std::int64_t& nfe) {
   validate_ode_options(o);
-  auto velocity = [&](const torch::Tensor& state, double sigma) -> torch::Tensor {
+  SigmaVelocity velocity = [&](const torch::Tensor& state, double sigma) -> torch::Tensor {
     auto s = torch::full({state.size(0)}, sigma, state.options());
     auto D = denoiser(state, s).to(state.dtype());
     return sigma_velocity_scale(process, sigma) * (state - D);
   };
+  return integrate_velocity(std::move(x), velocity, o, nfe);
+}
+
+SigmaVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process) {
+  if (model->predicts_velocity())
+    return [&model](const torch::Tensor& state, double sigma) -> torch::Tensor {
+      auto s = torch::full({state.size(0)}, sigma, state.options());
+      return model->forward(state, s).to(state.dtype());
+    };
+  return [&model, &process](const torch::Tensor& state, double sigma) -> torch::Tensor {
+    auto s = torch::full({state.size(0)}, sigma, state.options());
+    auto D = model->forward(state, s).to(state.dtype());
+    return sigma_velocity_scale(process, sigma) * (state - D);
+  };
+}
+
+torch::Tensor integrate_velocity(torch::Tensor x, const SigmaVelocity& velocity, const OdeOptions& o,
+                                 std::int64_t& nfe) {
+  validate_ode_options(o);
   int count = 0;
   if (o.solver == "heun") {
     const auto grid = edm_sigma_schedule(heun_steps_for_nfe(o.nfe), o.sigma_min, o.sigma_max);
@@ -94,7 +116,7 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
-  Denoiser denoise = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return model->forward(x, sigma); };
+  const SigmaVelocity velocity = model_velocity(model, process);
   std::vector<torch::Tensor> parts;
   nfe = 0;
   for (size_t start = 0; start < indices.size(); start += size_t(batch)) {
@@ -102,7 +124,7 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
     std::vector<std::int64_t> chunk(indices.begin() + std::ptrdiff_t(start), indices.begin() + std::ptrdiff_t(end));
     auto x = draw_prior(process, chunk, seed, shape, o.sigma_max, centre).to(device);
     std::int64_t batch_nfe = 0;
-    x = integrate_denoiser(process, x, denoise, o, batch_nfe);
+    x = integrate_velocity(x, velocity, o, batch_nfe);
     nfe = std::max(nfe, batch_nfe);
     parts.push_back(x.to(torch::kCPU, torch::kFloat32));
   }

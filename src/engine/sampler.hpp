@@ -27,9 +27,23 @@ struct OdeOptions {
 /// Throws InputError for an unknown solver or an NFE the solver cannot hit exactly.
 void validate_ode_options(const OdeOptions& options);
 
+/// dt/dsigma of the module's time-noise map (central differences).
+double time_derivative(const GenerativeProcess& process, double sigma);
+
 /// The factor g(sigma) in dx/dsigma = g(sigma) (x - D(x, sigma)): the module's velocity scale
 /// times dt/dsigma (1/sigma for diffusion and PFGM++).
 double sigma_velocity_scale(const GenerativeProcess& process, double sigma);
+
+/// dx/dsigma at (x, sigma): x (B, ...) float64.
+using SigmaVelocity = std::function<torch::Tensor(const torch::Tensor& x, double sigma)>;
+
+/// The ODE velocity of a trained model: its output for a velocity model, g(sigma)(x - D) for a
+/// denoiser. Holds references to both arguments.
+SigmaVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process);
+
+/// Integrates dx/dsigma = velocity from sigma_max to 0, as integrate_denoiser does.
+torch::Tensor integrate_velocity(torch::Tensor x, const SigmaVelocity& velocity, const OdeOptions& options,
+                                 std::int64_t& nfe);
 
 /// Integrates x (float64) from sigma_max to 0 on the EDM schedule (heun: nfe = 2n - 1 exactly;
 /// euler: nfe steps) or adaptively (rk45 to sigma_min, then one Euler step to 0). Adds the

@@ -1,4 +1,5 @@
-// genphys::train: denoiser training for any module whose velocity is affine in E[y | x, t].
+// genphys::train: denoiser training for modules whose velocity is affine in E[y | x, t], velocity
+// training for the others.
 #include <signal.h>
 
 #include <algorithm>
@@ -60,6 +61,15 @@ class SigintScope {
 
 // ---- batches: a pure function of (seed, step) ------------------------------------------------
 
+namespace {
+// Velocity targets replace the clean data as the regression target.
+Batch with_velocity(Batch b, const std::vector<double>& velocity) {
+  if (!velocity.empty())
+    b.target = torch::from_blob(const_cast<double*>(velocity.data()), b.x.sizes(), torch::kFloat64).to(torch::kFloat32);
+  return b;
+}
+}  // namespace
+
 BatchMaker::BatchMaker(const Dataset& data, const GenerativeProcess& process, const RunConfig& config)
     : data_(data), process_(process), config_(config) {}
 
@@ -94,7 +104,22 @@ Batch BatchMaker::assemble(const std::vector<std::int64_t>& index, const std::ve
   auto z = torch::from_blob(const_cast<double*>(noise.data()), b.y.sizes(), torch::kFloat64).to(torch::kFloat32);
   b.x = b.y + z;
   b.sigma = torch::tensor(sigma, torch::kFloat64);
+  b.target = b.y;
   return b;
+}
+
+void BatchMaker::displace(Rng& rng, double sigma, std::size_t i, std::vector<double>& noise,
+                          std::vector<double>& velocity) const {
+  const std::size_t dim = std::size_t(data_.dim());
+  const double t = process_.time(sigma);
+  double* z = noise.data() + i * dim;
+  process_.sample_displacement(rng, t, z);
+  if (!config_.velocity_target) return;
+  double r2 = 0;
+  for (std::size_t j = 0; j < dim; ++j) r2 += z[j] * z[j];
+  const double r = std::sqrt(r2);
+  const double factor = r > 0 ? process_.source_radial_speed(r, t) * time_derivative(process_, sigma) / r : 0.0;
+  for (std::size_t j = 0; j < dim; ++j) velocity[i * dim + j] = factor * z[j];
 }
 
 Batch BatchMaker::make(std::int64_t step) {
@@ -103,6 +128,7 @@ Batch BatchMaker::make(std::int64_t step) {
   std::vector<std::int64_t> index(static_cast<std::size_t>(B));
   std::vector<char> flip(std::size_t(B), 0);
   std::vector<double> noise(static_cast<std::size_t>(B * dim)), sigma(static_cast<std::size_t>(B));
+  std::vector<double> velocity(config_.velocity_target ? noise.size() : 0);
   const std::uint64_t stream_seed = config_.seed ^ mix_seed(std::uint64_t(step) + 0x5851f42d4c957f2dULL);
   for (int i = 0; i < B; ++i) {
     const std::int64_t g = step * B + i;  // global sample index
@@ -111,9 +137,9 @@ Batch BatchMaker::make(std::int64_t step) {
     const double s = draw_sigma(rng);
     sigma[std::size_t(i)] = s;
     if (config_.hflip) flip[std::size_t(i)] = uniform01(rng) < 0.5;
-    process_.sample_displacement(rng, process_.time(s), noise.data() + std::size_t(i * dim));
+    displace(rng, s, std::size_t(i), noise, velocity);
   }
-  return assemble(index, flip, noise, sigma);
+  return with_velocity(assemble(index, flip, noise, sigma), velocity);
 }
 
 Batch BatchMaker::make_eval(int n) {
@@ -121,15 +147,16 @@ Batch BatchMaker::make_eval(int n) {
   std::vector<std::int64_t> index(static_cast<std::size_t>(n));
   std::vector<char> flip(std::size_t(n), 0);
   std::vector<double> noise(static_cast<std::size_t>(n * dim)), sigma(static_cast<std::size_t>(n));
+  std::vector<double> velocity(config_.velocity_target ? noise.size() : 0);
   const std::uint64_t stream_seed = mix_seed(config_.seed) ^ 0x8f1bbcdcbfa53e0aULL;
   for (int i = 0; i < n; ++i) {
     Rng rng = sample_rng(stream_seed, std::uint64_t(i));
     index[std::size_t(i)] = std::int64_t(rng() % std::uint64_t(N));
     const double s = draw_sigma(rng);
     sigma[std::size_t(i)] = s;
-    process_.sample_displacement(rng, process_.time(s), noise.data() + std::size_t(i * dim));
+    displace(rng, s, std::size_t(i), noise, velocity);
   }
-  return assemble(index, flip, noise, sigma);
+  return with_velocity(assemble(index, flip, noise, sigma), velocity);
 }
 
 std::pair<double, double> eval_loss(EdmPrecond& model, const Batch& eval, int batch, torch::Device device) {
@@ -140,7 +167,7 @@ std::pair<double, double> eval_loss(EdmPrecond& model, const Batch& eval, int ba
   const auto n = eval.y.size(0);
   for (std::int64_t s = 0; s < n; s += batch) {
     const auto e = std::min<std::int64_t>(n, s + batch);
-    parts.push_back(edm_loss(model, eval.y.slice(0, s, e).to(device), eval.x.slice(0, s, e).to(device),
+    parts.push_back(edm_loss(model, eval.target.slice(0, s, e).to(device), eval.x.slice(0, s, e).to(device),
                              eval.sigma.slice(0, s, e).to(device))
                         .to(torch::kCPU, torch::kFloat64));
   }
@@ -268,6 +295,8 @@ TrainResult train(const TrainOptions& opt) {
     config.sigma_min = process->sigma_min();
     config.sigma_max = process->sigma_max();
     config.sigma_data = opt.sigma_data > 0 ? opt.sigma_data : data.is_image ? 0.5 : data.x.std().item<double>();
+    config.velocity_target = !process->affine_velocity();
+    config.scale_from_input = process->heavy_tailed();
     // The prior is the kernel at t_max around the data's centre (physics.md section 5).
     auto mean = data.x.to(torch::kFloat64).mean(0).contiguous();
     config.data_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
@@ -286,8 +315,8 @@ TrainResult train(const TrainOptions& opt) {
 
   // Initial weights are a function of the seed too.
   torch::manual_seed(mix_seed(config.seed ^ 0x6a09e667f3bcc908ULL));
-  EdmPrecond model(make_network(config.arch, config.shape), config.sigma_data);
-  EdmPrecond ema(make_network(config.arch, config.shape), config.sigma_data);
+  EdmPrecond model = make_model(config);
+  EdmPrecond ema = make_model(config);
   model->to(device);
   ema->to(device);
   copy_parameters(model, ema);
@@ -302,9 +331,10 @@ TrainResult train(const TrainOptions& opt) {
   }
   std::int64_t n_params = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
-  say(fmt::format("pde {}{}, arch {} ({} parameters), sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
+  say(fmt::format("pde {}{}, arch {} ({} parameters), target {}{}, sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
                   config.pde, config.expr.empty() ? "" : " (" + config.expr + ")", config.arch.arch, n_params,
-                  config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
+                  config.velocity_target ? "velocity" : "denoiser",
+                  config.scale_from_input ? " (heavy tails: scaled by input)" : "", config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
                   opt.steps));
 
   TrainResult result;
@@ -377,7 +407,7 @@ TrainResult train(const TrainOptions& opt) {
       const double lr = config.lr * (config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
-      auto loss = edm_loss(model, b.y.to(device), b.x.to(device), b.sigma.to(device)).mean();
+      auto loss = edm_loss(model, b.target.to(device), b.x.to(device), b.sigma.to(device)).mean();
       const double loss_value = loss.item<double>();
       bool ok = std::isfinite(loss_value);
       if (ok) {

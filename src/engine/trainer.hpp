@@ -17,15 +17,17 @@
 namespace genphys::engine {
 
 struct Batch {
-  torch::Tensor y;      ///< clean data (B, ...) float32
-  torch::Tensor x;      ///< y + displacement, float32
-  torch::Tensor sigma;  ///< (B) float64
+  torch::Tensor y;       ///< clean data (B, ...) float32
+  torch::Tensor x;       ///< y + displacement, float32
+  torch::Tensor sigma;   ///< (B) float64
+  torch::Tensor target;  ///< what the model regresses on: y, or each source's dx/dsigma (velocity_target)
 };
 
 /// Training batches as a pure function of (seed, step): example order from a per-epoch
 /// permutation, and for global sample g = step * batch + i one stream
 /// sample_rng(seed ^ mix(step), g) drawing sigma = exp(p_mean + p_std n), the flip and the
-/// displacement x - y ~ q_t(. | y) at t = process.time(sigma).
+/// displacement x - y ~ q_t(. | y) at t = process.time(sigma). With config.velocity_target the
+/// target is the source's velocity dx/dsigma = source_radial_speed(r, t) (dt/dsigma) (x - y)/r.
 class BatchMaker {
  public:
   BatchMaker(const Dataset& data, const GenerativeProcess& process, const RunConfig& config);
@@ -38,6 +40,8 @@ class BatchMaker {
   double draw_sigma(Rng& rng) const;
   Batch assemble(const std::vector<std::int64_t>& index, const std::vector<char>& flip,
                  const std::vector<double>& noise, const std::vector<double>& sigma) const;
+  /// Draws x - y for sample i into noise (and, for velocity targets, its velocity into velocity).
+  void displace(Rng& rng, double sigma, std::size_t i, std::vector<double>& noise, std::vector<double>& velocity) const;
 
   const Dataset& data_;
   const GenerativeProcess& process_;

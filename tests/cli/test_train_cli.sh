@@ -44,7 +44,7 @@ expect_error 2 "not s-generative" -- train --pde biharmonic --data toy:moons:100
 expect_error 2 "C1" -- train --pde biharmonic --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "not s-generative" -- train --pde ideal-wave --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 [[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
-expect_error 2 "velocity target" -- train --pde mixed-diffusion-poisson --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "no generative process" -- train --pde dissipative-wave --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "unknown PDE" -- train --pde nope --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "no parameter --k0" -- train --pde diffusion --k0 1 --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "--pde is required" -- train --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
@@ -121,6 +121,13 @@ expect_error 2 "not a genphys checkpoint" -- sample --ckpt "$tmp/junk.ckpt" --gr
 [[ ! -e "$tmp/x.png" ]] && ok || bad "a refused sample wrote $tmp/x.png"
 cp "$tmp/cut.ckpt" "$tmp/bad/last.ckpt" 2>/dev/null || { mkdir "$tmp/bad" && cp "$tmp/cut.ckpt" "$tmp/bad/last.ckpt"; }
 expect_error 2 "truncated" -- train --resume --out "$tmp/bad" --steps 5 --no-progress
+
+# --- a field that is not affine in E[y|x,t] trains on velocity targets and samples
+if "$genphys" train --pde mixed-diffusion-poisson --data toy:moons:256 --arch mlp --batch 32 --steps 5 --grid-every 0 \
+  --threads 1 --no-progress --out "$tmp/mixed" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "mixed train: $(cat "$tmp/err")"; fi
+grep -q "target velocity" "$tmp/err" && ok || bad "mixed start-up line: $(cat "$tmp/err")"
+"$genphys" sample --ckpt "$tmp/mixed/last.ckpt" --nfe 5 --seeds 0-7 --out "$tmp/mixed.csv" --threads 1 >/dev/null 2>&1 \
+  && [[ $(wc -l <"$tmp/mixed.csv") -eq 9 ]] && ok || bad "mixed sample"
 
 # --- images: PFGM++ (D = 128) on the idx file, UNet, grid and samples
 if "$genphys" train --pde pfgmpp --D 128 --data "idx:$tmp/sq.idx.gz" --arch unet-small --channels 8 --batch 8 --steps 4 \

@@ -92,6 +92,16 @@ inline std::string write_cluster_csv(const std::string& path, int n) {
   return "csv:" + path;
 }
 
+/// n points on a line in three tight clusters at -1, 0 and 1 (CSV with one column).
+inline std::string write_line_clusters_csv(const std::string& path, int n) {
+  std::ofstream out(path);
+  out << "x\n";
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> jitter(0.0, 0.02);
+  for (int i = 0; i < n; ++i) out << double(i % 3 - 1) + jitter(rng) << "\n";
+  return "csv:" + path;
+}
+
 /// Options for a short, quiet run with nothing written but the checkpoint.
 inline TrainOptions quiet_options(const std::string& out_dir) {
   TrainOptions o;

@@ -84,6 +84,27 @@ TEST_CASE("Yukawa (m = 1) on 2D clusters: the loss falls") {
   CHECK(r.eval_median_start / r.eval_median_end > 2.0);
 }
 
+namespace {
+
+// Diffusion's kernel, but declared non-affine without per-source velocities: nothing to train on.
+class NoVelocity : public GenerativeProcess {
+ public:
+  int dim() const override { return 2; }
+  double sigma(double t) const override { return inner_->sigma(t); }
+  double time(double s) const override { return inner_->time(s); }
+  void sample_displacement(Rng& rng, double t, double* out) const override { inner_->sample_displacement(rng, t, out); }
+  double sample_radius(Rng& rng, double t) const override { return inner_->sample_radius(rng, t); }
+  double log_kernel(double r, double t) const override { return inner_->log_kernel(r, t); }
+  double radial_cdf(double r, double t) const override { return inner_->radial_cdf(r, t); }
+  bool affine_velocity() const override { return false; }
+  double velocity_scale(double) const override { throw NotSupported("no velocity here"); }
+
+ private:
+  std::unique_ptr<GenerativeProcess> inner_ = make_diffusion_process(2);
+};
+
+}  // namespace
+
 TEST_CASE("run directories: never overwritten without --resume; bad options refused") {
   TempDir dir("pts_refuse");
   TrainOptions o = cluster_run(dir, make_diffusion_process(2), "diffusion");
@@ -103,8 +124,8 @@ TEST_CASE("run directories: never overwritten without --resume; bad options refu
   fresh.resume = false;
   fresh.process = make_diffusion_process(3);  // the data are 2D
   CHECK_THROWS_WITH(train(fresh), Catch::Matchers::Contains("dimension"));
-  fresh.process = make_mixed_diffusion_poisson_process(2, 1.0, 1.0);
-  CHECK_THROWS_WITH(train(fresh), Catch::Matchers::Contains("velocity target"));
+  fresh.process = std::make_shared<NoVelocity>();
+  CHECK_THROWS_WITH(train(fresh), Catch::Matchers::Contains("no per-source velocity"));
   fresh.process = make_diffusion_process(2);
   fresh.out_dir = "/proc/genphys-cannot-write-here";
   CHECK_THROWS_AS(train(fresh), InputError);
