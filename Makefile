@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 OUT ?= out/demo
 
-.PHONY: all setup configure build demo test clean
+.PHONY: all setup configure build demo test bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ demo: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# genphys against its PyTorch twin (bench/run_bench.py): medians and ratios, interleaved runs.
+bench: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target ddpmpp_bench
+	@/usr/bin/python3 bench/run_bench.py --bench $(BUILD)/ddpmpp_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev libpng-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-numpy python3-matplotlib python3-nbconvert python3-nbformat python3-ipykernel
+  python3-torch
 )
 
 missing=()

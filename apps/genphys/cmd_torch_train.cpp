@@ -61,7 +61,7 @@ CommandRunner setup_train(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--seed", t.seed, "seed: data order, noise and dropout are functions of (seed, step)")
       ->capture_default_str();
-  app.add_option("--arch", t.arch.arch, "auto | unet-small | unet | mlp")->capture_default_str();
+  app.add_option("--arch", t.arch.arch, "auto | unet-small | unet | ddpmpp-small (EDM DDPM++, PFGM++ reference size) | mlp")->capture_default_str();
   app.add_option("--channels", t.arch.channels, "UNet base channels (unet-small 32, unet 64)");
   app.add_option("--channel-mult", opt->channel_mult, "UNet channel multipliers per resolution, e.g. 1,2,2");
   app.add_option("--blocks", t.arch.num_blocks, "UNet residual blocks per resolution (unet-small 1, unet 2)");

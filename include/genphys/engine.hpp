@@ -18,7 +18,7 @@ namespace genphys {
 /// Network architecture. `arch` picks a preset; the other fields override it when set (> 0 or
 /// non-empty).
 struct ArchOptions {
-  std::string arch = "auto";          ///< auto (unet-small for images, mlp for points), unet-small, unet, mlp
+  std::string arch = "auto";          ///< auto (unet-small for images, mlp for points), unet-small, unet, ddpmpp-small, mlp
   int channels = 0;                   ///< UNet base channels (unet-small 32, unet 64)
   std::vector<int> channel_mult;      ///< UNet channels per resolution (default 1,2,2)
   int num_blocks = 0;                 ///< UNet residual blocks per resolution (unet-small 1, unet 2)

@@ -5,6 +5,7 @@
 
 #include "genphys/errors.hpp"
 #include "mlp.hpp"
+#include "song_unet.hpp"
 #include "unet.hpp"
 
 namespace genphys::engine {
@@ -38,6 +39,26 @@ ArchOptions resolve_arch(const ArchOptions& in, const std::vector<std::int64_t>&
       if (m < 1) throw InputError("--channel-mult entries must be >= 1");
     if (a.channels < 4 || a.channels % 4 != 0) throw InputError("--channels must be a positive multiple of 4");
     a.hidden = a.depth = 0;
+  } else if (a.arch == "ddpmpp-small") {
+    // EDM's DDPM++ SongUNet at the size the PFGM++ reference trains on 28x28 images (1,752,993
+    // parameters for one channel); the fields stay overridable like the other presets.
+    if (!image || shape[1] != shape[2])
+      throw InputError("--arch ddpmpp-small needs square images (C x H x W), e.g. 28x28");
+    if (a.channels <= 0) a.channels = 32;
+    if (a.num_blocks <= 0) a.num_blocks = 2;
+    if (a.dropout < 0) a.dropout = 0.1;
+    if (a.channel_mult.empty()) a.channel_mult = {1, 2, 2};
+    const int levels = int(a.channel_mult.size());
+    if (shape[1] % (1 << (levels - 1)) != 0)
+      throw InputError("--arch ddpmpp-small: image size " + std::to_string(shape[1]) + " does not halve " +
+                       std::to_string(levels - 1) + " times (28x28 does)");
+    if (a.attn_resolutions.empty() && !a.no_attention) a.attn_resolutions = {int(shape[1] >> (levels - 1))};
+    if (a.no_attention) a.attn_resolutions.clear();
+    for (int m : a.channel_mult)
+      if (m < 1) throw InputError("--channel-mult entries must be >= 1");
+    if (a.channels < 4 || a.channels % 4 != 0) throw InputError("--channels must be a positive multiple of 4");
+    a.emb_channels = a.channels;  // DDPM++: the noise embedding is model_channels wide
+    a.hidden = a.depth = 0;
   } else if (a.arch == "mlp") {
     if (a.hidden <= 0) a.hidden = 128;
     if (a.depth <= 0) a.depth = 3;
@@ -47,7 +68,7 @@ ArchOptions resolve_arch(const ArchOptions& in, const std::vector<std::int64_t>&
     a.channel_mult.clear();
     a.attn_resolutions.clear();
   } else {
-    throw InputError("unknown --arch '" + a.arch + "' (valid: auto, unet-small, unet, mlp)");
+    throw InputError("unknown --arch '" + a.arch + "' (valid: auto, unet-small, unet, ddpmpp-small, mlp)");
   }
   if (!(a.dropout >= 0.0 && a.dropout < 1.0)) throw InputError("--dropout must be in [0, 1)");
   return a;
@@ -59,6 +80,14 @@ Network make_network(const ArchOptions& a, const std::vector<std::int64_t>& shap
     return Mlp(MlpOptions(int(dim)).hidden(a.hidden).depth(a.depth).emb_channels(a.emb_channels).dropout(a.dropout))
         .ptr();
   }
+  if (a.arch == "ddpmpp-small")
+    return SongUNet(SongUNetOptions(int(shape[0]), int(shape[1]))
+                        .model_channels(a.channels)
+                        .channel_mult(a.channel_mult)
+                        .num_blocks(a.num_blocks)
+                        .attn_resolutions(a.attn_resolutions)
+                        .dropout(a.dropout))
+        .ptr();
   if (a.arch == "unet-small" || a.arch == "unet")
     return UNet(UNetOptions(int(shape[0]), int(shape[1]))
                     .model_channels(a.channels)

@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""genphys against its PyTorch twin on the same machine, in one run: both timing servers
+(ddpmpp_bench serve, ddpmpp_twin.py serve) stay up, and every measurement is taken on one side
+and then the other (alternating which goes first), so that load from elsewhere hits both alike.
+Prints medians over the repetitions and the ratio twin/genphys (> 1: genphys is faster).
+
+    bench/run_bench.py --bench build/ddpmpp_bench [--reps 5] [--threads 2] [--quick]
+
+Both sides run with the same environment: OMP_WAIT_POLICY=PASSIVE and OPENBLAS_NUM_THREADS=1
+(what the genphys CLI sets for itself), unless --stock-twin leaves the twin's environment alone.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Server:
+    def __init__(self, name, cmd, env):
+        self.name = name
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+        self.hello = self.read()
+
+    def read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            sys.exit(f"run_bench: {self.name} server stopped")
+        return json.loads(line)
+
+    def ask(self, request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return self.read()["seconds"]
+
+    def close(self):
+        self.proc.stdin.write(json.dumps({"what": "quit"}) + "\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bench", required=True, help="the ddpmpp_bench executable")
+    p.add_argument("--python", default="/usr/bin/python3", help="Debian's python3 with python3-torch")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="sample 64 images instead of 256, 3 repetitions")
+    p.add_argument("--stock-twin", action="store_true", help="run the twin without the shared environment")
+    p.add_argument("--json", help="also write the results here")
+    a = p.parse_args()
+    if a.quick:
+        a.reps = min(a.reps, 3)
+
+    shared = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS="1")
+    ours = Server("genphys", [a.bench, "serve", str(a.threads)], shared)
+    twin = Server("twin", [a.python, os.path.join(HERE, "ddpmpp_twin.py"), "serve", "--threads", str(a.threads)],
+                  dict(os.environ) if a.stock_twin else shared)
+    flops = ours.hello["flops_per_image"]
+    print(f"# {ours.hello['engine']}", flush=True)
+    print(f"# twin: PyTorch {twin.hello['torch']}, {twin.hello['threads']} threads"
+          f"{' (stock environment)' if a.stock_twin else ''}; ddpmpp-small {flops / 1e9:.3f} GFLOP per image", flush=True)
+
+    n_sample = 64 if a.quick else 256
+    items = [
+        ("train step, B=128", {"what": "train", "batch": 128}),
+        ("forward, B=64", {"what": "forward", "batch": 64}),
+        ("forward, B=256", {"what": "forward", "batch": 256}),
+        (f"35-NFE sampling, {n_sample} images", {"what": "sample", "batch": n_sample, "nfe": 35}),
+        ("PFGM++ radii, N=3072, 10^6 draws", {"what": "radii", "batch": 1000000, "dim": 3072, "streams": False}),
+        ("exact field, 1000 x 1000 pairs, N=784", {"what": "field", "batch": 1000, "data": 1000, "dim": 784}),
+    ]
+    ceilings = [("conv", {"what": "conv", "batch": 64}), ("sgemm", {"what": "matmul", "batch": 512}),
+                ("dgemm", {"what": "matmul", "batch": 512, "double": True})]
+    # Warm-up: oneDNN generates its kernels on first use; the allocator settles.
+    for _, req in items[:3] + ceilings:
+        ours.ask(req)
+        twin.ask(req)
+    times = {name: ([], []) for name, _ in items + ceilings}
+    # Streams per draw (genphys kernel's reproducible mode) on genphys only: the twin has no such mode.
+    per_draw = []
+    for rep in range(a.reps):
+        for name, req in items + ceilings:
+            pair = [(ours, 0), (twin, 1)] if rep % 2 == 0 else [(twin, 1), (ours, 0)]
+            for server, k in pair:
+                times[name][k].append(server.ask(req))
+        per_draw.append(ours.ask({"what": "radii", "batch": 200000, "dim": 3072, "streams": True}))
+        print(f"# repetition {rep + 1}/{a.reps} done", file=sys.stderr, flush=True)
+    ours.close()
+    twin.close()
+
+    med = {name: (statistics.median(g), statistics.median(t)) for name, (g, t) in times.items()}
+    conv_peak = 2 * 64 * 64 * 64 * 9 * 28 * 28 / min(times["conv"][0]) / 1e9
+    sgemm_peak = 2 * 512**3 / min(times["sgemm"][0]) / 1e9
+    dgemm_peak = 2 * 512**3 / min(times["dgemm"][0]) / 1e9
+    rows = []
+    for name, req in items:
+        g, t = med[name]
+        note = ""
+        if req["what"] == "forward":
+            rate = flops * req["batch"] / g / 1e9
+            note = f"{rate:.0f} GFLOP/s = {100 * rate / conv_peak:.0f}% of the conv ceiling"
+        elif req["what"] == "train":
+            note = f"{req['batch'] / g:.0f} images/s"
+        elif req["what"] == "sample":
+            note = f"{g / req['batch'] * 64:.2f} s per 64 images"
+        elif req["what"] == "radii":
+            note = (f"{req['batch'] / g:.3g} radii/s (one stream); {200000 / statistics.median(per_draw):.3g}/s "
+                    f"with a stream per draw")
+        elif req["what"] == "field":
+            pairs = req["batch"] * req["data"] / g
+            # distances as a GEMM (2N flops per pair) plus the weighted sum (2N per pair)
+            note = f"{pairs:.3g} pairs/s = {4 * req['dim'] * pairs / 1e9:.1f} GFLOP/s, {100 * 4 * req['dim'] * pairs / 1e9 / dgemm_peak:.0f}% of dgemm"
+        rows.append((name, g, t, t / g, note))
+    print(f"# ceilings (genphys process, best of {a.reps}): 3x3 64->64 conv {conv_peak:.0f} GFLOP/s (oneDNN, NHWC, "
+          f"B=64, 28x28); 512^3 sgemm {sgemm_peak:.0f}, dgemm {dgemm_peak:.0f} GFLOP/s")
+    print(f"# medians of {a.reps} interleaved repetitions")
+    print("| measurement | genphys (s) | PyTorch twin (s) | ratio | |")
+    print("|---|---:|---:|---:|---|")
+    for name, g, t, r, note in rows:
+        print(f"| {name} | {g:.4g} | {t:.4g} | {r:.2f}x | {note} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,
+                       "times": times, "per_draw_radii_s": per_draw}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

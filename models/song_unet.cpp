@@ -1,0 +1,257 @@
+#include "song_unet.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "genphys/errors.hpp"
+
+namespace genphys::engine {
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr double kSkipScale = 0.7071067811865476;  // sqrt(0.5): keeps the residual sum's variance
+
+// EDM's GroupNorm: min(32, C/4) groups, eps 1e-6 inside SongUNet.
+nn::GroupNorm group_norm(int channels) {
+  return nn::GroupNorm(nn::GroupNormOptions(std::min(32, channels / 4), channels).eps(1e-6));
+}
+
+// EDM's xavier_uniform init times `gain`, zero bias.
+template <class Layer>
+void init_layer(Layer& layer, double gain) {
+  torch::NoGradGuard guard;
+  nn::init::xavier_uniform_(layer->weight);
+  layer->weight.mul_(gain);
+  nn::init::zeros_(layer->bias);
+}
+
+nn::Conv2d conv(int in, int out, int kernel, double gain = 1.0) {
+  nn::Conv2d c(nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
+  init_layer(c, gain);
+  return c;
+}
+
+nn::Linear linear(int in, int out) {
+  nn::Linear l(in, out);
+  init_layer(l, 1.0);
+  return l;
+}
+
+// Without autograd (sampling, evaluation) the activations can be overwritten in place, which
+// saves one full-size allocation and pass over memory per operation.
+torch::Tensor silu_act(torch::Tensor x) { return torch::GradMode::is_enabled() ? torch::silu(x) : torch::silu_(x); }
+
+// The residual sums (conv(h) + skip) * s run as conv(h; s w, s b) + s skip: the scale rides on
+// the (small) weights, and the sum with its scale is one pass over the activations instead of two.
+torch::Tensor scaled_conv(const nn::Conv2d& conv, const torch::Tensor& x, double s) {
+  const auto pad = conv->weight.size(2) / 2;
+  return torch::conv2d(x, conv->weight * s, conv->bias * s, 1, pad);
+}
+
+// a + s b, in place on `a` when no gradient is recorded.
+torch::Tensor add_scaled(torch::Tensor a, const torch::Tensor& b, double s) {
+  return torch::GradMode::is_enabled() ? torch::add(a, b, s) : a.add_(b, s);
+}
+
+}  // namespace
+
+torch::Tensor parallel_dropout(const torch::Tensor& x, double p) {
+  std::uint64_t key = 0;
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    key = at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+  }
+  auto mask = torch::empty(x.sizes(), x.options().dtype(torch::kFloat32));
+  float* m = mask.data_ptr<float>();
+  const std::int64_t n = mask.numel();
+  // Keep an element when its 32 random bits are >= p 2^32: probability 1 - p to within 2^-32.
+  const auto threshold = std::uint32_t(std::min(p * 4294967296.0, 4294967295.0));
+  const float keep = float(1.0 / (1.0 - p));
+  at::parallel_for(0, (n + 1) / 2, 16384, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      std::uint64_t z = key + std::uint64_t(i) * 0x9e3779b97f4a7c15ULL;  // SplitMix64 of the counter
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      z ^= z >> 31;
+      m[2 * i] = std::uint32_t(z) >= threshold ? keep : 0.0f;
+      if (2 * i + 1 < n) m[2 * i + 1] = std::uint32_t(z >> 32) >= threshold ? keep : 0.0f;
+    }
+  });
+  return x * mask;
+}
+
+namespace {
+
+// The [1,1] resampling filter is a 2x2 box: average pooling down, replication up.
+torch::Tensor resample(const torch::Tensor& x, int mode) {
+  if (mode < 0) return F::avg_pool2d(x, F::AvgPool2dFuncOptions(2));
+  if (mode > 0)
+    return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+  return x;
+}
+
+std::int64_t conv_flops(int in, int out, int kernel, int res) {
+  return 2LL * res * res * out * in * kernel * kernel;
+}
+
+}  // namespace
+
+SongUNetBlockImpl::SongUNetBlockImpl(int in_channels, int out_channels, int emb_channels, int resample,
+                                     bool attention, double dropout)
+    : in_channels_(in_channels),
+      out_channels_(out_channels),
+      resample_(resample),
+      attention_(attention),
+      dropout_(dropout) {
+  // Registration order is EDM's, so parameters() lists them as its state dict does.
+  norm0_ = register_module("norm0", group_norm(in_channels));
+  conv0_ = register_module("conv0", conv(in_channels, out_channels, 3));
+  affine_ = register_module("affine", linear(emb_channels, out_channels));
+  norm1_ = register_module("norm1", group_norm(out_channels));
+  conv1_ = register_module("conv1", conv(out_channels, out_channels, 3, 1e-5));
+  if (in_channels != out_channels || resample != 0) skip_ = register_module("skip", conv(in_channels, out_channels, 1));
+  if (attention) {
+    norm2_ = register_module("norm2", group_norm(out_channels));
+    qkv_ = register_module("qkv", conv(out_channels, 3 * out_channels, 1, std::sqrt(0.2)));
+    proj_ = register_module("proj", conv(out_channels, out_channels, 1, 1e-5));
+  }
+}
+
+torch::Tensor SongUNetBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
+  auto h = conv0_(resample(silu_act(norm0_(x)), resample_));
+  h = silu_act(norm1_(h + affine_(emb).unsqueeze(2).unsqueeze(3)));
+  if (dropout_ > 0 && is_training()) h = h.is_cpu() ? parallel_dropout(h, dropout_) : torch::dropout(h, dropout_, true);
+  h = scaled_conv(conv1_, h, kSkipScale);
+  if (skip_) {
+    // A 1x1 convolution commutes with both resamplings: run it at the lower resolution.
+    auto skip = resample_ > 0 ? resample(scaled_conv(skip_, x, kSkipScale), resample_)
+                              : scaled_conv(skip_, resample(x, resample_), kSkipScale);
+    h = add_scaled(h, skip, 1.0);
+  } else {
+    h = add_scaled(h, x, kSkipScale);
+  }
+  if (attention_) {
+    const auto B = h.size(0), C = h.size(1), HW = h.size(2) * h.size(3);
+    // One head: channels are laid out (C, 3) as in EDM, giving q, k, v of shape (B, C, HW).
+    auto qkv = qkv_(norm2_(h)).reshape({B, C, 3, HW});
+    const auto q = qkv.select(2, 0);
+    const auto k = qkv.select(2, 1);
+    const auto v = qkv.select(2, 2);
+    auto w = torch::softmax(torch::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(C))), 2);  // (B, HWq, HWk)
+    auto a = torch::bmm(v, w.transpose(1, 2)).reshape(h.sizes());                                // (B, C, HWq)
+    if (h.is_contiguous(torch::MemoryFormat::ChannelsLast)) a = a.contiguous(torch::MemoryFormat::ChannelsLast);
+    h = add_scaled(scaled_conv(proj_, a, kSkipScale), h, kSkipScale);
+  }
+  return h;
+}
+
+SongUNetImpl::SongUNetImpl(const SongUNetOptions& o) : options_(o) {
+  const auto& mult = o.channel_mult();
+  if (mult.empty()) throw InputError("ddpmpp: channel_mult is empty");
+  const int levels = int(mult.size());
+  if (o.image_size() % (1 << (levels - 1)) != 0)
+    throw InputError("ddpmpp: image size " + std::to_string(o.image_size()) + " does not halve " +
+                     std::to_string(levels - 1) + " times (" + std::to_string(levels) + " resolutions)");
+  const int C = o.model_channels(), emb = C * o.channel_mult_emb();
+  if (C < 4 || C % 2 != 0) throw InputError("ddpmpp: model channels must be even and >= 4");
+  for (int m : mult)
+    if (m < 1) throw InputError("ddpmpp: channel multipliers must be >= 1");
+  const std::set<int> attn(o.attn_resolutions().begin(), o.attn_resolutions().end());
+
+  map_layer0_ = register_module("map_layer0", linear(C, emb));
+  map_layer1_ = register_module("map_layer1", linear(emb, emb));
+  flops_per_image_ += 2LL * C * emb + 2LL * emb * emb;
+  // Children named as EDM's ModuleDicts: enc.28x28_conv, enc.14x14_down, dec.7x7_in0, ...
+  auto enc = register_module("enc", std::make_shared<nn::Module>());
+  auto dec = register_module("dec", std::make_shared<nn::Module>());
+  auto block_flops = [&](int cin, int cout, int res, bool attention) {
+    std::int64_t f = conv_flops(cin, cout, 3, res) + conv_flops(cout, cout, 3, res) + 2LL * emb * cout;
+    if (cin != cout) f += conv_flops(cin, cout, 1, res);
+    if (attention) f += conv_flops(cout, 3 * cout, 1, res) + conv_flops(cout, cout, 1, res) + 4LL * res * res * res * res * cout;
+    return f;
+  };
+  auto add_block = [&](std::shared_ptr<nn::Module>& parent, std::vector<SongUNetBlock>& list, const std::string& name,
+                       int cin, int cout, int res, int resample, bool attention) {
+    list.push_back(parent->register_module(name, SongUNetBlock(cin, cout, emb, resample, attention, o.dropout())));
+    flops_per_image_ += block_flops(cin, cout, res, attention);
+    if (resample != 0) flops_per_image_ += conv_flops(cin, cout, 1, res);  // the resampling skip projection
+  };
+  auto tag = [](int res) { return std::to_string(res) + "x" + std::to_string(res); };
+
+  std::vector<int> skips;
+  int cout = C;
+  for (int level = 0; level < levels; ++level) {
+    const int res = o.image_size() >> level;
+    if (level == 0) {
+      conv_in_ = enc->register_module(tag(res) + "_conv", conv(o.in_channels(), C, 3));
+      flops_per_image_ += conv_flops(o.in_channels(), C, 3, res);
+    } else {
+      add_block(enc, enc_, tag(res) + "_down", cout, cout, res, -1, false);
+    }
+    skips.push_back(cout);
+    for (int b = 0; b < o.num_blocks(); ++b) {
+      const int cin = cout;
+      cout = C * mult[level];
+      add_block(enc, enc_, tag(res) + "_block" + std::to_string(b), cin, cout, res, 0, attn.count(res) > 0);
+      skips.push_back(cout);
+    }
+  }
+  for (int level = levels - 1; level >= 0; --level) {
+    const int res = o.image_size() >> level;
+    if (level == levels - 1) {
+      add_block(dec, dec_, tag(res) + "_in0", cout, cout, res, 0, true);
+      add_block(dec, dec_, tag(res) + "_in1", cout, cout, res, 0, false);
+    } else {
+      add_block(dec, dec_, tag(res) + "_up", cout, cout, res, +1, false);
+    }
+    for (int b = 0; b <= o.num_blocks(); ++b) {
+      const int cin = cout + skips.back();
+      skips.pop_back();
+      cout = C * mult[level];
+      add_block(dec, dec_, tag(res) + "_block" + std::to_string(b), cin, cout, res, 0,
+                b == o.num_blocks() && attn.count(res) > 0);
+    }
+  }
+  norm_out_ = dec->register_module(tag(o.image_size()) + "_aux_norm", group_norm(cout));
+  conv_out_ = dec->register_module(tag(o.image_size()) + "_aux_conv", conv(cout, o.in_channels(), 3, 1e-5));
+  flops_per_image_ += conv_flops(cout, o.in_channels(), 3, o.image_size());
+}
+
+torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
+  // Positional embedding with EDM's endpoint frequencies, in DDPM++ order [sin, cos].
+  const int half = options_.model_channels() / 2;
+  auto freqs = torch::pow(1.0 / 10000.0, torch::arange(half, c_noise.options().dtype(torch::kFloat32)) / double(half - 1));
+  auto phase = torch::outer(c_noise.to(torch::kFloat32), freqs);
+  auto emb = torch::cat({torch::sin(phase), torch::cos(phase)}, 1);
+  emb = torch::silu(map_layer1_(torch::silu(map_layer0_(emb))));
+
+  auto x = options_.channels_last() ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in;
+  std::vector<torch::Tensor> skips;
+  skips.reserve(enc_.size() + 1);
+  auto h = conv_in_(x);
+  skips.push_back(h);
+  for (auto& block : enc_) {
+    h = block(h, emb);
+    skips.push_back(h);
+  }
+  for (auto& block : dec_) {
+    if (h.size(1) != block->in_channels()) {
+      h = torch::cat({h, skips.back()}, 1);
+      skips.pop_back();
+    }
+    h = block(h, emb);
+  }
+  auto out = conv_out_(silu_act(norm_out_(h)));
+  return options_.channels_last() ? out.contiguous() : out;
+}
+
+}  // namespace genphys::engine

@@ -1,0 +1,147 @@
+// The ddpmpp-small preset: EDM's DDPM++ SongUNet at the PFGM++ reference size, checked against
+// its PyTorch twin (bench/ddpmpp_twin.py, Debian's python3-torch) on identical weights.
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "engine/network.hpp"
+#include "engine/sampler.hpp"
+#include "engine/tensor_file.hpp"
+#include "engine_fixtures.hpp"
+#include "genphys/errors.hpp"
+#include "genphys/kernels.hpp"
+#include "song_unet.hpp"
+
+// Last: torch pulls in glog, whose CHECK macro would replace Catch's.
+#include <catch2/catch.hpp>
+
+using namespace genphys;
+using namespace genphys::engine;
+
+namespace {
+
+ArchOptions ddpmpp() {
+  ArchOptions a;
+  a.arch = "ddpmpp-small";
+  return resolve_arch(a, {1, 28, 28});
+}
+
+// Weights away from EDM's near-zero output init, so that every layer shapes the output.
+void randomise(torch::nn::Module& net) {
+  torch::NoGradGuard guard;
+  for (auto& p : net.parameters()) {
+    if (p.dim() > 1)
+      p.normal_(0.0, 1.0 / std::sqrt(double(p[0].numel())));
+    else
+      p.normal_(0.0, 0.2);
+  }
+}
+
+// Runs the twin on `in` and returns its "out" tensor.
+torch::Tensor run_twin(const std::string& mode, const std::string& in, const std::string& out,
+                       const std::string& extra = "") {
+  const char* src = std::getenv("GENPHYS_SOURCE_DIR");
+  const char* py = std::getenv("GENPHYS_PYTHON");
+  REQUIRE(src != nullptr);
+  const std::string cmd = std::string(py ? py : "/usr/bin/python3") + " " + src + "/bench/ddpmpp_twin.py " + mode +
+                          " " + in + " " + out + " --threads 1 " + extra;
+  INFO(cmd << " (needs Debian's python3-torch: scripts/setup.sh installs it)");
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto t = read_tensor_file(out);
+  REQUIRE(t.size() == 1);
+  return t[0].second;
+}
+
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max() / b.to(torch::kFloat64).abs().max())
+      .item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("ddpmpp-small is the PFGM++ reference network: 1,752,993 parameters, 0.638 GFLOP per image") {
+  const ArchOptions a = ddpmpp();
+  CHECK(a.channels == 32);
+  CHECK(a.num_blocks == 2);
+  CHECK((a.channel_mult == std::vector<int>{1, 2, 2}));
+  CHECK((a.attn_resolutions == std::vector<int>{7}));
+  CHECK(a.dropout == 0.1);
+  Network net = make_network(a, {1, 28, 28});
+  std::int64_t n = 0;
+  for (const auto& p : net->parameters()) n += p.numel();
+  CHECK(n == 1752993);
+  // The twin's hook-based count (ddpmpp_twin.py count) gives the same figure.
+  CHECK(std::dynamic_pointer_cast<SongUNetImpl>(net)->flops_per_image() == 638323712);
+  // EDM's state-dict names, in EDM's order.
+  const auto names = named_parameters_of(*net);
+  CHECK(names.front().first == "map_layer0.weight");
+  CHECK(names[4].first == "enc.28x28_conv.weight");
+  CHECK(names.back().first == "dec.28x28_aux_conv.bias");
+  torch::NoGradGuard g;
+  CHECK((net->forward(torch::randn({2, 1, 28, 28}), torch::zeros({2})).sizes() == std::vector<std::int64_t>{2, 1, 28, 28}));
+  ArchOptions bad;
+  bad.arch = "ddpmpp-small";
+  CHECK_THROWS_AS(resolve_arch(bad, {1, 30, 30}), InputError);  // 30 does not halve twice
+  CHECK_THROWS_AS(resolve_arch(bad, {784}), InputError);
+}
+
+TEST_CASE("ddpmpp-small matches its PyTorch twin on the same weights: forward and a Heun solve") {
+  torch::manual_seed(3);
+  test::TempDir dir("twin");
+  EdmPrecond model(make_network(ddpmpp(), {1, 28, 28}), 0.5);
+  randomise(*model->net());
+  model->eval();
+  torch::NoGradGuard g;
+
+  // Forward at noise levels across the EDM range.
+  auto x = torch::randn({4, 1, 28, 28});
+  auto sigma = torch::tensor({0.002, 0.3, 5.0, 80.0});
+  x = x * sigma.reshape({4, 1, 1, 1}).to(torch::kFloat32);
+  NamedTensors in = named_parameters_of(*model->net());
+  in.emplace_back("x", x);
+  in.emplace_back("sigma", sigma.to(torch::kFloat32));
+  write_tensor_file(dir / "in.gptf", in);
+  const auto ours = model->forward(x, sigma);
+  const auto twin = run_twin("forward", dir / "in.gptf", dir / "out.gptf");
+  REQUIRE(twin.sizes() == ours.sizes());
+  // float32 through 30 blocks with different but equivalent kernels: measured 7e-8 of the
+  // largest output value.
+  CHECK(relative_error(ours, twin) < 1e-5);
+
+  // A 5-NFE Heun solve from the same PFGM++ (D = 128) prior draws.
+  const auto process = make_pfgmpp_process(784, 128.0);
+  OdeOptions ode;
+  ode.nfe = 5;
+  // Rounded to float32, as the file carries it.
+  auto prior = draw_prior(*process, {0, 1}, 7, {1, 28, 28}, ode.sigma_max).to(torch::kFloat32).to(torch::kFloat64);
+  NamedTensors heun_in = named_parameters_of(*model->net());
+  heun_in.emplace_back("x", prior);
+  write_tensor_file(dir / "heun.gptf", heun_in);
+  std::int64_t nfe = 0;
+  Denoiser denoise = [&](const torch::Tensor& s, const torch::Tensor& sig) { return model->forward(s, sig); };
+  const auto ours_heun = integrate_denoiser(*process, prior, denoise, ode, nfe);
+  const auto twin_heun = run_twin("heun", dir / "heun.gptf", dir / "heun_out.gptf", "--nfe 5");
+  CHECK(nfe == 5);
+  // The twin integrates in float64 as the reference sampler does (measured 2e-6 apart).
+  CHECK(relative_error(ours_heun, twin_heun) < 1e-4);
+  // The solve moved far from the prior (radius ~ 80 sqrt(784)): a real comparison.
+  CHECK(ours_heun.abs().max().item<double>() < 0.05 * prior.abs().max().item<double>());
+}
+
+TEST_CASE("parallel dropout: rate, scale and repeatability under torch::manual_seed") {
+  auto x = torch::ones({64, 32, 28, 28}, torch::requires_grad());
+  torch::manual_seed(5);
+  auto a = parallel_dropout(x, 0.1);
+  torch::manual_seed(5);
+  auto b = parallel_dropout(x, 0.1);
+  auto c = parallel_dropout(x, 0.1);
+  CHECK(torch::equal(a, b));
+  CHECK(!torch::equal(b, c));
+  const double zeros = a.eq(0).to(torch::kFloat64).mean().item<double>();
+  CHECK(zeros == Approx(0.1).margin(0.001));  // 1.6M draws: 4 standard errors = 0.001
+  CHECK(a.max().item<double>() == Approx(1.0 / 0.9));
+  CHECK(a.to(torch::kFloat64).mean().item<double>() == Approx(1.0).margin(0.002));
+  // Gradients flow through the kept elements only.
+  a.sum().backward();
+  CHECK(torch::equal(x.grad(), a.detach()));
+}
