@@ -53,6 +53,10 @@ CommandRunner setup_kernel(CLI::App& app);
 CommandRunner setup_sample(CLI::App& app);
 #ifdef GENPHYS_WITH_TORCH
 CommandRunner setup_train(CLI::App& app);
+CommandRunner setup_classifier(CLI::App& app);
+CommandRunner setup_eval(CLI::App& app);
+CommandRunner setup_compare(CLI::App& app);
+CommandRunner setup_robustness(CLI::App& app);
 #endif
 
 }  // namespace genphys::cli

@@ -100,6 +100,10 @@ int main(int argc, char** argv) {
       {"sample", {"Generate samples (exact empirical field or a trained network)", cli::setup_sample}},
 #ifdef GENPHYS_WITH_TORCH
       {"train", {"Train a network for an s-generative PDE", cli::setup_train}},
+      {"classifier", {"Train the feature classifier of the Fréchet distance", cli::setup_classifier}},
+      {"eval", {"Score a trained model: FD (images) or sliced W2 and MMD (points), with baselines", cli::setup_eval}},
+      {"compare", {"Score several runs at several NFE: table, plot, side-by-side grids", cli::setup_compare}},
+      {"robustness", {"Score under sampling noise injection and weight quantisation", cli::setup_robustness}},
 #endif
   };
   for (const auto& [name, entry] : table) {

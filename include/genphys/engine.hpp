@@ -107,6 +107,9 @@ struct SampleOptions {
   bool quiet = false;
   /// As in TrainOptions: a process to use instead of the checkpoint's module.
   std::shared_ptr<const GenerativeProcess> process;
+  // ---- robustness probes (PFGM++ paper, Sec. 5): off at 0 ----------------------------------
+  double noise_alpha = 0.0;  ///< after each step to sigma_i > 0: x += alpha sigma_i eps (heun/euler)
+  int quantize_bits = 0;     ///< > 0: round each weight tensor to this many bits (symmetric, per tensor)
 };
 
 struct SampleResult {

@@ -18,14 +18,13 @@ namespace genphys::engine {
 namespace fs = std::filesystem;
 
 const char* const kFashionMnistTrain = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+const char* const kFashionMnistTest = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
 
 std::int64_t Dataset::dim() const {
   std::int64_t d = 1;
   for (auto s : shape) d *= s;
   return d;
 }
-
-namespace {
 
 // Whole file through zlib, which reads plain files transparently.
 std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
@@ -56,18 +55,20 @@ std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
   return out;
 }
 
+namespace {
+
 std::uint32_t big_endian(const unsigned char* p) {
   return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
 }
 
-std::string idx_file_in(const std::string& path) {
+std::string idx_file_in(const std::string& path, const std::string& split = "train") {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return path;
-  for (const char* name : {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte"}) {
+  for (const std::string name : {split + "-images-idx3-ubyte.gz", split + "-images-idx3-ubyte", split + "-images.idx3-ubyte"}) {
     const fs::path p = fs::path(path) / name;
     if (fs::exists(p, ec)) return p.string();
   }
-  throw InputError("no train-images-idx3-ubyte[.gz] in folder " + path);
+  throw InputError("no " + split + "-images-idx3-ubyte[.gz] in folder " + path);
 }
 
 torch::Tensor bytes_to_unit_range(const unsigned char* data, std::vector<std::int64_t> sizes) {
@@ -105,6 +106,19 @@ Dataset read_idx_images(const std::string& path, std::int64_t limit) {
   d.is_image = true;
   d.description = fmt::format("{} images 1x{}x{} from {}", keep, rows, cols, path);
   return d;
+}
+
+std::vector<std::int64_t> read_idx_labels(const std::string& path, std::int64_t limit) {
+  const auto bytes = read_maybe_gzipped(path);
+  if (bytes.size() < 8) throw InputError(fmt::format("idx label file {} is truncated: {} bytes", path, bytes.size()));
+  const std::uint32_t magic = big_endian(bytes.data());
+  if (magic != 0x00000801)
+    throw InputError(fmt::format("idx label file {} has magic 0x{:08x}, expected 0x00000801 (labels)", path, magic));
+  const std::uint64_t n = big_endian(bytes.data() + 4);
+  if (bytes.size() != 8 + n)
+    throw InputError(fmt::format("idx label file {} has {} bytes, its header announces {} labels", path, bytes.size(), n));
+  const std::int64_t keep = limit > 0 ? std::min<std::int64_t>(limit, std::int64_t(n)) : std::int64_t(n);
+  return std::vector<std::int64_t>(bytes.begin() + 8, bytes.begin() + 8 + keep);
 }
 
 Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
@@ -160,6 +174,8 @@ Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t 
   Dataset d;
   if (kind == "fashion-mnist") {
     d = read_idx_images(idx_file_in(rest.empty() ? kFashionMnistTrain : rest), limit);
+  } else if (kind == "fashion-mnist-test") {
+    d = read_idx_images(rest.empty() ? kFashionMnistTest : idx_file_in(rest, "t10k"), limit);
   } else if (kind == "mnist" || kind == "idx") {
     if (rest.empty()) throw InputError("--data " + kind + ":PATH needs a path to an idx3-ubyte file or its folder");
     d = read_idx_images(idx_file_in(rest), limit);
@@ -181,7 +197,7 @@ Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t 
     d.is_image = false;
     d.description = fmt::format("{} points in {}D from {}", n, dim, spec);
   } else {
-    throw InputError("unknown --data '" + spec + "' (valid: fashion-mnist[:PATH], mnist:PATH, idx:PATH, png:DIR, toy:NAME[:N], csv:PATH)");
+    throw InputError("unknown --data '" + spec + "' (valid: fashion-mnist[:PATH], fashion-mnist-test[:DIR], mnist:PATH, idx:PATH, png:DIR, toy:NAME[:N], csv:PATH)");
   }
   if (!d.x.isfinite().all().item<bool>()) throw InputError("data " + spec + " holds non-finite values");
   return d;

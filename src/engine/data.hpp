@@ -19,10 +19,18 @@ struct Dataset {
   std::int64_t dim() const;
 };
 
-/// Where "fashion-mnist" without a path looks.
+/// Where "fashion-mnist" without a path looks; "fashion-mnist-test" reads the test split.
 extern const char* const kFashionMnistTrain;
+extern const char* const kFashionMnistTest;
 
-/// fashion-mnist[:PATH] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH. PATH of an
+/// A whole file, gunzipped when it is gzipped. InputError when missing, truncated or corrupt.
+std::vector<unsigned char> read_maybe_gzipped(const std::string& path);
+
+/// An idx1-ubyte label file (gzipped or not): magic 0x00000801, count, then one byte per label.
+/// limit > 0 keeps the first `limit`. InputError for a bad magic or size.
+std::vector<std::int64_t> read_idx_labels(const std::string& path, std::int64_t limit = 0);
+
+/// fashion-mnist[:PATH] | fashion-mnist-test[:DIR] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH. PATH of an
 /// idx spec is a file or a folder holding train-images-idx3-ubyte[.gz]. `limit` > 0 keeps the
 /// first `limit` examples; `seed` draws toy points. Throws InputError naming the problem.
 Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t seed);

@@ -12,6 +12,7 @@
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
 #include "genphys/plot.hpp"
+#include "genphys/random.hpp"
 
 namespace genphys {
 using namespace engine;
@@ -41,6 +42,23 @@ std::vector<std::int64_t> parse_seed_list(const std::string& text) {
   if (out.empty()) throw InputError("--seeds is empty");
   return out;
 }
+
+namespace {
+
+// Post-training quantisation: each weight tensor rounded to 2^(bits-1) - 1 symmetric levels of
+// its largest magnitude (biases and normalisation parameters included).
+void quantize_weights(torch::nn::Module& model, int bits) {
+  torch::NoGradGuard guard;
+  const double levels = std::pow(2.0, bits - 1) - 1.0;
+  for (auto& p : model.parameters()) {
+    const double top = p.abs().max().item<double>();
+    if (top == 0) continue;
+    const double step = top / levels;
+    p.copy_((p / step).round() * step);
+  }
+}
+
+}  // namespace
 
 SampleResult sample(const SampleOptions& opt) {
   if (opt.checkpoint.empty()) throw InputError("--ckpt is required");
@@ -73,13 +91,20 @@ SampleResult sample(const SampleOptions& opt) {
     throw InputError(fmt::format("the checkpoint was trained only inside sigma in [{:g}, {:g}] ({}); sampling outside "
                                  "it is refused",
                                  config.sigma_min, config.sigma_max, config.condition));
+  if (!(opt.noise_alpha >= 0) || !std::isfinite(opt.noise_alpha))
+    throw InputError(fmt::format("noise alpha must be finite and >= 0, got {}", opt.noise_alpha));
+  if (opt.quantize_bits != 0 && (opt.quantize_bits < 2 || opt.quantize_bits > 16))
+    throw InputError(fmt::format("quantisation bits must be in [2, 16], got {}", opt.quantize_bits));
+  ode.noise_alpha = opt.noise_alpha;
   validate_ode_options(ode);
+  if (opt.noise_alpha > 0) torch::manual_seed(mix_seed(opt.seed ^ 0x6e6f697365ULL));
 
   EdmPrecond model = make_model(config);
   model->to(device);
   const bool ema = opt.use_ema && reader.has_ema();
   reader.load_model(model, ema);
   model->eval();
+  if (opt.quantize_bits > 0) quantize_weights(*model, opt.quantize_bits);
 
   if (!opt.quiet) std::cerr << engine_description(device.str(), torch::get_num_threads()) << "\n";
   SampleResult result;

@@ -68,13 +68,20 @@ torch::Tensor integrate_velocity(torch::Tensor x, const SigmaVelocity& velocity,
                                  std::int64_t& nfe) {
   validate_ode_options(o);
   int count = 0;
+  // Noise injection for robustness probes: the callback's tensor shares storage with the state.
+  StepCallback<torch::Tensor> inject = nullptr;
+  if (o.noise_alpha > 0)
+    inject = [&](int, double sigma, const torch::Tensor& state) {
+      if (sigma > 0) state.add_(torch::randn_like(state), o.noise_alpha * sigma);
+    };
   if (o.solver == "heun") {
     const auto grid = edm_sigma_schedule(heun_steps_for_nfe(o.nfe), o.sigma_min, o.sigma_max);
-    x = integrate_heun(x, grid, velocity, count);
+    x = integrate_heun(x, grid, velocity, count, inject);
   } else if (o.solver == "euler") {
     const auto grid = edm_sigma_schedule(o.nfe, o.sigma_min, o.sigma_max);
-    x = integrate_euler(x, grid, velocity, count);
+    x = integrate_euler(x, grid, velocity, count, inject);
   } else {
+    if (o.noise_alpha > 0) throw InputError("noise injection needs a fixed-step solver (heun or euler), not rk45");
     Rk45Options ro;
     ro.rtol = o.rtol;
     ro.atol = o.atol;

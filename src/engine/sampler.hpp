@@ -22,6 +22,7 @@ struct OdeOptions {
   int nfe = 35;
   double sigma_min = 0.002, sigma_max = 80.0;
   double rtol = 1e-4, atol = 1e-4;
+  double noise_alpha = 0.0;  ///< > 0: after each step to sigma_i > 0, x += alpha sigma_i eps (torch's generator)
 };
 
 /// Throws InputError for an unknown solver or an NFE the solver cannot hit exactly.

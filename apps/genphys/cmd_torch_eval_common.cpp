@@ -1,0 +1,163 @@
+// Pieces shared by genphys eval, compare and robustness.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "eval_cli.hpp"
+#include "genphys/errors.hpp"
+
+namespace genphys::cli {
+namespace fs = std::filesystem;
+
+std::string resolve_checkpoint(const std::string& path) {
+  if (path.empty()) throw InputError("--ckpt RUN_DIR[/last.ckpt] is required");
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    const fs::path p = fs::path(path) / "last.ckpt";
+    if (!fs::exists(p, ec)) throw InputError("run directory " + path + " holds no last.ckpt");
+    return p.string();
+  }
+  if (!fs::exists(path, ec)) throw InputError("checkpoint " + path + " does not exist");
+  return path;
+}
+
+std::vector<double> number_list(const std::string& text, const std::string& what, double lo, double hi) {
+  std::vector<double> out;
+  for (const auto& item : split_list(text, what)) {
+    std::size_t used = 0;
+    double v = NAN;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || !std::isfinite(v)) throw InputError(what + ": '" + item + "' is not a number");
+    if (v < lo || v > hi) throw InputError(fmt::format("{}: {} is outside [{:g}, {:g}]", what, item, lo, hi));
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<int> integer_list(const std::string& text, const std::string& what, int lo, int hi) {
+  std::vector<int> out;
+  for (double v : number_list(text, what, lo, hi)) {
+    if (v != std::floor(v)) throw InputError(fmt::format("{}: {:g} is not an integer", what, v));
+    out.push_back(int(v));
+  }
+  return out;
+}
+
+void add_eval_options(CLI::App& app, EvalCliOptions& o) {
+  app.add_option("--n", o.n, "samples per set (generated, reference and baselines alike)")->capture_default_str();
+  app.add_option("--solver", o.solver, "heun | euler")->capture_default_str();
+  app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i); seeds 0..n-1")
+      ->capture_default_str();
+  app.add_option("--classifier", o.classifier,
+                 std::string("feature classifier for image data (default ") + kDefaultClassifierPath + ")");
+  app.add_option("--batch", o.batch, "samples integrated together")->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
+}
+
+std::unique_ptr<FeatureClassifier> classifier_for(const CheckpointSummary& run, const EvalCliOptions& o) {
+  if (!run.is_image) return nullptr;
+  return std::make_unique<FeatureClassifier>(o.classifier.empty() ? kDefaultClassifierPath : o.classifier, o.threads);
+}
+
+EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCliOptions& o,
+                            const EvalReference& reference, const FeatureClassifier* classifier, double noise_alpha,
+                            int quantize_bits, SampleResult* keep) {
+  SampleOptions s;
+  s.checkpoint = checkpoint;
+  s.solver = o.solver;
+  s.nfe = nfe;
+  s.seed = o.seed;
+  s.seeds.resize(std::size_t(o.n));
+  for (int i = 0; i < o.n; ++i) s.seeds[std::size_t(i)] = i;
+  s.batch = o.batch;
+  s.threads = o.threads;
+  s.quiet = true;
+  s.noise_alpha = noise_alpha;
+  s.quantize_bits = quantize_bits;
+  const auto start = std::chrono::steady_clock::now();
+  SampleResult r = sample(s);
+  EvalRow row;
+  row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  row.checkpoint = checkpoint;
+  row.pde = r.pde;
+  row.nfe_requested = nfe;
+  row.nfe = r.nfe;
+  row.score = score_samples(r, reference, classifier);
+  if (keep) *keep = std::move(r);
+  return row;
+}
+
+std::string metric_name(const EvalReference& ref) { return ref.is_image ? "fd" : "sw"; }
+
+double headline(const SampleScore& s, const EvalReference& ref) { return ref.is_image ? s.fd : s.sw; }
+
+namespace {
+nlohmann::json score_json(const SampleScore& s, const EvalReference& ref) {
+  if (ref.is_image) return {{"fd", s.fd}};
+  return {{"sw", s.sw}, {"mmd", s.mmd}};
+}
+}  // namespace
+
+nlohmann::json reference_json(const EvalReference& ref, const FeatureClassifier* classifier) {
+  nlohmann::json j = {{"data", ref.data},
+                      {"n", ref.n},
+                      {"metric", metric_name(ref)},
+                      {"reference_set", ref.reference_set},
+                      {"baselines",
+                       {{"real", score_json(ref.real, ref)}, {"noise", score_json(ref.noise, ref)}}},
+                      {"real_set", ref.real_set},
+                      {"noise_set", ref.noise_set}};
+  if (classifier)
+    j["classifier"] = {{"feature_dim", classifier->feature_dim()},
+                       {"test_accuracy", classifier->test_accuracy()},
+                       {"data", classifier->data()}};
+  else
+    j["mmd_bandwidth"] = ref.bandwidth;
+  return j;
+}
+
+nlohmann::json row_json(const EvalRow& row, const EvalReference& ref) {
+  nlohmann::json j = {{"run", row.run},
+                      {"checkpoint", row.checkpoint},
+                      {"pde", row.pde},
+                      {"nfe_requested", row.nfe_requested},
+                      {"nfe", row.nfe},
+                      {"sample_seconds", row.seconds},
+                      {"n", ref.n}};
+  if (row.probe != "none") j[row.probe == "noise" ? "alpha" : "bits"] = row.probe_value;
+  j.update(score_json(row.score, ref));
+  return j;
+}
+
+std::string rows_csv(const std::vector<EvalRow>& rows, const EvalReference& ref) {
+  auto num = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
+  std::string out = "run,checkpoint,pde,probe,probe_value,nfe_requested,nfe,seconds,n,fd,sw,mmd\n";
+  for (const auto& r : rows)
+    out += fmt::format("{},{},{},{},{:g},{},{},{:.2f},{},{},{},{}\n", r.run, r.checkpoint, r.pde, r.probe,
+                       r.probe_value, r.nfe_requested, r.nfe, r.seconds, ref.n, num(r.score.fd), num(r.score.sw),
+                       num(r.score.mmd));
+  for (const auto& [name, s] : {std::make_pair("baseline:real", ref.real), std::make_pair("baseline:noise", ref.noise)})
+    out += fmt::format("{},,,none,0,0,0,0,{},{},{},{}\n", name, ref.n, num(s.fd), num(s.sw), num(s.mmd));
+  return out;
+}
+
+void prepare_output_dir(const std::string& dir, const std::string& marker) {
+  if (dir.empty()) throw InputError("--out DIR is required");
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / marker, ec))
+    throw InputError("--out " + dir + " already holds " + marker + " (choose another folder)");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw InputError("--out " + dir + " is a file, not a folder");
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError("cannot create --out " + dir + ": " + ec.message());
+}
+
+std::string seed_range(std::int64_t n) { return n == 1 ? "0" : fmt::format("0-{}", n - 1); }
+
+}  // namespace genphys::cli

@@ -1,0 +1,75 @@
+#pragma once
+// Shared by genphys eval, compare and robustness (cmd_torch_eval*.cpp, cmd_torch_compare.cpp,
+// cmd_torch_robustness.cpp): checkpoint paths, the reference set, one timed evaluation and the
+// result tables.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "genphys/engine.hpp"
+#include "genphys/evaluation.hpp"
+
+namespace genphys::cli {
+
+/// RUN_DIR -> RUN_DIR/last.ckpt; a file path is kept. InputError when neither exists.
+std::string resolve_checkpoint(const std::string& path);
+
+/// "a,b,c" as numbers; InputError naming `what` for anything else (or a value outside [lo, hi]).
+std::vector<double> number_list(const std::string& text, const std::string& what, double lo, double hi);
+std::vector<int> integer_list(const std::string& text, const std::string& what, int lo, int hi);
+
+/// Options every evaluating command shares.
+struct EvalCliOptions {
+  int n = 1000;
+  std::string solver = "heun";
+  unsigned long long seed = 0;
+  std::string classifier;  ///< empty: kDefaultClassifierPath
+  int batch = 64;
+  int threads = 0;
+  bool json = false;
+};
+void add_eval_options(CLI::App& app, EvalCliOptions& options);
+
+/// The classifier for image data (nullptr for points), loaded once.
+std::unique_ptr<FeatureClassifier> classifier_for(const CheckpointSummary& run, const EvalCliOptions& options);
+
+/// One scored sample set.
+struct EvalRow {
+  std::string run, checkpoint, pde;
+  std::string probe = "none";  ///< none | noise | quant
+  double probe_value = 0.0;    ///< alpha or bits
+  int nfe_requested = 0;
+  std::int64_t nfe = 0;        ///< network evaluations actually used per sample
+  double seconds = 0.0;        ///< sampling wall time
+  SampleScore score;
+};
+
+/// Samples seeds 0..n-1 from `checkpoint` and scores them; `keep` receives the samples.
+EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCliOptions& options,
+                            const EvalReference& reference, const FeatureClassifier* classifier,
+                            double noise_alpha = 0.0, int quantize_bits = 0, SampleResult* keep = nullptr);
+
+/// "fd" for images, "sw" (the headline for points; MMD rides along) otherwise.
+std::string metric_name(const EvalReference& reference);
+double headline(const SampleScore& score, const EvalReference& reference);
+
+/// JSON of the reference and its baselines, and of one row.
+nlohmann::json reference_json(const EvalReference& reference, const FeatureClassifier* classifier);
+nlohmann::json row_json(const EvalRow& row, const EvalReference& reference);
+
+/// CSV of rows: run,checkpoint,pde,probe,probe_value,nfe_requested,nfe,seconds,n,fd,sw,mmd
+/// followed by the baselines as rows with run "baseline:real" and "baseline:noise".
+std::string rows_csv(const std::vector<EvalRow>& rows, const EvalReference& reference);
+
+/// A folder for a command's outputs: created when missing; InputError when it already holds `marker`.
+void prepare_output_dir(const std::string& dir, const std::string& marker);
+
+/// "0-(n-1)".
+std::string seed_range(std::int64_t n);
+
+}  // namespace genphys::cli

@@ -1,0 +1,162 @@
+// Reference sets, baselines and sample scores for genphys eval / compare / robustness.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "engine/checkpoint.hpp"
+#include "engine/data.hpp"
+#include "genphys/errors.hpp"
+#include "genphys/evaluation.hpp"
+#include "genphys/random.hpp"
+#include "genphys/toy_data.hpp"
+
+namespace genphys {
+using namespace engine;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Held-out toy draws use seeds no training run uses by default (training draws with its --seed).
+constexpr std::uint64_t kReferenceSeedOffset = 1000003, kRealSeedOffset = 2000003;
+
+std::vector<float> tensor_values(const torch::Tensor& t) {
+  const auto c = t.to(torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// The test split that goes with an image spec, or "" when there is none.
+std::string test_split_of(const std::string& data) {
+  if (data == "fashion-mnist") return "fashion-mnist-test";
+  const auto colon = data.find(':');
+  if (colon == std::string::npos) return "";
+  const std::string kind = data.substr(0, colon), path = data.substr(colon + 1);
+  if (kind != "fashion-mnist" && kind != "idx" && kind != "mnist") return "";
+  std::error_code ec;
+  const fs::path dir = fs::is_directory(path, ec) ? fs::path(path) : fs::path(path).parent_path();
+  for (const char* name : {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"})
+    if (fs::exists(dir / name, ec)) return "idx:" + (dir / name).string();
+  return "";
+}
+
+Eigen::MatrixXd to_matrix(const std::vector<float>& values, std::int64_t count, std::int64_t dim) {
+  Eigen::MatrixXd m(count, dim);
+  for (std::int64_t i = 0; i < count; ++i)
+    for (std::int64_t j = 0; j < dim; ++j) m(i, j) = values[std::size_t(i * dim + j)];
+  return m;
+}
+
+Eigen::MatrixXd held_out_points(const std::string& data, std::int64_t n, std::uint64_t seed, std::int64_t skip) {
+  if (is_toy_spec(data)) return make_toy(parse_toy_spec(data).name, int(n), seed);
+  // A CSV holds a fixed set: its rows [skip, skip + n) stand in for held-out points.
+  const Eigen::MatrixXd all = load_csv_points(data.substr(data.find(':') + 1));
+  if (all.rows() < skip + n)
+    throw InputError(fmt::format("{} holds {} points; evaluation at n = {} needs {}", data, all.rows(), n, skip + n));
+  return all.middleRows(skip, n);
+}
+
+}  // namespace
+
+EvalReference make_eval_reference(const std::string& data, std::int64_t n, std::uint64_t seed,
+                                  const FeatureClassifier* classifier) {
+  if (n < 2) throw InputError("--n must be >= 2");
+  EvalReference ref;
+  ref.data = data;
+  ref.n = n;
+  ref.seed = seed;
+  const bool points = data.rfind("toy:", 0) == 0 || data.rfind("csv:", 0) == 0;
+  if (points) {
+    ref.points = held_out_points(data, n, seed + kReferenceSeedOffset, 0);
+    const Eigen::MatrixXd real = held_out_points(data, n, seed + kRealSeedOffset, n);
+    const bool toy = is_toy_spec(data);
+    ref.reference_set = fmt::format("{} {} points ({})", n, data,
+                                    toy ? fmt::format("fresh draw, seed {}", seed + kReferenceSeedOffset) : "rows 0..n-1");
+    ref.real_set = fmt::format("{} {} points ({})", n, data,
+                               toy ? fmt::format("fresh draw, seed {}", seed + kRealSeedOffset) : "rows n..2n-1");
+    // Noise: a Gaussian with the reference's mean and covariance (what a model that learned only
+    // the first two moments would produce).
+    const metrics::Moments m = metrics::moments_of(ref.points);
+    const Eigen::MatrixXd chol = metrics::sqrt_psd(m.cov);
+    Eigen::MatrixXd noise(n, ref.points.cols());
+    for (std::int64_t i = 0; i < n; ++i) {
+      Rng rng = sample_rng(seed + kRealSeedOffset + 1, std::uint64_t(i));
+      std::normal_distribution<double> normal;
+      Eigen::VectorXd z(ref.points.cols());
+      for (auto& v : z) v = normal(rng);
+      noise.row(i) = (m.mean + chol * z).transpose();
+    }
+    ref.noise_set = fmt::format("{} points from a Gaussian with the reference's mean and covariance", n);
+    ref.bandwidth = metrics::median_distance(ref.points, real);
+    ref.real.sw = metrics::sliced_wasserstein(real, ref.points, 256, seed);
+    ref.real.mmd = metrics::mmd_squared(real, ref.points, ref.bandwidth);
+    ref.noise.sw = metrics::sliced_wasserstein(noise, ref.points, 256, seed);
+    ref.noise.mmd = metrics::mmd_squared(noise, ref.points, ref.bandwidth);
+    return ref;
+  }
+
+  ref.is_image = true;
+  if (!classifier) throw InputError("image data need a classifier for the Fréchet distance (--classifier FILE)");
+  const std::string test_split = test_split_of(data);
+  const Dataset train = load_dataset(data, test_split.empty() ? 2 * n : n, 0);
+  if (train.size() < (test_split.empty() ? 2 * n : n))
+    throw InputError(fmt::format("{} holds {} images; evaluation at n = {} needs {}", data, train.size(), n,
+                                 test_split.empty() ? 2 * n : n));
+  if (train.shape != classifier->image_shape())
+    throw InputError(fmt::format("the classifier was trained on {}x{}x{} images, the data are {}x{}x{}",
+                                 classifier->image_shape()[0], classifier->image_shape()[1],
+                                 classifier->image_shape()[2], train.shape[0], train.shape[1], train.shape[2]));
+  const auto reference = train.x.slice(0, 0, n);
+  ref.moments = classifier->feature_moments(tensor_values(reference), n);
+  ref.reference_set = fmt::format("first {} training images of {}", n, data);
+  torch::Tensor real;
+  if (!test_split.empty()) {
+    const Dataset test = load_dataset(test_split, n, 0);
+    if (test.size() < n) throw InputError(fmt::format("{} holds {} images; n = {} is too many", test_split, test.size(), n));
+    real = test.x;
+    ref.real_set = fmt::format("first {} test images ({})", n, test_split);
+  } else {
+    real = train.x.slice(0, n, 2 * n);
+    ref.real_set = fmt::format("training images {}..{} of {}", n, 2 * n - 1, data);
+  }
+  ref.real.fd = metrics::frechet_distance(classifier->feature_moments(tensor_values(real), n), ref.moments);
+  torch::manual_seed(mix_seed(seed + kRealSeedOffset));
+  const auto noise = torch::rand_like(reference) * 2.0 - 1.0;
+  ref.noise.fd = metrics::frechet_distance(classifier->feature_moments(tensor_values(noise), n), ref.moments);
+  ref.noise_set = fmt::format("{} images of uniform pixel noise in [-1, 1]", n);
+  return ref;
+}
+
+SampleScore score_values(const std::vector<float>& values, std::int64_t count, const EvalReference& ref,
+                         const FeatureClassifier* classifier) {
+  SampleScore s;
+  if (ref.is_image) {
+    if (!classifier) throw InputError("image samples need a classifier for the Fréchet distance");
+    s.fd = metrics::frechet_distance(classifier->feature_moments(values, count), ref.moments);
+    return s;
+  }
+  const std::int64_t dim = ref.points.cols();
+  if (count < 2 || std::int64_t(values.size()) != count * dim)
+    throw InputError(fmt::format("samples are not {} points of dimension {}", count, dim));
+  const Eigen::MatrixXd x = to_matrix(values, count, dim);
+  s.sw = metrics::sliced_wasserstein(x, ref.points, 256, ref.seed);
+  s.mmd = metrics::mmd_squared(x, ref.points, ref.bandwidth);
+  return s;
+}
+
+SampleScore score_samples(const SampleResult& samples, const EvalReference& ref, const FeatureClassifier* classifier) {
+  if (samples.is_image != ref.is_image)
+    throw InputError(std::string("the samples are ") + (samples.is_image ? "images" : "points") +
+                     " but the reference holds " + (ref.is_image ? "images" : "points"));
+  return score_values(samples.values, samples.count, ref, classifier);
+}
+
+CheckpointSummary read_checkpoint_summary(const std::string& path) {
+  CheckpointReader reader(path, torch::kCPU);
+  CheckpointSummary s;
+  s.data = reader.config().data;
+  s.pde = reader.config().pde;
+  s.is_image = reader.config().is_image;
+  s.step = reader.state().step;
+  return s;
+}
+
+}  // namespace genphys

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# genphys classifier train / eval / compare / robustness: refusals (exit 2, one line, nothing
+# written), outputs and their formats, on tiny runs.
+set -u
+source "$(dirname "$0")/lib.sh" "$1"
+
+if ! "$genphys" eval --help >/dev/null 2>&1; then
+  echo "SKIP: genphys built without the LibTorch engine"
+  exit 0
+fi
+py=/usr/bin/python3
+common=(--no-progress --threads 1)
+
+# --- two tiny 2D runs
+for pde in diffusion poisson; do
+  "$genphys" train --pde $pde --data toy:moons:512 --arch mlp --batch 64 --steps 300 --warmup-images 0 --grid-every 0 "${common[@]}" \
+    --out "$tmp/$pde" >/dev/null 2>"$tmp/err" && ok || bad "train $pde: $(cat "$tmp/err")"
+done
+
+# --- eval on points: text and JSON
+if "$genphys" eval --ckpt "$tmp/diffusion" --nfe 5 --n 200 --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "eval: $(cat "$tmp/err")"; fi
+grep -q "n 200, seeds 0-199" "$tmp/out" && grep -q "generated  SW" "$tmp/out" && grep -q "noise" "$tmp/out" && ok \
+  || bad "eval text: $(cat "$tmp/out")"
+"$genphys" eval --ckpt "$tmp/diffusion/last.ckpt" --nfe 35 --n 200 --threads 1 --json --grid "$tmp/e.png" >"$tmp/e.json" 2>"$tmp/err" \
+  || bad "eval --json: $(cat "$tmp/err")"
+$py - "$tmp/e.json" <<'PY' && ok || bad "eval JSON: $(cat "$tmp/e.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["n"] == 200 and j["seeds"] == "0-199" and j["nfe"] == 35 and j["nfe_requested"] == 35, j
+b = j["reference"]["baselines"]
+assert 0 <= b["real"]["sw"] < b["noise"]["sw"], b
+assert 0 < j["sw"] < b["noise"]["sw"] and "mmd" in j and j["sample_seconds"] > 0, j  # 300 steps beat a Gaussian
+PY
+[[ -s "$tmp/e.png" ]] && ok || bad "eval --grid wrote nothing"
+
+# --- refusals
+expect_error 2 "does not exist" -- eval --ckpt "$tmp/none" --n 10
+expect_error 2 "holds no last.ckpt" -- eval --ckpt "$tmp" --n 10
+expect_error 2 "--n must be" -- eval --ckpt "$tmp/diffusion" --n 1
+expect_error 2 "odd" -- eval --ckpt "$tmp/diffusion" --n 10 --nfe 4 --threads 1
+expect_error 2 "is not name=RUN_DIR" -- compare --runs "$tmp/diffusion" --out "$tmp/c0" --n 10
+expect_error 2 "twice" -- compare --runs "a=$tmp/diffusion,a=$tmp/poisson" --out "$tmp/c0" --n 10
+expect_error 2 "is not a number" -- compare --runs "a=$tmp/diffusion" --nfe 3,x --out "$tmp/c0" --n 10
+expect_error 2 "--out DIR is required" -- compare --runs "a=$tmp/diffusion" --nfe 3 --n 10
+expect_error 2 "outside" -- robustness --ckpt "$tmp/diffusion" --quant-bits 1 --out "$tmp/r0" --n 10
+expect_error 2 "not a number" -- robustness --ckpt "$tmp/diffusion" --alpha nan --out "$tmp/r0" --n 10
+expect_error 2 "fixed-step" -- robustness --ckpt "$tmp/diffusion" --solver rk45 --out "$tmp/r0" --n 10
+expect_error 2 "already exists" -- classifier train --out "$tmp/e.json"
+expect_error 2 "expected fashion-mnist" -- classifier train --data "$tmp/nowhere" --out "$tmp/c.cls"
+expect_error 2 "subcommand is required" -- classifier
+[[ ! -e "$tmp/c0" && ! -e "$tmp/r0" && ! -e "$tmp/c.cls" ]] && ok || bad "a refused command wrote output"
+
+# --- compare: table, plot, grids; refuses to overwrite
+runs="diffusion=$tmp/diffusion,pfgm=$tmp/poisson"
+if "$genphys" compare --runs "$runs" --nfe 3,5 --n 150 --threads 1 --out "$tmp/cmp" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "compare: $(cat "$tmp/err")"; fi
+for f in compare.csv compare.json compare.png grid_nfe003.png grid_nfe005.png; do
+  [[ -s "$tmp/cmp/$f" ]] && ok || bad "compare wrote no $f"
+done
+$py - "$tmp/cmp" <<'PY' && ok || bad "compare table: $(cat "$tmp/cmp/compare.csv")"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/compare.csv")))
+runs = [r for r in rows if not r["run"].startswith("baseline")]
+assert [(r["run"], r["nfe"]) for r in runs] == [("diffusion", "3"), ("pfgm", "3"), ("diffusion", "5"), ("pfgm", "5")], runs
+assert all(float(r["sw"]) > 0 and float(r["seconds"]) > 0 and r["n"] == "150" for r in runs), runs
+assert {r["run"] for r in rows} >= {"baseline:real", "baseline:noise"}
+j = json.load(open(sys.argv[1] + "/compare.json"))
+assert len(j["rows"]) == 4 and j["seeds"] == "0-149", j
+PY
+sum=$(md5sum <"$tmp/cmp/compare.csv")
+expect_error 2 "already holds compare.csv" -- compare --runs "$runs" --nfe 3 --n 150 --threads 1 --out "$tmp/cmp"
+[[ $(md5sum <"$tmp/cmp/compare.csv") == "$sum" ]] && ok || bad "refused compare changed compare.csv"
+
+# --- robustness: noise injection and quantisation change the samples; full precision matches eval
+if "$genphys" robustness --ckpt "$tmp/diffusion" --alpha 0,0.5 --quant-bits 8,2 --nfe 35 --n 200 --threads 1 \
+  --out "$tmp/rob" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "robustness: $(cat "$tmp/err")"; fi
+for f in robustness.csv robustness.json robustness.png; do [[ -s "$tmp/rob/$f" ]] && ok || bad "robustness wrote no $f"; done
+$py - "$tmp/rob/robustness.csv" "$tmp/e.json" <<'PY' && ok || bad "robustness table: $(cat "$tmp/rob/robustness.csv")"
+import csv, json, sys
+rows = {(r["probe"], r["probe_value"]): float(r["sw"]) for r in csv.DictReader(open(sys.argv[1])) if r["probe"] != "none"}
+plain = json.load(open(sys.argv[2]))["sw"]
+assert abs(rows[("noise", "0")] - plain) < 1e-5 * plain, (rows, plain)  # the CSV holds 6 digits
+assert rows[("noise", "0.5")] != plain and rows[("quant", "2")] != plain, rows
+assert rows[("quant", "2")] > rows[("quant", "8")], rows   # 2-bit weights destroy the model
+PY
+
+# --- images: a tiny classifier and an image run (Fashion-MNIST subset), when the data are installed
+if [[ -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]]; then
+  if "$genphys" classifier train --limit 1000 --test-limit 300 --epochs 1 --width 8 --features 32 --threads 1 --quiet \
+    --out "$tmp/c.cls" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "classifier train: $(cat "$tmp/err")"; fi
+  grep -q "test accuracy .*% on 300 images (1000 training images" "$tmp/out" && ok || bad "classifier summary: $(cat "$tmp/out")"
+  sum=$(md5sum <"$tmp/c.cls")
+  expect_error 2 "already exists" -- classifier train --limit 100 --out "$tmp/c.cls"
+  [[ $(md5sum <"$tmp/c.cls") == "$sum" ]] && ok || bad "refused classifier train changed the file"
+  "$genphys" train --pde pfgmpp --D 128 --data fashion-mnist --limit 64 --arch unet-small --channels 8 --batch 8 \
+    --steps 2 --grid-every 0 "${common[@]}" --out "$tmp/img" >/dev/null 2>"$tmp/err" || bad "image train: $(cat "$tmp/err")"
+  expect_error 2 "does not exist" -- eval --ckpt "$tmp/img" --n 20 --nfe 3 --classifier "$tmp/none.cls"
+  if "$genphys" eval --ckpt "$tmp/img" --n 40 --nfe 3 --classifier "$tmp/c.cls" --threads 1 --json >"$tmp/i.json" 2>"$tmp/err"; then
+    ok
+  else
+    bad "image eval: $(cat "$tmp/err")"
+  fi
+  $py - "$tmp/i.json" <<'PY' && ok || bad "image eval JSON: $(cat "$tmp/i.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+b = j["reference"]["baselines"]
+assert j["n"] == 40 and j["reference"]["classifier"]["feature_dim"] == 32, j
+assert 0 < b["real"]["fd"] < b["noise"]["fd"] and j["fd"] > b["real"]["fd"], j  # 2 training steps: far from real
+PY
+fi
+
+finish

@@ -1,0 +1,132 @@
+// The Fréchet distance in classifier features: separates real images from noise by a wide margin
+// and grows monotonically as real images are blurred or noised. A small classifier is trained
+// inside the test on a subset of Fashion-MNIST (Debian's dataset-fashion-mnist).
+#include <filesystem>
+#include <fstream>
+
+#include "engine/data.hpp"
+#include "engine_fixtures.hpp"
+#include "genphys/errors.hpp"
+#include "genphys/evaluation.hpp"
+#include "genphys/toy_data.hpp"
+
+// Last: torch pulls in glog, whose CHECK macro would replace Catch's.
+#include <catch2/catch.hpp>
+
+using namespace genphys;
+
+namespace {
+
+std::vector<float> values_of(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// Gaussian blur with standard deviation `s` pixels (separable, zero padding of the [-1, 1] data
+// shifted to [0, 2] so the border fades to black as it would in a photo).
+torch::Tensor blur(const torch::Tensor& x, double s) {
+  const int r = int(std::ceil(3 * s));
+  auto k = torch::arange(-r, r + 1, torch::kFloat32);
+  k = torch::exp(-k * k / (2 * s * s));
+  k = k / k.sum();
+  namespace F = torch::nn::functional;
+  auto y = x + 1.0;
+  y = F::conv2d(y, k.view({1, 1, 1, 2 * r + 1}), F::Conv2dFuncOptions().padding({0, r}));
+  y = F::conv2d(y, k.view({1, 1, 2 * r + 1, 1}), F::Conv2dFuncOptions().padding({r, 0}));
+  return y - 1.0;
+}
+
+bool fashion_mnist_installed() {
+  std::error_code ec;
+  return std::filesystem::exists(engine::kFashionMnistTrain, ec) && std::filesystem::exists(engine::kFashionMnistTest, ec);
+}
+
+}  // namespace
+
+TEST_CASE("classifier Fréchet distance: real vs noise, blur and noise monotone") {
+  if (!fashion_mnist_installed()) {
+    WARN("Fashion-MNIST is not installed (dataset-fashion-mnist); skipped");
+    return;
+  }
+  test::TempDir dir("fd");
+  ClassifierTrainOptions o;
+  o.out = dir / "small.cls";
+  o.limit = 6000;
+  o.test_limit = 1000;
+  o.epochs = 3;
+  o.width = 16;
+  o.features = 64;
+  o.threads = 1;
+  o.quiet = true;
+  const ClassifierTrainResult trained = train_classifier(o);
+  INFO("test accuracy " << trained.test_accuracy);
+  CHECK(trained.test_accuracy > 0.60);  // 10 classes: chance is 0.10 (this small run: 0.72)
+  CHECK(trained.steps == 3 * (6000 / 128));
+  CHECK_THROWS_WITH(train_classifier(o), Catch::Contains("already exists"));
+
+  const FeatureClassifier classifier(o.out, 1);
+  CHECK(classifier.feature_dim() == 64);
+  CHECK(classifier.test_accuracy() == Approx(trained.test_accuracy));
+
+  const std::int64_t n = 500;
+  const EvalReference ref = make_eval_reference("fashion-mnist", n, 0, &classifier);
+  INFO("FD real " << ref.real.fd << ", noise " << ref.noise.fd);
+  CHECK(ref.real.fd > 0);
+  CHECK(ref.noise.fd > 20 * ref.real.fd);  // a wide margin
+
+  const auto test_images = engine::load_dataset("fashion-mnist-test", n, 0).x;
+  auto fd_of = [&](const torch::Tensor& x) {
+    return metrics::frechet_distance(classifier.feature_moments(values_of(x), n), ref.moments);
+  };
+  CHECK(fd_of(test_images) == Approx(ref.real.fd).epsilon(1e-9));
+
+  std::vector<double> blurred{ref.real.fd};
+  for (double s : {0.5, 1.0, 2.0, 4.0}) blurred.push_back(fd_of(blur(test_images, s)));
+  torch::manual_seed(1);
+  const auto eps = torch::randn_like(test_images);
+  std::vector<double> noised{ref.real.fd};
+  for (double s : {0.1, 0.2, 0.4, 0.8}) noised.push_back(fd_of((test_images + s * eps).clamp(-1, 1)));
+  for (std::size_t i = 1; i < blurred.size(); ++i) {
+    INFO("blur step " << i << ": " << blurred[i - 1] << " -> " << blurred[i]);
+    CHECK(blurred[i] > blurred[i - 1]);
+  }
+  for (std::size_t i = 1; i < noised.size(); ++i) {
+    INFO("noise step " << i << ": " << noised[i - 1] << " -> " << noised[i]);
+    CHECK(noised[i] > noised[i - 1]);
+  }
+  CHECK(blurred.back() > 5 * ref.real.fd);
+  CHECK(noised.back() > 5 * ref.real.fd);
+}
+
+TEST_CASE("classifier files and eval references refuse bad input") {
+  test::TempDir dir("fd_bad");
+  CHECK_THROWS_WITH(FeatureClassifier(dir / "none.cls"), Catch::Contains("does not exist"));
+  std::ofstream(dir / "junk.cls") << "not a classifier";
+  CHECK_THROWS_WITH(FeatureClassifier(dir / "junk.cls"), Catch::Contains("not a genphys classifier"));
+  ClassifierTrainOptions o;
+  o.out = dir / "x.cls";
+  o.data = dir / "no-such-folder";
+  CHECK_THROWS_AS(train_classifier(o), InputError);
+  CHECK_THROWS_WITH(make_eval_reference("fashion-mnist", 10, 0, nullptr), Catch::Contains("classifier"));
+  CHECK_THROWS_WITH(make_eval_reference("toy:moons", 1, 0, nullptr), Catch::Contains("--n"));
+}
+
+TEST_CASE("2D references: held-out draws score near zero, a moment-matched Gaussian does not") {
+  const EvalReference ref = make_eval_reference("toy:rings", 800, 0, nullptr);
+  CHECK(!ref.is_image);
+  CHECK(ref.points.rows() == 800);
+  CHECK(ref.bandwidth > 0);
+  INFO("SW real " << ref.real.sw << " noise " << ref.noise.sw << "; MMD real " << ref.real.mmd << " noise "
+                  << ref.noise.mmd);
+  CHECK(ref.noise.sw > 2 * ref.real.sw);
+  // The median-heuristic kernel is wide, so MMD separates less sharply than SW on 2D data.
+  CHECK(ref.noise.mmd > 3 * std::abs(ref.real.mmd));
+  // Scoring the real set again reproduces its baseline.
+  const Eigen::MatrixXd again = make_toy("rings", 800, 2000003);
+  std::vector<float> values;
+  for (int i = 0; i < 800; ++i)
+    for (int j = 0; j < 2; ++j) values.push_back(float(again(i, j)));
+  const SampleScore s = score_values(values, 800, ref, nullptr);
+  CHECK(s.sw == Approx(ref.real.sw).epsilon(1e-4));
+  CHECK(s.mmd == Approx(ref.real.mmd).margin(1e-6));
+}
