@@ -8,6 +8,7 @@
 #include "genphys/errors.hpp"
 #include "genphys/evaluation.hpp"
 #include "genphys/random.hpp"
+#include "genphys/variates.hpp"
 #include "genphys/toy_data.hpp"
 
 namespace genphys {
@@ -79,9 +80,8 @@ EvalReference make_eval_reference(const std::string& data, std::int64_t n, std::
     Eigen::MatrixXd noise(n, ref.points.cols());
     for (std::int64_t i = 0; i < n; ++i) {
       Rng rng = sample_rng(seed + kRealSeedOffset + 1, std::uint64_t(i));
-      std::normal_distribution<double> normal;
       Eigen::VectorXd z(ref.points.cols());
-      for (auto& v : z) v = normal(rng);
+      for (auto& v : z) v = standard_normal(rng);
       noise.row(i) = (m.mean + chol * z).transpose();
     }
     ref.noise_set = fmt::format("{} points from a Gaussian with the reference's mean and covariance", n);

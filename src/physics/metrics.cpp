@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "genphys/errors.hpp"
 #include "genphys/random.hpp"
+#include "genphys/variates.hpp"
 
 namespace genphys::metrics {
 
@@ -80,10 +80,9 @@ Eigen::MatrixXd random_directions(int dim, int count, std::uint64_t seed) {
   Eigen::MatrixXd dirs(count, dim);
   for (int k = 0; k < count; ++k) {
     Rng rng = sample_rng(seed, std::uint64_t(k));
-    std::normal_distribution<double> normal;
     double norm = 0.0;
     do {
-      for (int j = 0; j < dim; ++j) dirs(k, j) = normal(rng);
+      for (int j = 0; j < dim; ++j) dirs(k, j) = standard_normal(rng);
       norm = dirs.row(k).norm();
     } while (norm == 0.0);
     dirs.row(k) /= norm;
