@@ -35,6 +35,7 @@ EmpiricalField::RowMatrix EmpiricalField::distances(const Eigen::MatrixXd& x) co
   // point costs ~1e-16 |x|^2 absolute in r^2, far below the kernel widths used (sigma >= 1e-3).
   RowMatrix sq = -2.0 * (x * data_.transpose());
   const Eigen::VectorXd x_sq = x.rowwise().squaredNorm();
+#pragma omp parallel for schedule(static)
   for (Eigen::Index i = 0; i < sq.rows(); ++i)
     for (Eigen::Index j = 0; j < sq.cols(); ++j)
       sq(i, j) = std::sqrt(std::max(0.0, sq(i, j) + x_sq(i) + data_sq_norm_(j)));
@@ -44,17 +45,28 @@ EmpiricalField::RowMatrix EmpiricalField::distances(const Eigen::MatrixXd& x) co
 EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix& r, double t) const {
   RowMatrix w(r.rows(), r.cols());
   const Eigen::Index n = r.cols();
+  // Rows are independent; an exception may not leave an OpenMP region, so the first bad value is
+  // recorded and thrown after it.
+  double bad_r = 0;
+  int bad = 0;  // 1: a NaN log-kernel at bad_r, 2: +inf
+#pragma omp parallel for schedule(static)
   for (Eigen::Index i = 0; i < r.rows(); ++i) {
     double* wi = w.row(i).data();
     const double* ri = r.row(i).data();
     double max_log = -std::numeric_limits<double>::infinity();
+    bool nan = false;
     for (Eigen::Index j = 0; j < n; ++j) {
       const double l = process_.log_kernel(ri[j], t);
-      if (std::isnan(l))
-        throw std::runtime_error(fmt::format("log_kernel({}, {}) is NaN", ri[j], t));
+      if (std::isnan(l)) {
+        nan = true;
+#pragma omp critical(empirical_bad)
+        if (!bad) bad = 1, bad_r = ri[j];
+        break;
+      }
       wi[j] = l;
       max_log = std::max(max_log, l);
     }
+    if (nan) continue;
     if (max_log == -std::numeric_limits<double>::infinity()) {
       // No data point within the kernel's support: fall back on the nearest one.
       Eigen::Index nearest = 0;
@@ -63,8 +75,11 @@ EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix
       for (Eigen::Index j = 0; j < n; ++j) wi[j] = j == nearest ? 1.0 : 0.0;
       continue;
     }
-    if (max_log == std::numeric_limits<double>::infinity())
-      throw std::runtime_error(fmt::format("log_kernel is +inf at t = {}", t));
+    if (max_log == std::numeric_limits<double>::infinity()) {
+#pragma omp critical(empirical_bad)
+      if (!bad) bad = 2;
+      continue;
+    }
     double sum = 0.0;
     for (Eigen::Index j = 0; j < n; ++j) {
       wi[j] = std::exp(wi[j] - max_log);
@@ -73,6 +88,8 @@ EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix
     const double inv = 1.0 / sum;  // sum >= 1: the maximum contributes exp(0)
     for (Eigen::Index j = 0; j < n; ++j) wi[j] *= inv;
   }
+  if (bad == 1) throw std::runtime_error(fmt::format("log_kernel({}, {}) is NaN", bad_r, t));
+  if (bad == 2) throw std::runtime_error(fmt::format("log_kernel is +inf at t = {}", t));
   return w;
 }
 
@@ -99,6 +116,7 @@ Eigen::VectorXd EmpiricalField::birth_death_ratio(const Eigen::MatrixXd& x, doub
 
 Eigen::VectorXd EmpiricalField::ratio_from_weights(const RowMatrix& r, const RowMatrix& w, double t) const {
   Eigen::VectorXd out = Eigen::VectorXd::Zero(r.rows());
+#pragma omp parallel for schedule(static)
   for (Eigen::Index i = 0; i < r.rows(); ++i) {
     double sum = 0.0;
     for (Eigen::Index j = 0; j < r.cols(); ++j)
@@ -119,6 +137,7 @@ EmpiricalField::Evaluation EmpiricalField::evaluate(const Eigen::MatrixXd& x, do
   } else {
     // The posterior average of each source's own velocity speed(r)/r (x - y_j).
     RowMatrix c = RowMatrix::Zero(r.rows(), r.cols());
+#pragma omp parallel for schedule(static)
     for (Eigen::Index i = 0; i < r.rows(); ++i)
       for (Eigen::Index j = 0; j < r.cols(); ++j)
         if (w(i, j) > kNegligibleWeight && r(i, j) > 0)

@@ -56,6 +56,16 @@ class BallTestProcess : public GaussianTestProcess {
   }
 };
 
+/// A kernel that is broken beyond r = 1: NaN (or +inf) there, to exercise the field's errors.
+class BrokenTestProcess : public GaussianTestProcess {
+ public:
+  BrokenTestProcess(int dim, double bad) : GaussianTestProcess(dim), bad_(bad) {}
+  double log_kernel(double r, double t) const override { return r > 1.0 ? bad_ : GaussianTestProcess::log_kernel(r, t); }
+
+ private:
+  double bad_;
+};
+
 /// 64 heart points scaled into [-1, 1]^2.
 Eigen::MatrixXd heart64() {
   Eigen::MatrixXd y = make_toy("heart", 64, 11);
@@ -114,6 +124,19 @@ TEST_CASE("empirical field matches a direct posterior computation") {
     CHECK((mean.row(i) - m).norm() < 1e-12);
     CHECK((v.row(i) - (x.row(i) - m) / (2 * t)).norm() < 1e-12);
   }
+}
+
+TEST_CASE("a NaN or +inf log-kernel in any row is an error, not a weight") {
+  // Many rows, so the bad one is met inside the parallel loop; only row 700 reaches r > 1.
+  Eigen::MatrixXd data = Eigen::MatrixXd::Zero(3, 2);
+  Eigen::MatrixXd x = Eigen::MatrixXd::Constant(1000, 2, 0.1);
+  x(700, 0) = 5.0;
+  const BrokenTestProcess nan_kernel(2, std::numeric_limits<double>::quiet_NaN());
+  const BrokenTestProcess inf_kernel(2, std::numeric_limits<double>::infinity());
+  CHECK_THROWS_WITH(EmpiricalField(nan_kernel, data).velocity(x, 0.5), Catch::Contains("is NaN"));
+  CHECK_THROWS_WITH(EmpiricalField(inf_kernel, data).velocity(x, 0.5), Catch::Contains("+inf"));
+  x(700, 0) = 0.1;
+  CHECK(EmpiricalField(nan_kernel, data).velocity(x, 0.5).allFinite());
 }
 
 TEST_CASE("posterior weights stay finite for 10^4 points in 200 dimensions") {
