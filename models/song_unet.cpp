@@ -10,6 +10,7 @@
 #include <string>
 
 #include "genphys/errors.hpp"
+#include "group_norm_silu.hpp"
 
 namespace genphys::engine {
 namespace nn = torch::nn;
@@ -45,9 +46,12 @@ nn::Linear linear(int in, int out) {
   return l;
 }
 
-// Without autograd (sampling, evaluation) the activations can be overwritten in place, which
-// saves one full-size allocation and pass over memory per operation.
-torch::Tensor silu_act(torch::Tensor x) { return torch::GradMode::is_enabled() ? torch::silu(x) : torch::silu_(x); }
+// silu(norm(x + shift)), fused into two passes over x when no gradient is recorded.
+torch::Tensor norm_silu(const nn::GroupNorm& norm, const torch::Tensor& x, const torch::Tensor& shift = {},
+                        bool silu = true) {
+  const auto& o = norm->options;
+  return group_norm_silu(x, shift, o.num_groups(), norm->weight, norm->bias, o.eps(), silu);
+}
 
 // The residual sums (conv(h) + skip) * s run as conv(h; s w, s b) + s skip: the scale rides on
 // the (small) weights, and the sum with its scale is one pass over the activations instead of two.
@@ -127,8 +131,8 @@ SongUNetBlockImpl::SongUNetBlockImpl(int in_channels, int out_channels, int emb_
 }
 
 torch::Tensor SongUNetBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
-  auto h = conv0_(resample(silu_act(norm0_(x)), resample_));
-  h = silu_act(norm1_(h + affine_(emb).unsqueeze(2).unsqueeze(3)));
+  auto h = conv0_(resample(norm_silu(norm0_, x), resample_));
+  h = norm_silu(norm1_, h, affine_(emb));
   if (dropout_ > 0 && is_training()) h = h.is_cpu() ? parallel_dropout(h, dropout_) : torch::dropout(h, dropout_, true);
   h = scaled_conv(conv1_, h, kSkipScale);
   if (skip_) {
@@ -142,7 +146,7 @@ torch::Tensor SongUNetBlockImpl::forward(const torch::Tensor& x, const torch::Te
   if (attention_) {
     const auto B = h.size(0), C = h.size(1), HW = h.size(2) * h.size(3);
     // One head: channels are laid out (C, 3) as in EDM, giving q, k, v of shape (B, C, HW).
-    auto qkv = qkv_(norm2_(h)).reshape({B, C, 3, HW});
+    auto qkv = qkv_(norm_silu(norm2_, h, {}, false)).reshape({B, C, 3, HW});
     const auto q = qkv.select(2, 0);
     const auto k = qkv.select(2, 1);
     const auto v = qkv.select(2, 2);
@@ -250,7 +254,7 @@ torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tens
     }
     h = block(h, emb);
   }
-  auto out = conv_out_(silu_act(norm_out_(h)));
+  auto out = conv_out_(norm_silu(norm_out_, h));
   return options_.channels_last() ? out.contiguous() : out;
 }
 

@@ -10,6 +10,7 @@
 #include "engine_fixtures.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/kernels.hpp"
+#include "group_norm_silu.hpp"
 #include "song_unet.hpp"
 
 // Last: torch pulls in glog, whose CHECK macro would replace Catch's.
@@ -144,4 +145,46 @@ TEST_CASE("parallel dropout: rate, scale and repeatability under torch::manual_s
   // Gradients flow through the kept elements only.
   a.sum().backward();
   CHECK(torch::equal(x.grad(), a.detach()));
+}
+
+TEST_CASE("fused GroupNorm + SiLU equals torch's shift, group_norm and silu in NCHW and NHWC") {
+  torch::manual_seed(11);
+  // 7x7 and 5x3 planes and 12 channels: lengths that are not multiples of the vector width.
+  for (auto shape : {std::vector<std::int64_t>{3, 64, 7, 7}, std::vector<std::int64_t>{2, 12, 5, 3}}) {
+    const std::int64_t B = shape[0], C = shape[1], groups = C / 4;
+    auto x = torch::randn(shape) * 3 + 1.5;  // an offset, so the moments do not start centred
+    auto shift = torch::randn({B, C});
+    auto w = torch::randn({C}), b = torch::randn({C});
+    for (bool silu : {true, false}) {
+      for (bool with_shift : {true, false}) {
+        const auto t = with_shift ? shift : torch::Tensor();
+        auto h = with_shift ? x + shift.unsqueeze(2).unsqueeze(3) : x;
+        auto want = torch::group_norm(h.to(torch::kFloat64), groups, w.to(torch::kFloat64), b.to(torch::kFloat64), 1e-6);
+        if (silu) want = torch::silu(want);
+        torch::NoGradGuard g;
+        for (auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+          INFO("C = " << C << ", silu " << silu << ", shift " << with_shift << ", NHWC " << (format != torch::MemoryFormat::Contiguous));
+          const auto got = group_norm_silu(x.contiguous(format), t, groups, w, b, 1e-6, silu);
+          CHECK(got.is_contiguous(format));
+          // Against a float64 reference: float32 rounding of values up to ~10 (measured 1e-6).
+          CHECK((got.to(torch::kFloat64) - want).abs().max().item<double>() < 1e-5);
+        }
+      }
+    }
+  }
+  // With autograd it is torch's ops, so gradients flow.
+  auto x = torch::randn({2, 8, 4, 4}, torch::requires_grad());
+  auto w = torch::ones({8}, torch::requires_grad()), b = torch::zeros({8});
+  auto y = group_norm_silu(x, torch::randn({2, 8}), 2, w, b, 1e-6);
+  y.sum().backward();
+  REQUIRE(x.grad().defined());
+  CHECK(x.grad().abs().sum().item<double>() > 0);
+  // NaN spreads to its group and only to its group; channels that do not split are refused.
+  torch::NoGradGuard g;
+  auto z = torch::randn({1, 8, 4, 4});
+  z[0][1][2][3] = std::nan("");
+  const auto out = group_norm_silu(z, {}, 2, torch::ones({8}), torch::zeros({8}), 1e-6);
+  CHECK(out.slice(1, 0, 4).isnan().all().item<bool>());
+  CHECK(out.slice(1, 4, 8).isfinite().all().item<bool>());
+  CHECK_THROWS_AS(group_norm_silu(z, {}, 3, torch::ones({8}), torch::zeros({8}), 1e-6), InputError);
 }
