@@ -85,14 +85,17 @@ class TrainBench {
   std::int64_t step_ = 0;
 };
 
-double forward_seconds(EdmPrecond& model, int batch) {
+// Seconds per forward pass in steady state, as the sampler runs them: one untimed pass (after a
+// training step the allocator and oneDNN's caches hold other shapes), then the mean of `repeat`.
+double forward_seconds(EdmPrecond& model, int batch, int repeat) {
   auto x = torch::randn({batch, 1, 28, 28});
   auto s = torch::full({batch}, 0.5);
   model->eval();
-  const auto t0 = Clock::now();
   torch::InferenceMode guard;
   model->forward(x, s);
-  return seconds_since(t0);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < repeat; ++i) model->forward(x, s);
+  return seconds_since(t0) / repeat;
 }
 
 double sample_seconds(EdmPrecond& model, const GenerativeProcess& process, int count, int nfe, int batch) {
@@ -142,14 +145,16 @@ double field_seconds(int n, int queries, int dim) {
 }
 
 // The ceilings: a 3x3 64->64 convolution through oneDNN (NHWC) and a 512^3 float32 matmul.
-double conv_seconds(int batch) {
+// Timed like forward_seconds: one untimed call, then the mean of `repeat`.
+double conv_seconds(int batch, int repeat) {
   auto x = torch::randn({batch, 64, 28, 28}).contiguous(torch::MemoryFormat::ChannelsLast);
   auto w = torch::randn({64, 64, 3, 3}).contiguous(torch::MemoryFormat::ChannelsLast);
   auto b = torch::zeros({64});
   torch::InferenceMode guard;
-  const auto t0 = Clock::now();
   torch::conv2d(x, w, b, 1, 1);
-  return seconds_since(t0);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < repeat; ++i) torch::conv2d(x, w, b, 1, 1);
+  return seconds_since(t0) / repeat;
 }
 
 double matmul_seconds(int n, torch::ScalarType type) {
@@ -181,11 +186,16 @@ int main(int argc, char** argv) {
     const auto req = nlohmann::json::parse(line);
     const std::string what = req.at("what");
     const int batch = req.value("batch", 128);
+    const int repeat = req.value("repeat", 1);
+    if (repeat < 1) {
+      std::cerr << "repeat must be >= 1\n";
+      return 2;
+    }
     double s = 0;
     if (what == "train") {
       s = train.step(batch);
     } else if (what == "forward") {
-      s = forward_seconds(train.ema(), batch);
+      s = forward_seconds(train.ema(), batch, repeat);
     } else if (what == "sample") {
       s = sample_seconds(train.ema(), train.process(), batch, req.value("nfe", 35), req.value("sample_batch", batch));
     } else if (what == "radii") {
@@ -193,16 +203,20 @@ int main(int argc, char** argv) {
     } else if (what == "field") {
       s = field_seconds(req.at("data"), batch, req.value("dim", 784));
     } else if (what == "conv") {
-      s = conv_seconds(batch);
+      s = conv_seconds(batch, repeat);
     } else if (what == "matmul") {
       s = matmul_seconds(batch, req.value("double", false) ? torch::kFloat64 : torch::kFloat32);
     } else if (what == "variant") {
-      // Layout variants of the same network (variant 1: NHWC), for choosing the default by A/B
-      // timing in one process (not part of run_bench.py).
+      // Layout variants of the same network (0: NCHW, 1: NHWC, 2: NHWC without autograd), for
+      // choosing the default by A/B timing in one process (not part of run_bench.py).
       static std::map<int, EdmPrecond> variants;
       const int v = req.at("variant");
+      if (v < 0 || v > 2) {
+        std::cerr << "variant must be 0, 1 or 2\n";
+        return 2;
+      }
       if (!variants.count(v)) {
-        auto o = SongUNetOptions(1, 28).channels_last(v & 1);
+        auto o = SongUNetOptions(1, 28).layout(ActivationLayout(v));
         variants.emplace(v, EdmPrecond(SongUNet(o).ptr(), 0.5));
       }
       auto& m = variants.at(v);
@@ -215,7 +229,7 @@ int main(int argc, char** argv) {
         loss.backward();
         s = seconds_since(t0);
       } else {
-        s = forward_seconds(m, batch);
+        s = forward_seconds(m, batch, repeat);
       }
     } else if (what == "quit") {
       break;

@@ -3,6 +3,8 @@
 (ddpmpp_bench serve, ddpmpp_twin.py serve) stay up, and every measurement is taken on one side
 and then the other (alternating which goes first), so that load from elsewhere hits both alike.
 Prints medians over the repetitions and the ratio twin/genphys (> 1: genphys is faster).
+Forward passes and the convolution ceiling are timed in steady state on both sides: one untimed
+call, then the mean of three.
 
     bench/run_bench.py --bench build/ddpmpp_bench [--reps 5] [--threads 2] [--quick]
 
@@ -67,13 +69,13 @@ def main():
     n_sample = 64 if a.quick else 256
     items = [
         ("train step, B=128", {"what": "train", "batch": 128}),
-        ("forward, B=64", {"what": "forward", "batch": 64}),
-        ("forward, B=256", {"what": "forward", "batch": 256}),
+        ("forward, B=64", {"what": "forward", "batch": 64, "repeat": 3}),
+        ("forward, B=256", {"what": "forward", "batch": 256, "repeat": 3}),
         (f"35-NFE sampling, {n_sample} images", {"what": "sample", "batch": n_sample, "nfe": 35}),
         ("PFGM++ radii, N=3072, 10^6 draws", {"what": "radii", "batch": 1000000, "dim": 3072, "streams": False}),
         ("exact field, 1000 x 1000 pairs, N=784", {"what": "field", "batch": 1000, "data": 1000, "dim": 784}),
     ]
-    ceilings = [("conv", {"what": "conv", "batch": 64}), ("sgemm", {"what": "matmul", "batch": 512}),
+    ceilings = [("conv", {"what": "conv", "batch": 64, "repeat": 3}), ("sgemm", {"what": "matmul", "batch": 512}),
                 ("dgemm", {"what": "matmul", "batch": 512, "double": True})]
     # Warm-up: oneDNN generates its kernels on first use; the allocator settles.
     for _, req in items[:3] + ceilings:

@@ -65,6 +65,20 @@ torch::Tensor add_scaled(torch::Tensor a, const torch::Tensor& b, double s) {
   return torch::GradMode::is_enabled() ? torch::add(a, b, s) : a.add_(b, s);
 }
 
+// torch::bmm on CPU runs its batch one GEMM at a time on one thread (OpenBLAS is pinned to one
+// under torch's threads); without autograd the batch is split across the threads instead.
+torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (torch::GradMode::is_enabled() || !a.is_cpu() || at::get_num_threads() == 1) return torch::bmm(a, b);
+  auto out = torch::empty({a.size(0), a.size(1), b.size(2)}, a.options());
+  const bool inference = c10::InferenceMode::is_enabled();  // thread-local: the workers need it too
+  at::parallel_for(0, a.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
+    c10::InferenceMode guard(inference);
+    auto o = out.narrow(0, begin, end - begin);
+    torch::bmm_out(o, a.narrow(0, begin, end - begin), b.narrow(0, begin, end - begin));
+  });
+  return out;
+}
+
 }  // namespace
 
 torch::Tensor parallel_dropout(const torch::Tensor& x, double p) {
@@ -143,19 +157,23 @@ torch::Tensor SongUNetBlockImpl::forward(const torch::Tensor& x, const torch::Te
   } else {
     h = add_scaled(h, x, kSkipScale);
   }
-  if (attention_) {
-    const auto B = h.size(0), C = h.size(1), HW = h.size(2) * h.size(3);
-    // One head: channels are laid out (C, 3) as in EDM, giving q, k, v of shape (B, C, HW).
-    auto qkv = qkv_(norm_silu(norm2_, h, {}, false)).reshape({B, C, 3, HW});
-    const auto q = qkv.select(2, 0);
-    const auto k = qkv.select(2, 1);
-    const auto v = qkv.select(2, 2);
-    auto w = torch::softmax(torch::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(C))), 2);  // (B, HWq, HWk)
-    auto a = torch::bmm(v, w.transpose(1, 2)).reshape(h.sizes());                                // (B, C, HWq)
-    if (h.is_contiguous(torch::MemoryFormat::ChannelsLast)) a = a.contiguous(torch::MemoryFormat::ChannelsLast);
-    h = add_scaled(scaled_conv(proj_, a, kSkipScale), h, kSkipScale);
-  }
+  if (attention_) h = add_scaled(scaled_conv(proj_, attend(h), kSkipScale), h, kSkipScale);
   return h;
+}
+
+torch::Tensor SongUNetBlockImpl::attend(const torch::Tensor& h) {
+  const auto C = h.size(1);
+  // One head. EDM lays the qkv channels out as (C, 3); with the weight's rows permuted to (3, C),
+  // q, k and v are channel slices of one (B, HW, 3C) token view, which the GEMMs read in place
+  // when h is NHWC, and the result (B, HW, C) is NHWC as it comes.
+  auto weight = qkv_->weight.view({C, 3, C, 1, 1}).transpose(0, 1).reshape({3 * C, C, 1, 1});
+  auto bias = qkv_->bias.view({C, 3}).t().reshape({3 * C});
+  auto qkv = torch::conv2d(norm_silu(norm2_, h, {}, false), weight, bias);
+  auto tokens = qkv.flatten(2).transpose(1, 2);  // (B, HW, 3C)
+  const auto q = tokens.narrow(2, 0, C), k = tokens.narrow(2, C, C), v = tokens.narrow(2, 2 * C, C);
+  auto w = torch::softmax(batched_matmul(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(C))), 2);  // (B, HWq, HWk)
+  auto a = batched_matmul(w, v);                                                                    // (B, HWq, C)
+  return a.transpose(1, 2).view(h.sizes()).contiguous(h.suggest_memory_format());
 }
 
 SongUNetImpl::SongUNetImpl(const SongUNetOptions& o) : options_(o) {
@@ -230,6 +248,18 @@ SongUNetImpl::SongUNetImpl(const SongUNetOptions& o) : options_(o) {
   flops_per_image_ += conv_flops(cout, o.in_channels(), 3, o.image_size());
 }
 
+bool SongUNetImpl::runs_nhwc(const torch::Tensor& x) const {
+  switch (options_.layout()) {
+    case ActivationLayout::nchw:
+      return false;
+    case ActivationLayout::nhwc:
+      return true;
+    case ActivationLayout::nhwc_without_grad:
+      return !torch::GradMode::is_enabled() && x.is_cpu();
+  }
+  return false;
+}
+
 torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
   // Positional embedding with EDM's endpoint frequencies, in DDPM++ order [sin, cos].
   const int half = options_.model_channels() / 2;
@@ -238,10 +268,13 @@ torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tens
   auto emb = torch::cat({torch::sin(phase), torch::cos(phase)}, 1);
   emb = torch::silu(map_layer1_(torch::silu(map_layer0_(emb))));
 
-  auto x = options_.channels_last() ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in;
+  const bool nhwc = runs_nhwc(x_in);
   std::vector<torch::Tensor> skips;
   skips.reserve(enc_.size() + 1);
-  auto h = conv_in_(x);
+  // The input's single channel makes NCHW and NHWC the same strides, so conv_in's output would
+  // stay NCHW: the layout is set on that output.
+  auto h = conv_in_(x_in);
+  if (nhwc) h = h.contiguous(torch::MemoryFormat::ChannelsLast);
   skips.push_back(h);
   for (auto& block : enc_) {
     h = block(h, emb);
@@ -255,7 +288,7 @@ torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tens
     h = block(h, emb);
   }
   auto out = conv_out_(norm_silu(norm_out_, h));
-  return options_.channels_last() ? out.contiguous() : out;
+  return nhwc ? out.contiguous() : out;
 }
 
 }  // namespace genphys::engine

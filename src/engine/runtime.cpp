@@ -41,6 +41,10 @@ torch::Device setup_runtime(const std::string& device_name, int threads, bool qu
   // kernel each time and the page faults cost as much as the convolutions.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // 32 MB is the highest threshold glibc takes, and larger buffers (B = 256: 51 MB activations)
+  // would still be mapped and unmapped on every use: the heap serves every size instead
+  // (forward at B = 256: 0.61 against 0.77 s, 130k against 550k page faults in 5 passes).
+  mallopt(M_MMAP_MAX, 0);
   // torch parallelises above BLAS; a threaded OpenBLAS underneath oversubscribes the cores.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
   if (threads < 0) throw InputError("--threads must be >= 0 (0: physical cores)");

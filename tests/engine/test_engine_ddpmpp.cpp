@@ -105,8 +105,8 @@ TEST_CASE("ddpmpp-small matches its PyTorch twin on the same weights: forward an
   const auto ours = model->forward(x, sigma);
   const auto twin = run_twin("forward", dir / "in.gptf", dir / "out.gptf");
   REQUIRE(twin.sizes() == ours.sizes());
-  // float32 through 30 blocks with different but equivalent kernels: measured 7e-8 of the
-  // largest output value.
+  // float32 through 30 blocks with different but equivalent kernels (here the NHWC no-grad
+  // path): measured 1.3e-7 of the largest output value.
   CHECK(relative_error(ours, twin) < 1e-5);
 
   // A 5-NFE Heun solve from the same PFGM++ (D = 128) prior draws.
@@ -123,10 +123,57 @@ TEST_CASE("ddpmpp-small matches its PyTorch twin on the same weights: forward an
   const auto ours_heun = integrate_denoiser(*process, prior, denoise, ode, nfe);
   const auto twin_heun = run_twin("heun", dir / "heun.gptf", dir / "heun_out.gptf", "--nfe 5");
   CHECK(nfe == 5);
-  // The twin integrates in float64 as the reference sampler does (measured 2e-6 apart).
+  // The twin integrates in float64 as the reference sampler does (measured 3e-6 apart).
   CHECK(relative_error(ours_heun, twin_heun) < 1e-4);
   // The solve moved far from the prior (radius ~ 80 sqrt(784)): a real comparison.
   CHECK(ours_heun.abs().max().item<double>() < 0.05 * prior.abs().max().item<double>());
+}
+
+TEST_CASE("ddpmpp-small gives the same outputs and gradients in NCHW and NHWC, with and without autograd") {
+  torch::manual_seed(4);
+  auto make = [](ActivationLayout layout) {
+    SongUNet net(SongUNetOptions(1, 28).layout(layout));
+    net->eval();
+    return net;
+  };
+  SongUNet nchw = make(ActivationLayout::nchw), nhwc = make(ActivationLayout::nhwc),
+           automatic = make(ActivationLayout::nhwc_without_grad);
+  randomise(*nchw);
+  for (auto* net : {&nhwc, &automatic}) {
+    torch::NoGradGuard g;
+    auto src = nchw->parameters(), dst = (*net)->parameters();
+    for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+  }
+  // Three images: the batched attention products split an odd batch across the threads.
+  auto x = torch::randn({3, 1, 28, 28});
+  auto c_noise = torch::tensor({-1.5, 0.0, 1.0});
+  const auto reference = nchw->forward(x, c_noise);  // autograd on: torch's own ops throughout
+  CHECK(!nchw->runs_nhwc(x));
+  CHECK(!automatic->runs_nhwc(x));
+  CHECK(nhwc->runs_nhwc(x));
+  {
+    torch::NoGradGuard g;
+    CHECK(automatic->runs_nhwc(x));
+    CHECK(!nchw->runs_nhwc(x));
+    // Fused GroupNorm, in-place sums and the threaded attention products, in both layouts
+    // (measured: 2e-7 to 4e-7 of the largest value).
+    for (auto* net : {&nchw, &nhwc, &automatic}) {
+      const auto y = (*net)->forward(x, c_noise);
+      CHECK(y.is_contiguous());
+      CHECK(relative_error(y, reference) < 1e-5);
+    }
+  }
+  {
+    c10::InferenceMode guard;  // what the benchmarks and the sampler's callers may use
+    CHECK(relative_error(automatic->forward(x, c_noise), reference) < 1e-5);
+  }
+  // Gradients through the NHWC graph equal those through NCHW (measured 4e-7).
+  auto input_grad = [&](SongUNet& net) {
+    auto xi = x.clone().requires_grad_(true);
+    net->forward(xi, c_noise).pow(2).sum().backward();
+    return xi.grad();
+  };
+  CHECK(relative_error(input_grad(nhwc), input_grad(nchw)) < 1e-4);
 }
 
 TEST_CASE("parallel dropout: rate, scale and repeatability under torch::manual_seed") {
