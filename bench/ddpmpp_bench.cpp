@@ -11,6 +11,7 @@
 #include <numeric>
 #include <string>
 
+#include <ATen/record_function.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/network.hpp"
@@ -157,6 +158,46 @@ double conv_seconds(int batch, int repeat) {
   return seconds_since(t0) / repeat;
 }
 
+// The network's convolutions alone: the (input, weight) shapes of one no-grad forward pass at
+// `batch`, each run by itself on random data in NCHW or NHWC (one untimed call, then the mean of
+// `repeat`); the sum of their times is what the forward pass would take if nothing else ran.
+double network_convs_seconds(EdmPrecond& model, int batch, bool nhwc, int repeat, int& count) {
+  static std::vector<std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> shapes;
+  shapes.clear();
+  auto handle = at::addGlobalCallback(
+      at::RecordFunctionCallback(
+          [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+            if (std::string(fn.name()) == "aten::conv2d") {
+              const auto in = fn.inputs();
+              shapes.emplace_back(in[0].toTensor().sizes().vec(), in[1].toTensor().sizes().vec());
+            }
+            return nullptr;
+          },
+          nullptr)
+          .needsInputs(true)
+          .scopes({at::RecordScope::FUNCTION}));
+  {
+    torch::InferenceMode guard;
+    model->eval();
+    model->forward(torch::randn({batch, 1, 28, 28}), torch::full({batch}, 0.5));
+  }
+  at::removeCallback(handle);
+  const auto format = nhwc ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  torch::InferenceMode guard;
+  double total = 0;
+  for (const auto& [input, weight] : shapes) {
+    auto x = torch::randn(input).contiguous(format);
+    auto w = torch::randn(weight), b = torch::randn({weight[0]});
+    const auto pad = weight[2] / 2;
+    torch::conv2d(x, w, b, 1, pad);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < repeat; ++i) torch::conv2d(x, w, b, 1, pad);
+    total += seconds_since(t0) / repeat;
+  }
+  count = int(shapes.size());
+  return total;
+}
+
 double matmul_seconds(int n, torch::ScalarType type) {
   auto a = torch::randn({n, n}, type), b = torch::randn({n, n}, type);
   torch::InferenceMode guard;
@@ -192,6 +233,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     double s = 0;
+    int count = 0;  // network_convs: how many convolutions one forward pass runs
     if (what == "train") {
       s = train.step(batch);
     } else if (what == "forward") {
@@ -202,6 +244,8 @@ int main(int argc, char** argv) {
       s = radii_seconds(batch, req.value("dim", 3072), req.value("streams", true));
     } else if (what == "field") {
       s = field_seconds(req.at("data"), batch, req.value("dim", 784));
+    } else if (what == "network_convs") {
+      s = network_convs_seconds(train.ema(), batch, req.value("nhwc", true), repeat, count);
     } else if (what == "conv") {
       s = conv_seconds(batch, repeat);
     } else if (what == "matmul") {
@@ -237,7 +281,9 @@ int main(int argc, char** argv) {
       std::cerr << "unknown request " << what << "\n";
       return 2;
     }
-    std::cout << nlohmann::json{{"what", what}, {"seconds", s}}.dump() << std::endl;
+    nlohmann::json answer{{"what", what}, {"seconds", s}};
+    if (count > 0) answer["count"] = count;
+    std::cout << answer.dump() << std::endl;
   }
   return 0;
 }

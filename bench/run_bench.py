@@ -33,10 +33,10 @@ class Server:
             sys.exit(f"run_bench: {self.name} server stopped")
         return json.loads(line)
 
-    def ask(self, request):
+    def ask(self, request, key="seconds"):
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
-        return self.read()["seconds"]
+        return self.read()[key]
 
     def close(self):
         self.proc.stdin.write(json.dumps({"what": "quit"}) + "\n")
@@ -84,12 +84,17 @@ def main():
     times = {name: ([], []) for name, _ in items + ceilings}
     # Streams per draw (genphys kernel's reproducible mode) on genphys only: the twin has no such mode.
     per_draw = []
+    # genphys's forward pass at B = 64 as its convolutions alone, each timed by itself (where the
+    # time goes: the rest of the pass is norms, sums, concatenations, resampling).
+    conv_parts = {False: [], True: []}
     for rep in range(a.reps):
         for name, req in items + ceilings:
             pair = [(ours, 0), (twin, 1)] if rep % 2 == 0 else [(twin, 1), (ours, 0)]
             for server, k in pair:
                 times[name][k].append(server.ask(req))
         per_draw.append(ours.ask({"what": "radii", "batch": 200000, "dim": 3072, "streams": True}))
+        for nhwc in (False, True):
+            conv_parts[nhwc].append(ours.ask({"what": "network_convs", "batch": 64, "nhwc": nhwc, "repeat": 3}))
         print(f"# repetition {rep + 1}/{a.reps} done", file=sys.stderr, flush=True)
     ours.close()
     twin.close()
@@ -119,6 +124,10 @@ def main():
         rows.append((name, g, t, t / g, note))
     print(f"# ceilings (genphys process, best of {a.reps}): 3x3 64->64 conv {conv_peak:.0f} GFLOP/s (oneDNN, NHWC, "
           f"B=64, 28x28); 512^3 sgemm {sgemm_peak:.0f}, dgemm {dgemm_peak:.0f} GFLOP/s")
+    fwd64 = med["forward, B=64"][0]
+    conv_nchw, conv_nhwc = (statistics.median(conv_parts[k]) for k in (False, True))
+    print(f"# genphys's forward at B=64 as its convolutions alone (each timed by itself, medians): NCHW "
+          f"{conv_nchw:.4g} s, NHWC {conv_nhwc:.4g} s = {100 * conv_nhwc / fwd64:.0f}% of the forward pass")
     print(f"# medians of {a.reps} interleaved repetitions")
     print("| measurement | genphys (s) | PyTorch twin (s) | ratio | |")
     print("|---|---:|---:|---:|---|")
@@ -127,7 +136,8 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,
-                       "times": times, "per_draw_radii_s": per_draw}, f, indent=1)
+                       "times": times, "per_draw_radii_s": per_draw,
+                       "network_convs_s": {"nchw": conv_parts[False], "nhwc": conv_parts[True]}}, f, indent=1)
 
 
 if __name__ == "__main__":
