@@ -11,8 +11,9 @@
 #include "genphys/errors.hpp"
 
 // The element loops are compiled twice, for x86-64-v3 (AVX2, FMA) and for the baseline, and the
-// loader picks one. (The AVX-512 level measured slower for the SiLU loop on the development
-// machine, 2.0 against 1.4 ms for 3.2M values on one thread.)
+// loader picks one. (The AVX-512 level measured slower for the SiLU loop on one development
+// machine, 2.0 against 1.4 ms for 3.2M values on one thread, and 2x faster on another, an AMD
+// EPYC of family 26: 0.16 against 0.34 ms for 0.8M values. Machines differ, so AVX2 it is.)
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define GENPHYS_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
