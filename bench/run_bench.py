@@ -33,10 +33,10 @@ class Server:
             sys.exit(f"run_bench: {self.name} server stopped")
         return json.loads(line)
 
-    def ask(self, request, key="seconds"):
+    def ask(self, request):
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
-        return self.read()[key]
+        return self.read()["seconds"]
 
     def close(self):
         self.proc.stdin.write(json.dumps({"what": "quit"}) + "\n")

@@ -43,7 +43,8 @@ torch::Device setup_runtime(const std::string& device_name, int threads, bool qu
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // 32 MB is the highest threshold glibc takes, and larger buffers (B = 256: 51 MB activations)
   // would still be mapped and unmapped on every use: the heap serves every size instead
-  // (forward at B = 256: 0.61 against 0.77 s, 130k against 550k page faults in 5 passes).
+  // (forward at B = 256: 0.61-0.64 against 0.77-0.94 s; 133k against 550k page faults over 5
+  // passes and start-up).
   mallopt(M_MMAP_MAX, 0);
   // torch parallelises above BLAS; a threaded OpenBLAS underneath oversubscribes the cores.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
