@@ -119,8 +119,12 @@ class Helmholtz final : public PdeModule {
   // ==== perturbation kernel and generative process ========================================
   // The kernel is p restricted to its positive region k0 sqrt(t^2 + r^2) < y_((N+1)/2,1) and
   // normalised (radial_kernel.hpp); t at or beyond y_((N+1)/2,1)/k0 is refused with InputError.
+  // It generates from that normalised kernel's own mass-conserving flow (radial quantile transport).
   std::unique_ptr<GenerativeProcess> generative(int dim) const override {
     return make_helmholtz_process(dim, param("k0"));
+  }
+  std::unique_ptr<GenerativeProcess> unnormalised_generative(int dim) const override {
+    return make_unnormalised_helmholtz_process(dim, param("k0"));
   }
   // ==== end kernel ========================================================================
 };

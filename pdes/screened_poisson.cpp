@@ -65,6 +65,9 @@ class ScreenedPoisson final : public PdeModule {
   std::unique_ptr<GenerativeProcess> generative(int dim) const override {
     return make_yukawa_process(dim, param("m"));
   }
+  std::unique_ptr<GenerativeProcess> unnormalised_generative(int dim) const override {
+    return make_unnormalised_yukawa_process(dim, param("m"));
+  }
   // ==== end kernel ========================================================================
 };
 

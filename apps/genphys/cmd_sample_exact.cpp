@@ -67,7 +67,14 @@ void add_exact_sample_options(CLI::App& app, ExactSampleCliOptions& o) {
   app.add_option("--csv", o.csv, "--exact: write the samples as CSV");
   app.add_option("--plot", o.plot, "--exact: scatter plot of samples over the data (2D data)");
   app.add_option("--trajectories", o.trajectories, "--exact: draw this many sample paths on the plot")->capture_default_str();
-  app.add_option("--birth-death", o.birth_death, "--exact, modules with R != 0: ignore | reweight (required for them)");
+  app.add_option("--flow", o.flow,
+                 "--exact, modules whose PDE has R != 0: normalised (the normalised kernel's own mass-conserving flow) | "
+                 "unnormalised (the PDE's own flow with birth/death, needs --birth-death)")
+      ->capture_default_str();
+  app.add_option("--birth-death", o.birth_death, "--exact --flow unnormalised: ignore (drop R) | reweight (log-weights + resampling)");
+  app.add_flag("--prior-gap", o.prior_gap,
+               "--exact: also report the sliced KS statistic between the prior and the data's forward marginal at "
+               "t_max (and its noise floor at --n)");
   o.module.add_to(&app);
 }
 
@@ -83,7 +90,17 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
 
   const Eigen::MatrixXd data = load_points(o.data, s.seed);
   const auto module = o.module.make(o.pde);
-  const auto process = require_process(*module, static_cast<int>(data.cols()));
+  if (o.flow != "normalised" && o.flow != "unnormalised")
+    throw InputError(fmt::format("unknown --flow '{}'; valid: normalised, unnormalised", o.flow));
+  std::unique_ptr<GenerativeProcess> process;
+  if (o.flow == "unnormalised") {
+    process = module->unnormalised_generative(static_cast<int>(data.cols()));
+    if (!process)
+      throw InputError(fmt::format("PDE '{}' has R = 0: its flow conserves mass, so --flow unnormalised does not apply",
+                                   module->name()));
+  } else {
+    process = require_process(*module, static_cast<int>(data.cols()));
+  }
   if (!o.plot.empty() && data.cols() != 2)
     throw InputError(fmt::format("--plot draws 2D data; {} has {} columns", o.data, data.cols()));
 
@@ -98,19 +115,28 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   opt.keep_trajectories = std::min(o.trajectories, o.n);
   if (process->has_birth_death()) {
     if (o.birth_death.empty())
-      throw InputError(fmt::format("PDE '{}' has R != 0: choose --birth-death ignore (drop R) or reweight (log-weights + resampling)",
+      throw InputError(fmt::format("the unnormalised flow of PDE '{}' has R != 0: choose --birth-death ignore (drop R) or "
+                                   "reweight (log-weights + resampling)",
                                    module->name()));
     opt.birth_death = parse_birth_death(o.birth_death);
   } else if (!o.birth_death.empty() && o.birth_death != "ignore") {
-    throw InputError(fmt::format("PDE '{}' has R = 0: --birth-death {} does not apply", module->name(), o.birth_death));
+    throw InputError(fmt::format("the {} flow of PDE '{}' has R = 0: --birth-death {} does not apply", o.flow,
+                                 module->name(), o.birth_death));
   }
 
+  if (o.prior_gap && o.n < 2) throw InputError("--prior-gap needs --n >= 2");
   const ExactSamples r = sample_exact(*process, data, o.n, s.seed, opt);
   const double median = median_nearest_distance(r.samples, data);
   std::cout << fmt::format("{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]",
                            o.n, module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
   if (opt.birth_death == BirthDeath::reweight) std::cout << fmt::format(", ESS {:.1f}", r.ess);
   std::cout << fmt::format(", median distance to nearest data point {:.3g}\n", median);
+  if (o.prior_gap) {
+    const PriorGap g = prior_gap(*process, data, o.n, s.seed, opt.sigma_max > 0 ? opt.sigma_max : process->sigma_max());
+    std::cout << fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "
+                             "(two prior draws: {:.4f}, n = {})\n",
+                             g.sigma_max, g.t_max, g.sliced_ks, g.noise_floor, g.n);
+  }
   if (!o.csv.empty()) write_csv_points(o.csv, r.samples);
   if (!o.plot.empty())
     save_scatter(data, r, fmt::format("{}: exact field, {} NFE {}", module->name(), s.solver, r.nfe), o.plot);

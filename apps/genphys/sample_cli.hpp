@@ -34,7 +34,9 @@ struct ExactSampleCliOptions {
   int n = 1000;
   std::string csv, plot;
   int trajectories = 0;
-  std::string birth_death;   ///< ignore | reweight; required when the module has R != 0
+  std::string flow = "normalised";  ///< normalised | unnormalised (modules whose PDE has R != 0)
+  std::string birth_death;   ///< ignore | reweight; required with --flow unnormalised
+  bool prior_gap = false;    ///< report how far the prior is from the forward marginal at t_max
   ModuleOptions module;
 };
 

@@ -82,16 +82,30 @@ std::vector<double> exact_time_grid(const GenerativeProcess& process, const Exac
 Eigen::MatrixXd sample_prior_points(const GenerativeProcess& process, const Eigen::RowVectorXd& centre,
                                     int n, std::uint64_t seed, double t_max);
 
+/// How far the prior the samplers start from is from the forward marginal of the data at t_max:
+/// the sliced KS statistic (metrics::sliced_ks) between n prior draws around the data mean and n
+/// draws y_(i mod K) + (kernel displacement at t_max), next to the same statistic between two
+/// independent prior sets (the noise floor at this n). A gap near the floor means the module has
+/// forgotten the data by t_max.
+struct PriorGap {
+  double sigma_max = 0.0, t_max = 0.0;
+  double sliced_ks = 0.0;    ///< prior vs forward marginal
+  double noise_floor = 0.0;  ///< prior vs an independent prior draw
+  int n = 0;
+};
+PriorGap prior_gap(const GenerativeProcess& process, const Eigen::MatrixXd& data, int n, std::uint64_t seed,
+                   double sigma_max);
+
 /// Draws n samples from the exact field of `data`. Sample i starts from its own stream
 /// sample_rng(seed, i) and its path does not depend on n or batch_size (RK45 adapts per sample).
 /// The ODE runs from t_max = time(sigma_max) to t_min = time(sigma_min) and a final Euler step to
-/// t = 0 (for Euler / Heun the last step of the grid). The solvers step in lambda = t^(1/k) when
-/// velocity_scale(t) = 1 / (k t) (all self-similar kernels), where the ODE reads
-/// dx/dlambda = (x - E[y|x]) / lambda: lambda ~ sigma for diffusion and PFGM++ (EDM's own steps),
-/// lambda = t for PFGM and Yukawa; other modules step in t. The grid points are the same times
-/// either way. RK45 adapts its steps in log lambda (as the original PFGM sampler in log z). Fields that are
-/// not affine (mixed diffusion-Poisson, the dissipative wave) average per-source velocities and
-/// step in t. Throws InputError for bad options.
+/// t = 0 (for Euler / Heun the last step of the grid). The solvers step in the module's own
+/// variable lambda = process.step_variable(t) (sigma for diffusion, PFGM++ and fractional
+/// diffusion: EDM's own steps; t/sqrt(1 + m t) for screened Poisson), in which each source's path
+/// is (near) a straight line; the grid points are the same times either way. RK45 adapts its
+/// steps in log lambda (as the original PFGM sampler in log z). Fields that are not affine
+/// (screened Poisson, mixed diffusion-Poisson, Helmholtz, the dissipative wave) average
+/// per-source velocities. Throws InputError for bad options.
 ExactSamples sample_exact(const GenerativeProcess& process, const Eigen::MatrixXd& data, int n,
                           std::uint64_t seed, const ExactSamplerOptions& opt = {});
 /// The same on a prepared field (its evaluation counter sees every call).

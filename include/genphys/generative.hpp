@@ -48,6 +48,22 @@ class GenerativeProcess {
   /// they are the regression target when the field is not affine. Default: velocity_scale(t) r.
   virtual double source_radial_speed(double r, double t) const { return velocity_scale(t) * r; }
 
+  // ---- the variable the samplers step in ----------------------------------------------------
+  /// lambda(t): a variable in which each source's path is (close to) a straight line through its
+  /// source, x - y proportional to lambda, so Euler and Heun steps in lambda are (near) exact.
+  /// Affine modules must return lambda = exp(int velocity_scale dt) up to a constant factor: then
+  /// dx/dlambda = (x - E[y|x,t]) / lambda exactly and a step with the denoiser frozen is the
+  /// closed form x' = D + (x - D) lambda'/lambda. Default sigma(t), which is that for every
+  /// self-similar kernel (diffusion, PFGM++, fractional diffusion: EDM's own steps).
+  virtual double step_variable(double t) const { return sigma(t); }
+  /// Inverse of step_variable.
+  virtual double step_time(double lambda) const { return time(lambda); }
+  /// d lambda / dt at t (default: central differences of step_variable).
+  virtual double step_rate(double t) const {
+    const double h = 1e-5 * t;
+    return (step_variable(t + h) - step_variable(t - h)) / (2.0 * h);
+  }
+
   // ---- tails ------------------------------------------------------------------------------
   /// True when the kernel's second moment is infinite, so sigma(t) is a scale rather than an RMS
   /// and single draws land arbitrarily far out; training then scales each input by its own size.

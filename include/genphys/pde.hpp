@@ -111,6 +111,10 @@ class PdeModule {
   /// The generative side of the module in data dimension `dim`, or nullptr when the module has
   /// no valid kernel (C1 fails) or no sampler yet.
   virtual std::unique_ptr<GenerativeProcess> generative(int dim) const;
+  /// For modules whose density flow has R != 0 (generative() then returns the normalised kernel's
+  /// own mass-conserving flow): the PDE's own unnormalised flow with its birth/death rate, kept
+  /// as the measured alternative (its plain ODE ignores R). nullptr when R = 0 (the default).
+  virtual std::unique_ptr<GenerativeProcess> unnormalised_generative(int dim) const;
   // ==== end kernel ========================================================================
 
  private:

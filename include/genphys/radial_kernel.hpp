@@ -137,9 +137,10 @@ class RadialKernelProcess : public GenerativeProcess {
 /// C = (2 pi)^(-(N+1)/2)) is positive only while k0 rho < Z = y_(nu+1,1), the first zero of
 /// Y_(nu+1). Validity condition: the kernel is p restricted to rho < Z/k0 and normalised, so
 /// t < Z/k0 is required (InputError otherwise) and the support is r < sqrt((Z/k0)^2 - t^2).
-/// Per-source velocity (x - y)/t (affine, velocity_scale 1/t); sigma(t) = t as for PFGM (its
-/// k0 -> 0 limit, where the RMS is infinite); birth/death R/p = k0 rho Y_nu(k0 rho) /
-/// (t Y_(nu+1)(k0 rho)); sigma_max = min(80, Z/(2 k0)) (in low N the spread of the kernel peaks
+/// It generates from the normalised kernel's own mass-conserving flow: each source moves its
+/// radial quantiles (source_radial_speed = quantile_radial_velocity; not affine in E[y|x,t]; R = 0).
+/// sigma(t) = t as for PFGM (its k0 -> 0 limit, where the RMS is infinite); sigma_max =
+/// min(80, Z/(2 k0)) (in low N the spread of the kernel peaks
 /// near t = Z/(2 k0) and shrinks beyond as the support closes in), sigma_min = min(0.002,
 /// 1e-3 sigma_max). k0 = 0 returns the PFGM (D = 1) process.
 /// Note: for large N the factor x^(nu+1) |Y_(nu+1)(x)| grows by ~e^(0.3 N/2) towards its peak at
@@ -148,6 +149,10 @@ class RadialKernelProcess : public GenerativeProcess {
 std::unique_ptr<GenerativeProcess> make_helmholtz_process(int dim, double k0);
 /// Z/k0 = y_((N+1)/2,1)/k0, the bound on t of make_helmholtz_process (+inf for k0 = 0).
 double helmholtz_time_bound(int dim, double k0);
+/// Helmholtz's own (unnormalised) flow on the same truncated kernel: per-source velocity
+/// (x - y)/t and birth/death R/p = k0 rho Y_nu(k0 rho) / (t Y_(nu+1)(k0 rho)); its plain ODE
+/// ignores R. Kept as the measured alternative. k0 > 0.
+std::unique_ptr<GenerativeProcess> make_unnormalised_helmholtz_process(int dim, double k0);
 
 /// Dissipative wave phi_tt + 2 eps phi_t - Lap phi = 0 (eps >= 0), density p = -(phi_t + 2 eps phi),
 /// in N = 1, the only dimension where the point-source p is a positive measure:

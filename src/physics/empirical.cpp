@@ -35,7 +35,7 @@ EmpiricalField::RowMatrix EmpiricalField::distances(const Eigen::MatrixXd& x) co
   // point costs ~1e-16 |x|^2 absolute in r^2, far below the kernel widths used (sigma >= 1e-3).
   RowMatrix sq = -2.0 * (x * data_.transpose());
   const Eigen::VectorXd x_sq = x.rowwise().squaredNorm();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (sq.rows() > 1)
   for (Eigen::Index i = 0; i < sq.rows(); ++i)
     for (Eigen::Index j = 0; j < sq.cols(); ++j)
       sq(i, j) = std::sqrt(std::max(0.0, sq(i, j) + x_sq(i) + data_sq_norm_(j)));
@@ -45,11 +45,12 @@ EmpiricalField::RowMatrix EmpiricalField::distances(const Eigen::MatrixXd& x) co
 EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix& r, double t) const {
   RowMatrix w(r.rows(), r.cols());
   const Eigen::Index n = r.cols();
-  // Rows are independent; an exception may not leave an OpenMP region, so the first bad value is
+  // Rows are independent (one row, as in per-sample RK45, runs without waking the threads); an
+  // exception may not leave an OpenMP region, so the first bad value is
   // recorded and thrown after it.
   double bad_r = 0;
   int bad = 0;  // 1: a NaN log-kernel at bad_r, 2: +inf
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (r.rows() > 1)
   for (Eigen::Index i = 0; i < r.rows(); ++i) {
     double* wi = w.row(i).data();
     const double* ri = r.row(i).data();
@@ -116,7 +117,7 @@ Eigen::VectorXd EmpiricalField::birth_death_ratio(const Eigen::MatrixXd& x, doub
 
 Eigen::VectorXd EmpiricalField::ratio_from_weights(const RowMatrix& r, const RowMatrix& w, double t) const {
   Eigen::VectorXd out = Eigen::VectorXd::Zero(r.rows());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (r.rows() > 1)
   for (Eigen::Index i = 0; i < r.rows(); ++i) {
     double sum = 0.0;
     for (Eigen::Index j = 0; j < r.cols(); ++j)
@@ -137,7 +138,7 @@ EmpiricalField::Evaluation EmpiricalField::evaluate(const Eigen::MatrixXd& x, do
   } else {
     // The posterior average of each source's own velocity speed(r)/r (x - y_j).
     RowMatrix c = RowMatrix::Zero(r.rows(), r.cols());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (r.rows() > 1)
     for (Eigen::Index i = 0; i < r.rows(); ++i)
       for (Eigen::Index j = 0; j < r.cols(); ++j)
         if (w(i, j) > kNegligibleWeight && r(i, j) > 0)

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "genphys/errors.hpp"
+#include "genphys/metrics.hpp"
 #include "genphys/random.hpp"
 #include "genphys/variates.hpp"
 
@@ -52,31 +53,17 @@ void check_options(const ExactSamplerOptions& opt) {
     throw InputError(fmt::format("trajectory count must be >= 0, got {}", opt.keep_trajectories));
 }
 
-// The variable the integrators step in. When velocity_scale(t) = 1 / (k t) (every self-similar
-// kernel: k = 2 for diffusion, 1 for the Poisson family), lambda = t^(1/k) turns the ODE into
-// EDM's form dx/dlambda = (x - E[y|x]) / lambda, in which one source's path is a straight line:
-// lambda is proportional to sigma for diffusion and PFGM++, so Heun takes exactly EDM's steps.
-// Stepping in t instead loses most of Heun's accuracy for diffusion (t = sigma^2 / 2). Other
-// scales step in t itself.
+// The variable the integrators step in: the module's own step_variable lambda(t), in which each
+// source's path is (near) a straight line. For affine modules dx/dlambda = (x - E[y|x]) / lambda,
+// so with the field frozen a step is exact (EDM's sigma for diffusion and PFGM++). Stepping in t
+// instead loses most of Heun's accuracy for diffusion (t = sigma^2 / 2).
 struct Clock {
-  double k = 1.0;  // t = lambda^k
+  const GenerativeProcess* process;
 
-  double lambda(double t) const { return k == 1.0 ? t : std::pow(t, 1.0 / k); }
-  double time(double lambda) const { return k == 1.0 ? lambda : std::pow(lambda, k); }
-  double dt_dlambda(double lambda) const { return k == 1.0 ? 1.0 : k * std::pow(lambda, k - 1.0); }
+  double lambda(double t) const { return t == 0.0 ? 0.0 : process->step_variable(t); }
+  double time(double lambda) const { return lambda == 0.0 ? 0.0 : process->step_time(lambda); }
+  double dt_dlambda(double lambda) const { return 1.0 / process->step_rate(time(lambda)); }
 };
-
-Clock clock_for(const GenerativeProcess& process, const Range& r) {
-  if (!process.affine_velocity()) return {};  // no velocity scale: step in t
-  const double probes[3] = {r.t_min, std::sqrt(r.t_min * r.t_max), r.t_max};
-  double c[3];
-  for (int i = 0; i < 3; ++i) c[i] = probes[i] * process.velocity_scale(probes[i]);
-  const bool power_law = std::isfinite(c[0]) && c[0] > 0 && std::fabs(c[1] - c[0]) <= 1e-9 * c[0] &&
-                         std::fabs(c[2] - c[0]) <= 1e-9 * c[0];
-  Clock clock;
-  if (power_law) clock.k = std::fabs(c[0] - 1.0) <= 1e-12 ? 1.0 : 1.0 / c[0];
-  return clock;
-}
 
 std::vector<double> grid_for(const GenerativeProcess& process, const ExactSamplerOptions& opt, const Range& r) {
   const int levels = opt.solver == Solver::heun ? heun_steps_for_nfe(opt.nfe) : opt.nfe;
@@ -206,7 +193,7 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
 
   const bool reweight = opt.birth_death == BirthDeath::reweight;
   const Eigen::Index cols = reweight ? dim + 1 : dim;  // extra column: log w
-  const Clock clock = clock_for(process, range);
+  const Clock clock{&process};
   // d/dlambda of the (possibly augmented) state; the log-weight column gets R/p dt/dlambda.
   auto velocity = [&](const Eigen::MatrixXd& s, double lambda) -> Eigen::MatrixXd {
     const double t = clock.time(lambda), jac = clock.dt_dlambda(lambda);
@@ -300,6 +287,29 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
     out.ess = static_cast<double>(n);
   }
   return out;
+}
+
+PriorGap prior_gap(const GenerativeProcess& process, const Eigen::MatrixXd& data, int n, std::uint64_t seed,
+                   double sigma_max) {
+  if (n < 2) throw InputError(fmt::format("the prior gap needs at least 2 draws, got {}", n));
+  if (data.rows() < 1 || data.cols() != process.dim())
+    throw InputError(fmt::format("data of {} columns for a process of dimension {}", data.cols(), process.dim()));
+  PriorGap g;
+  g.n = n;
+  g.sigma_max = sigma_max;
+  g.t_max = process.time(sigma_max);
+  const Eigen::RowVectorXd centre = data.colwise().mean();
+  const Eigen::MatrixXd prior = sample_prior_points(process, centre, n, seed, g.t_max);
+  const Eigen::MatrixXd other = sample_prior_points(process, centre, n, mix_seed(seed ^ 0x7072696f72ULL), g.t_max);
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> forward(n, data.cols());
+  for (int i = 0; i < n; ++i) {
+    Rng rng = sample_rng(mix_seed(seed ^ 0x666f7277ULL), static_cast<std::uint64_t>(i));
+    process.sample_displacement(rng, g.t_max, forward.row(i).data());
+    forward.row(i) += data.row(i % data.rows());
+  }
+  g.sliced_ks = metrics::sliced_ks(prior, forward, 64, seed);
+  g.noise_floor = metrics::sliced_ks(prior, other, 64, seed);
+  return g;
 }
 
 ExactSamples sample_exact(const EmpiricalField& field, int n, std::uint64_t seed, const ExactSamplerOptions& opt) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <string>
 
 #include <boost/math/special_functions/bessel.hpp>
@@ -14,6 +15,7 @@
 #include "genphys/errors.hpp"
 #include "genphys/special.hpp"
 #include "genphys/variates.hpp"
+#include "physics/chebyshev.hpp"
 #include "physics/kernel_quadrature.hpp"
 
 namespace genphys {
@@ -201,6 +203,28 @@ class MixtureProcess : public GenerativeProcess {
     return log_integral_unimodal(L, std::log(typical_mixing(t)), 1.0);
   }
 
+  // Each source moves its density radially, keeping every radial quantile: with A's own quantile
+  // speed a'(A) = -(d/dt P(A_t <= A)) / p_A(A), the flux of the mixture is J = (x/2) int a'(A)/A
+  // p_A(A) N(x; 0, A I) dA (the heat kernel has dN/dA = Lap N / 2), so
+  //   dx/dt = (x/2) E[a'(A)/A | x]  (posterior over A given |x| = r),
+  // a ratio of two one-dimensional integrals in u = log A, in any N. Self-similar mixtures
+  // (A proportional to t^k) give a' = k A/t and the affine velocity x k/(2t).
+  double mixture_radial_speed(double r, double t) const {
+    check_time(t);
+    if (!(r > 0.0)) return 0.0;
+    const double r2 = r * r, hn = 0.5 * n_;
+    auto L = [&](double u) {
+      const double a = std::exp(u);
+      return log_mixing_pdf(a, t) + u - hn * (kLog2Pi + u) - 0.5 * r2 * std::exp(-u);
+    };
+    auto L_speed = [&](double u) {
+      const double a = std::exp(u);
+      return L(u) + std::log(mixing_speed(a, t) / a);
+    };
+    const double u0 = std::log(std::max(typical_mixing(t), r2 / n_));
+    return 0.5 * r * std::exp(log_integral_unimodal(L_speed, u0, 1.0) - log_integral_unimodal(L, u0, 1.0));
+  }
+
   // P(R <= r) = E[P(A <= r^2 / chi2_N)], averaged over chi2_N = 2 e^v, v in its window.
   double radial_cdf(double r, double t) const override {
     check_time(t);
@@ -225,6 +249,10 @@ class MixtureProcess : public GenerativeProcess {
   virtual double mixing_cdf(double a, double t) const = 0;
   /// A scale of A at time t, to start quadrature searches.
   virtual double typical_mixing(double t) const = 0;
+  /// The quantile speed dA/dt = -(d/dt P(A_t <= a)) / p_A(a) of the mixing law at a.
+  virtual double mixing_speed(double a, double t) const {
+    throw NotSupported("this mixture has no quantile speed for its mixing variable");
+  }
 
   double log_gamma_weight(double v) const { return 0.5 * n_ * v - std::exp(v) - lgamma_half_n_; }
 
@@ -242,6 +270,7 @@ class DiffusionProcess final : public MixtureProcess {
   double sigma(double t) const override { return std::sqrt(2.0 * t); }
   double time(double s) const override { return 0.5 * s * s; }
   double velocity_scale(double t) const override { return 0.5 / t; }
+  double step_rate(double t) const override { return 1.0 / std::sqrt(2.0 * t); }
   double sample_radius(Rng& rng, double t) const override { return 2.0 * std::sqrt(t * half_n_(rng)); }
   double log_kernel(double r, double t) const override {
     check_time(t);
@@ -271,8 +300,14 @@ class PfgmppProcess final : public MixtureProcess {
   double sigma(double t) const override { return t / std::sqrt(D_); }
   double time(double s) const override { return s * std::sqrt(D_); }
   double velocity_scale(double t) const override { return 1.0 / t; }
+  double step_rate(double) const override { return 1.0 / std::sqrt(D_); }
   // The radial density falls as r^(-D-1): E[r^2] is infinite for D <= 2.
   bool heavy_tailed() const override { return D_ <= 2.0; }
+  double sigma_min() const override {
+    if (!heavy_tailed()) return GenerativeProcess::sigma_min();
+    std::call_once(sigma_min_once_, [this] { sigma_min_ = tail_matched_sigma_min(*this); });
+    return sigma_min_;
+  }
   // Normalised 1/(r^2 + t^2)^((N+D)/2), written with log1p so that D = 1e6 keeps its digits.
   double log_kernel(double r, double t) const override {
     check_time(t);
@@ -308,17 +343,46 @@ class PfgmppProcess final : public MixtureProcess {
   double D_;
   GammaVariate half_d_;
   double log_norm_;
+  mutable std::once_flag sigma_min_once_;
+  mutable double sigma_min_ = 0.0;
 };
 
 // ---- inverse-Gaussian mixtures: A ~ IG(mean c_mu t, shape c_lambda t^2) ----------------------
-// Yukawa: c_mu = 1/m, c_lambda = 1. Mixed diffusion-Poisson: c_mu = 2/b, c_lambda = 1/a.
+// The normalised screened-Poisson (Yukawa, mass m) kernel: c_mu = 1/m, c_lambda = 1. The mixed
+// diffusion-Poisson equation a phi_tt - b phi_t + Lap phi = 0: c_mu = 2/b, c_lambda = 1/a. The
+// two are one flow: phi = e^(-m t) psi turns Yukawa into the mixed equation with a = 1, b = 2m,
+// whose density conserves mass and whose kernel is Yukawa's kernel normalised. The law is not
+// self-similar in t (Poisson-like, A ~ t^2, for t << c_mu/c_lambda; diffusion-like, A ~ t, beyond),
+// so the velocity is not affine in E[y|x,t]: each source moves by radial quantile transport.
 
-class InverseGaussianProcess : public MixtureProcess {
+class InverseGaussianProcess final : public MixtureProcess {
  public:
-  InverseGaussianProcess(int dim, double c_mu, double c_lambda) : MixtureProcess(dim), c_mu_(c_mu), c_lambda_(c_lambda) {}
+  InverseGaussianProcess(int dim, double c_mu, double c_lambda)
+      : MixtureProcess(dim), c_mu_(c_mu), c_lambda_(c_lambda), alpha_(std::sqrt(c_lambda)),
+        gamma_(std::sqrt(c_lambda) / c_mu) {}
   // RMS displacement per dimension: sqrt(E[A]).
   double sigma(double t) const override { return std::sqrt(c_mu_ * t); }
   double time(double s) const override { return s * s / c_mu_; }
+
+  bool affine_velocity() const override { return false; }
+  double velocity_scale(double) const override {
+    throw NotSupported(
+        "the inverse-Gaussian kernel (screened Poisson, mixed diffusion-Poisson) is not self-similar in t, so the "
+        "velocity is not affine in E[y|x,t]; train on a velocity target (source_radial_speed)");
+  }
+  double source_radial_speed(double r, double t) const override { return mixture_radial_speed(r, t); }
+
+  // lambda = alpha t / sqrt(1 + alpha gamma t): the scale of sqrt(A) in both regimes (alpha t for
+  // small t, sqrt(c_mu t) for large t), so that each source's radius is close to linear in it.
+  double step_variable(double t) const override { return alpha_ * t / std::sqrt(1.0 + alpha_ * gamma_ * t); }
+  double step_time(double lambda) const override {
+    const double g = lambda * gamma_;
+    return lambda * (g + std::sqrt(g * g + 4.0)) / (2.0 * alpha_);
+  }
+  double step_rate(double t) const override {
+    const double c = alpha_ * gamma_ * t;
+    return alpha_ * (1.0 + 0.5 * c) / std::pow(1.0 + c, 1.5);
+  }
 
   // Closed form of the mixture integral: with a = lam/(2 mu^2), b = (lam + r^2)/2 and
   // int A^(p-1) e^(-aA - b/A) dA = 2 (b/a)^(p/2) K_p(2 sqrt(ab)), p = -(N+1)/2. For Yukawa the
@@ -342,8 +406,8 @@ class InverseGaussianProcess : public MixtureProcess {
     const double mu = mean(t), lam = shape(t), d = a - mu;
     return 0.5 * (std::log(lam) - kLog2Pi) - 1.5 * std::log(a) - lam * d * d / (2.0 * mu * mu * a);
   }
-  // Phi(sqrt(lam/a)(a/mu - 1)) + exp(2 lam/mu) Phi(-sqrt(lam/a)(a/mu + 1)), the second term
-  // assembled in logs (exp(2 lam/mu) alone overflows for large t).
+  // Phi(z1) + exp(2 lam/mu) Phi(-z2), z1,2 = sqrt(lam/a)(a/mu -+ 1), the second term assembled in
+  // logs (exp(2 lam/mu) alone overflows for large t).
   double mixing_cdf(double a, double t) const override {
     if (!(a > 0.0)) return 0.0;
     if (std::isinf(a)) return 1.0;
@@ -353,43 +417,69 @@ class InverseGaussianProcess : public MixtureProcess {
     const double t2 = std::exp(2.0 * lam / mu - std::log(2.0) + log_erfc(z2 / std::sqrt(2.0)));
     return std::min(1.0, t1 + t2);
   }
+  // With sqrt(lam) = alpha t, sqrt(lam)/mu = gamma: z1 = gamma sqrt(A) - alpha t/sqrt(A),
+  // z2 = gamma sqrt(A) + alpha t/sqrt(A), and e^(2 lam/mu) phi(z2) = phi(z1), so
+  //   d/dt P(A_t <= A) = -(2 alpha/sqrt(A)) phi(z1) + 2 alpha gamma e^(2 lam/mu) Phi(-z2),
+  //   p_A(A) = alpha t A^(-3/2) phi(z1),
+  //   dA/dt = (2A/t) (1 - gamma sqrt(A) M(z2)),  M(z) = Phi(-z)/phi(z) (Mills' ratio).
+  // gamma -> 0 (m -> 0) gives the Poisson kernel's 2A/t.
+  double mixing_speed(double a, double t) const override {
+    const double sa = std::sqrt(a), z2 = gamma_ * sa + alpha_ * t / sa;
+    return 2.0 * a / t * (1.0 - gamma_ * sa * mills_ratio(z2));
+  }
   // Mode of the density of log A.
   double typical_mixing(double t) const override {
     const double mu = mean(t), lam = shape(t);
     return 2.0 * lam / (1.0 + std::sqrt(1.0 + 4.0 * (lam / mu) * (lam / mu)));
   }
 
-  double c_mu_, c_lambda_;
+ private:
+  // Mills' ratio Phi(-z)/phi(z) for z >= 0: erfc form below 25, the asymptotic series beyond
+  // (error below 1e-15 there).
+  static double mills_ratio(double z) {
+    if (z < 25.0) return std::sqrt(0.5 * kPi) * std::exp(0.5 * z * z) * std::erfc(z / std::sqrt(2.0));
+    const double iz2 = 1.0 / (z * z);
+    double term = 1.0, sum = 1.0;
+    for (int k = 1; k <= 6; ++k) {
+      term *= -(2.0 * k - 1.0) * iz2;
+      sum += term;
+    }
+    return sum / z;
+  }
+
+  double c_mu_, c_lambda_, alpha_, gamma_;
 };
 
-class YukawaProcess final : public InverseGaussianProcess {
+// The screened-Poisson kernel as first written: density -phi_t of Yukawa's own (unnormalised)
+// flow, velocity (x - y)/t and mass removed at the rate R/p. Sampling its plain ODE ignores R and
+// gets the data's weights wrong (an isolated point among clustered ones gets none of the samples;
+// tests/physics/test_exact_shares.cpp measures it); kept as the measured alternative.
+class UnnormalisedYukawaProcess final : public GenerativeProcess {
  public:
-  YukawaProcess(int dim, double m) : InverseGaussianProcess(dim, 1.0 / m, 1.0), m_(m) {}
+  UnnormalisedYukawaProcess(int dim, double m) : m_(m), kernel_(dim, 1.0 / m, 1.0) {}
+  int dim() const override { return kernel_.dim(); }
+  double sigma(double t) const override { return kernel_.sigma(t); }
+  double time(double s) const override { return kernel_.time(s); }
   double velocity_scale(double t) const override { return 1.0 / t; }
+  double step_variable(double t) const override { return t; }
+  double step_time(double lambda) const override { return lambda; }
+  double step_rate(double) const override { return 1.0; }
+  double log_kernel(double r, double t) const override { return kernel_.log_kernel(r, t); }
+  double radial_cdf(double r, double t) const override { return kernel_.radial_cdf(r, t); }
+  void sample_displacement(Rng& rng, double t, double* out) const override { kernel_.sample_displacement(rng, t, out); }
+  double sample_radius(Rng& rng, double t) const override { return kernel_.sample_radius(rng, t); }
   bool has_birth_death() const override { return true; }
   // R/p = -m^2 phi / (-phi_t) with phi = rho^-nu K_nu(m rho), nu = (N-1)/2, rho^2 = r^2 + t^2;
   // d/drho [rho^-nu K_nu(m rho)] = -m rho^-nu K_{nu+1}(m rho) gives
   // R/p = -(m rho / t) K_nu(m rho) / K_{nu+1}(m rho).
   double birth_death_ratio(double r, double t) const override {
     const double z = m_ * std::hypot(r, t);
-    return -(z / t) / bessel_k_ratio(0.5 * (n_ - 1), z);
+    return -(z / t) / bessel_k_ratio(0.5 * (dim() - 1), z);
   }
 
  private:
   double m_;
-};
-
-class MixedDiffusionPoissonProcess final : public InverseGaussianProcess {
- public:
-  MixedDiffusionPoissonProcess(int dim, double a, double b) : InverseGaussianProcess(dim, 2.0 / b, 1.0 / a) {}
-  bool affine_velocity() const override { return false; }
-  double velocity_scale(double) const override {
-    throw NotSupported(
-        "mixed diffusion-Poisson: the kernel is not self-similar in t, so the velocity is not affine in "
-        "E[y|x,t]; train on a velocity target (source_radial_speed)");
-  }
-  // Mass is conserved and the kernel is radial, so each radial quantile moves with the flux.
-  double source_radial_speed(double r, double t) const override { return quantile_radial_velocity(*this, r, t); }
+  InverseGaussianProcess kernel_;
 };
 
 // ---- fractional diffusion: A = 2 t^(1/beta) S ------------------------------------------------
@@ -405,7 +495,13 @@ class StableProcess final : public MixtureProcess {
   double time(double s) const override { return std::pow(s / std::sqrt(2.0), 2.0 * beta_); }
   // Self-similar: x - y = t^(1/(2 beta)) Z, so each source moves as (x - y) / (2 beta t).
   double velocity_scale(double t) const override { return 0.5 / (beta_ * t); }
+  double step_rate(double t) const override { return sigma(t) * velocity_scale(t); }
   bool heavy_tailed() const override { return beta_ < 1.0; }
+  double sigma_min() const override {
+    if (!heavy_tailed()) return GenerativeProcess::sigma_min();
+    std::call_once(sigma_min_once_, [this] { sigma_min_ = tail_matched_sigma_min(*this); });
+    return sigma_min_;
+  }
   // sqrt(A) = sqrt(2 t^(1/beta) S) assembled in logs: S alone overflows for small beta.
   double sample_radius(Rng& rng, double t) const override {
     const double sqrt_a = std::exp(0.5 * (kLog2 + std::log(t) / beta_ + log_positive_stable_variate(rng, beta_)));
@@ -418,7 +514,7 @@ class StableProcess final : public MixtureProcess {
   }
   double log_kernel(double r, double t) const override {
     if (poisson_) return poisson_->log_kernel(r, t);
-    if (beta_ < 1.0) return MixtureProcess::log_kernel(r, t);
+    if (beta_ < 1.0) return tabulated_log_kernel(r, t);
     check_time(t);
     return -0.5 * n_ * (std::log(4.0 * kPi * t)) - r * r / (4.0 * t);
   }
@@ -442,8 +538,33 @@ class StableProcess final : public MixtureProcess {
   double typical_mixing(double t) const override { return scale(t); }
 
  private:
+  // Self-similar: x - y = s Z with s = t^(1/(2 beta)) and Z the t = 1 law, so log q_t(r) =
+  // -N log s + g(log(r/s)) with g(u) = log q_1(e^u), fitted once per process (the quadrature over
+  // the stable law costs ~5 ms per value; the exact field needs one per sample and source). Below
+  // kLo, g is flat to e^(2 kLo); beyond kHi it is the power tail r^-(N + 2 beta), whose relative
+  // correction is O(r^(-2 beta)) < e^(-2 beta kHi).
+  static constexpr double kLo = -12.0, kHi = 25.0;
+  double tabulated_log_kernel(double r, double t) const {
+    check_time(t);
+    std::call_once(fit_once_, [this] {
+      fit_ = detail::PiecewiseChebyshev(
+          [this](double u) { return MixtureProcess::log_kernel(std::exp(u), 1.0); }, kLo, kHi, 1e-11, 8);
+      g_lo_ = fit_(kLo);
+      g_hi_ = fit_(kHi);
+    });
+    const double log_s = std::log(t) / (2.0 * beta_);
+    const double u = (r > 0.0 ? std::log(r) : -kInf) - log_s;
+    const double g = u <= kLo ? g_lo_ : u >= kHi ? g_hi_ - (n_ + 2.0 * beta_) * (u - kHi) : fit_(u);
+    return g - n_ * log_s;
+  }
+
   double beta_;
   std::unique_ptr<GenerativeProcess> poisson_;
+  mutable std::once_flag fit_once_;
+  mutable detail::PiecewiseChebyshev fit_;
+  mutable double g_lo_ = 0.0, g_hi_ = 0.0;
+  mutable std::once_flag sigma_min_once_;
+  mutable double sigma_min_ = 0.0;
 };
 
 void check_param(const char* what, double v, bool ok) {
@@ -466,7 +587,13 @@ std::unique_ptr<GenerativeProcess> make_pfgmpp_process(int dim, double D) {
 std::unique_ptr<GenerativeProcess> make_yukawa_process(int dim, double m) {
   check_dim(dim);
   check_param("m (needs m > 0)", m, m > 0.0);
-  return std::make_unique<YukawaProcess>(dim, m);
+  return std::make_unique<InverseGaussianProcess>(dim, 1.0 / m, 1.0);
+}
+
+std::unique_ptr<GenerativeProcess> make_unnormalised_yukawa_process(int dim, double m) {
+  check_dim(dim);
+  check_param("m (needs m > 0)", m, m > 0.0);
+  return std::make_unique<UnnormalisedYukawaProcess>(dim, m);
 }
 
 std::unique_ptr<GenerativeProcess> make_stable_process(int dim, double beta) {
@@ -482,7 +609,7 @@ std::unique_ptr<GenerativeProcess> make_mixed_diffusion_poisson_process(int dim,
   check_dim(dim);
   check_param("a (needs a > 0)", a, a > 0.0);
   check_param("b (needs b > 0)", b, b > 0.0);
-  return std::make_unique<MixedDiffusionPoissonProcess>(dim, a, b);
+  return std::make_unique<InverseGaussianProcess>(dim, 2.0 / b, 1.0 / a);
 }
 
 double log_radial_density(const GenerativeProcess& process, double r, double t) {
@@ -490,6 +617,24 @@ double log_radial_density(const GenerativeProcess& process, double r, double t) 
   if (!(r > 0.0)) return n == 1 ? std::log(2.0) + process.log_kernel(0.0, t) : -kInf;
   // |S^(N-1)| = 2 pi^(N/2) / Gamma(N/2).
   return std::log(2.0) + 0.5 * n * kLogPi - std::lgamma(0.5 * n) + (n - 1) * std::log(r) + process.log_kernel(r, t);
+}
+
+double tail_matched_sigma_min(const GenerativeProcess& process, double gaussian_sigma, double q) {
+  const int n = process.dim();
+  // The Gaussian's q-quantile radius: sigma sqrt(chi2_N quantile q) = sigma sqrt(2 P^-1(N/2, q)).
+  const double r_star = gaussian_sigma * std::sqrt(2.0 * boost::math::gamma_p_inv(0.5 * n, q));
+  auto f = [&](double log_sigma) { return process.radial_cdf(r_star, process.time(std::exp(log_sigma))) - q; };
+  // A heavier tail needs a smaller sigma; a kernel no heavier than the Gaussian keeps its level;
+  // one that has not matched it by kSigmaMinFloor ends there (and `check` then finds that it does
+  // not concentrate).
+  double lo = std::log(kSigmaMinFloor), hi = std::log(gaussian_sigma);
+  if (!(f(hi) < 0.0)) return gaussian_sigma;
+  if (!(f(lo) > 0.0)) return kSigmaMinFloor;
+  for (int i = 0; i < 80 && hi - lo > 1e-6; ++i) {
+    const double mid = 0.5 * (lo + hi), fm = f(mid);
+    (fm > 0.0 ? lo : hi) = mid;
+  }
+  return std::exp(lo);
 }
 
 double quantile_radial_velocity(const GenerativeProcess& process, double r, double t) {

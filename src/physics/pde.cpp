@@ -41,6 +41,7 @@ PdeModule::PointFlow PdeModule::point_flow(double, double, int) const {
 }
 
 std::unique_ptr<GenerativeProcess> PdeModule::generative(int) const { return nullptr; }
+std::unique_ptr<GenerativeProcess> PdeModule::unnormalised_generative(int) const { return nullptr; }
 
 namespace {
 

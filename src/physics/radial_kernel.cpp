@@ -15,8 +15,12 @@
 #include "genphys/kernels.hpp"
 #include "genphys/special.hpp"
 #include "genphys/variates.hpp"
+#include "physics/chebyshev.hpp"
 
 namespace genphys {
+
+using detail::clenshaw;
+using detail::PiecewiseChebyshev;
 
 namespace {
 
@@ -48,18 +52,6 @@ struct Chebyshev {
 const Chebyshev& chebyshev() {
   static const Chebyshev c;
   return c;
-}
-
-// sum_k c[k] T_k(x), Clenshaw.
-inline double clenshaw(const double* c, int n, double x) {
-  double b1 = 0.0, b2 = 0.0;
-  const double x2 = 2.0 * x;
-  for (int k = n - 1; k >= 1; --k) {
-    const double b = c[k] + x2 * b1 - b2;
-    b2 = b1;
-    b1 = b;
-  }
-  return c[0] + x * b1 - b2;
 }
 
 double safe_g(const std::function<double(double)>& g, double s) {
@@ -402,73 +394,33 @@ double RadialKernelProcess::radial_cdf(double r, double t) const {
 
 namespace {
 
-// A smooth function on [a, b] as Chebyshev interpolants (first-kind nodes, so the end points are
-// never evaluated) on adaptively bisected panels: split until the tail coefficients are below
-// tol (1 + |f|), or until halving stops shrinking them (rounding noise of f).
-class PiecewiseChebyshev {
- public:
-  static constexpr int kDeg = 20;
-  PiecewiseChebyshev() = default;
-  PiecewiseChebyshev(const std::function<double(double)>& f, double a, double b, double tol, int initial_panels) {
-    for (int k = 0; k <= kDeg; ++k) node_[k] = std::cos(kPi * (k + 0.5) / (kDeg + 1));
-    for (int i = 0; i < initial_panels; ++i)
-      fit(f, a + (b - a) * i / initial_panels, i + 1 == initial_panels ? b : a + (b - a) * (i + 1) / initial_panels,
-          tol, 0, kInf);
-    edges_.push_back(b);
-  }
-  double lo() const { return edges_.front(); }
-  double hi() const { return edges_.back(); }
-  std::size_t panels() const { return edges_.size() - 1; }
-  double operator()(double x) const {
-    std::size_t p = static_cast<std::size_t>(std::upper_bound(edges_.begin(), edges_.end(), x) - edges_.begin());
-    p = std::clamp<std::size_t>(p, 1, edges_.size() - 1) - 1;
-    const double a = edges_[p], b = edges_[p + 1];
-    const double y = std::clamp((2.0 * x - a - b) / (b - a), -1.0, 1.0);
-    return clenshaw(&coef_[p * (kDeg + 1)], kDeg + 1, y);
-  }
-
- private:
-  void fit(const std::function<double(double)>& f, double a, double b, double tol, int depth, double parent_tail) {
-    const double mid = 0.5 * (a + b), half = 0.5 * (b - a);
-    double v[kDeg + 1], c[kDeg + 1], vmax = 0.0;
-    for (int j = 0; j <= kDeg; ++j) {
-      v[j] = f(mid + half * node_[j]);
-      vmax = std::max(vmax, std::fabs(v[j]));
-    }
-    for (int k = 0; k <= kDeg; ++k) {
-      double sum = 0.0;
-      for (int j = 0; j <= kDeg; ++j) sum += v[j] * std::cos(kPi * k * (j + 0.5) / (kDeg + 1));
-      c[k] = (k == 0 ? 1.0 : 2.0) * sum / (kDeg + 1);
-    }
-    const double tail = std::fabs(c[kDeg - 2]) + std::fabs(c[kDeg - 1]) + std::fabs(c[kDeg]);
-    const bool stalled = depth >= 2 && tail > 0.1 * parent_tail && tail <= 1e-9 * (1.0 + vmax);
-    const bool done = tail <= tol * (1.0 + vmax) || stalled || depth >= 30 || !std::isfinite(tail);
-    if (done) {
-      edges_.push_back(a);
-      coef_.insert(coef_.end(), c, c + kDeg + 1);
-      return;
-    }
-    fit(f, a, mid, tol, depth + 1, tail);
-    fit(f, mid, b, tol, depth + 1, tail);
-  }
-  double node_[kDeg + 1];
-  std::vector<double> edges_, coef_;
-};
-
 class HelmholtzProcess final : public RadialKernelProcess {
  public:
-  HelmholtzProcess(int dim, double k0)
-      : RadialKernelProcess(dim), k0_(k0), nu_(0.5 * (dim - 1)), mu_(0.5 * (dim + 1)),
+  HelmholtzProcess(int dim, double k0, bool normalised)
+      : RadialKernelProcess(dim), normalised_(normalised), k0_(k0), nu_(0.5 * (dim - 1)), mu_(0.5 * (dim + 1)),
         zero_(special::bessel_y_first_zero(mu_)), bound_(zero_ / k0),
         log_const_(std::log(kPi) - mu_ * std::log(2.0 * kPi) + mu_ * std::log(k0)) {}
 
   double sigma(double t) const override { return t; }
   double time(double s) const override { return s; }
-  double velocity_scale(double t) const override { return 1.0 / t; }
+  // The normalised (truncated) kernel's own mass-conserving flow: each source moves its radial
+  // quantiles (R = 0). The kernel is not self-similar, so the velocity is not affine in E[y|x,t].
+  // Unnormalised: Helmholtz's own flow, (x - y)/t with birth/death R = k0^2 phi, whose plain ODE
+  // ignores R (kept as the measured alternative).
+  bool affine_velocity() const override { return !normalised_; }
+  double velocity_scale(double t) const override {
+    if (normalised_)
+      throw NotSupported("helmholtz: the normalised kernel moves by radial quantile transport, not affinely in "
+                         "E[y|x,t]; train on a velocity target (source_radial_speed)");
+    return 1.0 / t;
+  }
+  double source_radial_speed(double r, double t) const override {
+    return normalised_ ? quantile_radial_velocity(*this, r, t) : r / t;
+  }
   // sigma = t, but the radii reach the truncation radius ~Z/k0 >> t: a PFGM-like r^-2 tail in low
   // N, a thin shell at Z/k0 in high N. Either way a draw's size says more than sigma does.
   bool heavy_tailed() const override { return true; }
-  bool has_birth_death() const override { return true; }
+  bool has_birth_death() const override { return !normalised_; }
   // R/p = k0^2 phi / p = k0 rho Y_nu(k0 rho) / (t Y_(nu+1)(k0 rho)).
   double birth_death_ratio(double r, double t) const override {
     const double x = k0_ * std::hypot(t, r);
@@ -482,8 +434,15 @@ class HelmholtzProcess final : public RadialKernelProcess {
   // r < sqrt((Z/k0)^2 - t^2) closes in, so larger t would make the noise smaller again; in
   // N >= 100 the kernel is a shell at rho ~ Z/k0 whose radius only shrinks with t.
   double sigma_max() const override { return std::min(80.0, 0.5 * bound_); }
-  // EDM's 0.002, or 1e-3 sigma_max when the bound is that tight (k0 in the hundreds or more).
-  double sigma_min() const override { return std::min(0.002, 1e-3 * sigma_max()); }
+  // EDM's 0.002 with the tail matched (tail_matched_sigma_min: the kernel is PFGM-like for small
+  // t), or 1e-3 sigma_max when the bound is that tight (k0 in the hundreds or more).
+  double sigma_min() const override {
+    std::call_once(sigma_min_once_, [this] {
+      const double cap = 1e-3 * sigma_max();
+      sigma_min_ = cap < 0.002 ? cap : tail_matched_sigma_min(*this, 0.002);
+    });
+    return sigma_min_;
+  }
 
  protected:
   void check_time(double t) const override {
@@ -548,7 +507,10 @@ class HelmholtzProcess final : public RadialKernelProcess {
     if (yp.sign <= 0) throw std::logic_error("helmholtz: Y_(mu-1) at the first zero of Y_mu is not positive");
     y_fit_ = PiecewiseChebyshev(f, std::log(xa), std::log(zero_), 1e-14, 4);
   }
+  bool normalised_;
   double k0_, nu_, mu_, zero_, bound_, log_const_;
+  mutable std::once_flag sigma_min_once_;
+  mutable double sigma_min_ = 0.0;
   mutable std::once_flag y_fit_once_;
   mutable PiecewiseChebyshev y_fit_;
 };
@@ -651,7 +613,13 @@ std::unique_ptr<GenerativeProcess> make_helmholtz_process(int dim, double k0) {
   if (dim < 1) throw InputError("data dimension must be >= 1, got " + std::to_string(dim));
   if (!(k0 >= 0.0) || !std::isfinite(k0)) throw InputError(fmt::format("helmholtz: k0 must be >= 0 and finite, got {}", k0));
   if (k0 == 0.0) return make_pfgmpp_process(dim, 1.0);
-  return std::make_unique<HelmholtzProcess>(dim, k0);
+  return std::make_unique<HelmholtzProcess>(dim, k0, true);
+}
+
+std::unique_ptr<GenerativeProcess> make_unnormalised_helmholtz_process(int dim, double k0) {
+  if (dim < 1) throw InputError("data dimension must be >= 1, got " + std::to_string(dim));
+  if (!(k0 > 0.0) || !std::isfinite(k0)) throw InputError(fmt::format("helmholtz: k0 must be > 0 and finite, got {}", k0));
+  return std::make_unique<HelmholtzProcess>(dim, k0, false);
 }
 
 std::unique_ptr<GenerativeProcess> make_dissipative_wave_process(int dim, double eps) {

@@ -13,8 +13,20 @@ grep -qE "median distance to nearest data point [0-9.e-]+" <<<"$out" && \
 [[ -s "$tmp/s.png" ]] && ok || bad "plot"
 printf 'a,b\n0,0\n1,1\n2,0\n' >"$tmp/pts.csv"
 "$genphys" sample --exact --pde pfgm --data "$tmp/pts.csv" --n 20 --nfe 79 --sigma-min 1e-5 --csv "$tmp/p.csv" >/dev/null && ok || bad "csv data"
-"$genphys" sample --exact --pde yukawa --data toy:moons:32 --n 20 --sigma-max 10 --birth-death reweight --csv "$tmp/y.csv" | grep -q ESS \
-  && ok || bad "yukawa reweight"
+"$genphys" sample --exact --pde yukawa --data toy:moons:32 --n 20 --sigma-max 10 --csv "$tmp/y.csv" >/dev/null \
+  && ok || bad "yukawa normalised flow"
+"$genphys" sample --exact --pde yukawa --data toy:moons:32 --n 20 --sigma-max 10 --flow unnormalised --birth-death reweight \
+  --csv "$tmp/y.csv" | grep -q ESS && ok || bad "yukawa unnormalised flow, reweighted"
+
+# The prior gap: at EDM's sigma_max = 80 diffusion has forgotten the rings (at the noise floor);
+# at sigma_max = 0.5 it has not.
+gap() { sed -nE 's/.*sliced KS ([0-9.]+) \(two prior draws: ([0-9.]+).*/\1 \2/p' <<<"$1"; }
+far=$("$genphys" sample --exact --pde diffusion --data toy:rings:64 --n 2000 --nfe 5 --prior-gap --csv "$tmp/g.csv") || bad "prior gap"
+near=$("$genphys" sample --exact --pde diffusion --data toy:rings:64 --n 2000 --nfe 5 --sigma-max 0.5 --prior-gap --csv "$tmp/g.csv") \
+  || bad "prior gap near"
+read -r kf ff <<<"$(gap "$far")"; read -r kn fn <<<"$(gap "$near")"
+awk -v kf="$kf" -v ff="$ff" -v kn="$kn" 'BEGIN { exit !(kf < 2 * ff + 0.02 && kn > 0.1) }' && ok \
+  || bad "prior gap: far $kf (floor $ff), near $kn"
 
 printf '1,2\n3\n' >"$tmp/ragged.csv"
 printf '1,2\nnan,3\n' >"$tmp/nan.csv"
@@ -27,7 +39,10 @@ expect_error 2 "empty" -- sample --exact --pde diffusion --data "$tmp/empty.csv"
 expect_error 2 "unknown toy" -- sample --exact --pde diffusion --data toy:nope --csv "$tmp/o.csv"
 expect_error 2 "NFE" -- sample --exact --pde diffusion --data toy:heart --nfe 0 --csv "$tmp/o.csv"
 expect_error 2 "odd" -- sample --exact --pde diffusion --data toy:heart --nfe 34 --csv "$tmp/o.csv"
-expect_error 2 "birth-death" -- sample --exact --pde yukawa --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "birth-death" -- sample --exact --pde yukawa --flow unnormalised --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "R = 0" -- sample --exact --pde yukawa --birth-death reweight --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "R = 0" -- sample --exact --pde diffusion --flow unnormalised --data toy:heart --csv "$tmp/o.csv"
+expect_error 2 "unknown --flow" -- sample --exact --pde yukawa --flow other --data toy:heart --csv "$tmp/o.csv"
 expect_error 2 "no exact kernel sampler" -- sample --exact --pde biharmonic --data toy:heart --csv "$tmp/o.csv"
 expect_error 2 "needs --pde" -- sample --exact --data toy:heart --csv "$tmp/o.csv"
 expect_error 2 "nothing to write" -- sample --exact --pde diffusion --data toy:heart

@@ -452,8 +452,9 @@ TEST_CASE("the same prior seeds with D = 1e6 and with diffusion give matching sa
 }
 
 TEST_CASE("Yukawa reweighting: death makes every log-weight positive") {
-  // R = -m^2 phi < 0, so log w = -int R/p dt > 0 along every trajectory.
-  const auto yukawa = make_yukawa_process(2, 1.0);
+  // Yukawa's own unnormalised flow: R = -m^2 phi < 0, so log w = -int R/p dt > 0 along every
+  // trajectory.
+  const auto yukawa = make_unnormalised_yukawa_process(2, 1.0);
   Eigen::MatrixXd data(4, 2);
   data << -1, 0, 1, 0, 1.1, 0.1, 0.9, -0.1;
   ExactSamplerOptions o = heun(35);

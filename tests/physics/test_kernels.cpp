@@ -750,16 +750,18 @@ TEST_CASE("mixed diffusion-Poisson is Yukawa with m' = b / (2 sqrt a) at t' = t 
       }
     }
   }
-  // Mass is conserved: no birth/death, unlike Yukawa.
+  // Mass is conserved: no birth/death, unlike Yukawa's own unnormalised flow; Yukawa generates
+  // from the normalised (mass-conserving) one.
   CHECK_FALSE(make_mixed_diffusion_poisson_process(10, a, b)->has_birth_death());
-  CHECK(make_yukawa_process(10, mp)->has_birth_death());
+  CHECK_FALSE(make_yukawa_process(10, mp)->has_birth_death());
+  CHECK(make_unnormalised_yukawa_process(10, mp)->has_birth_death());
 }
 
-TEST_CASE("Yukawa birth/death ratio R/p = m^2 phi / phi_t") {
+TEST_CASE("Yukawa's unnormalised flow: birth/death ratio R/p = m^2 phi / phi_t") {
   const double m = 1.3;
   // Against finite differences of the closed form phi = rho^-nu K_nu(m rho), small N.
   for (int n = 1; n <= 6; ++n) {
-    auto p = make_yukawa_process(n, m);
+    auto p = make_unnormalised_yukawa_process(n, m);
     const double nu = 0.5 * (n - 1);
     auto phi = [&](double r, double t) {
       const double rho = std::hypot(r, t);
@@ -775,7 +777,7 @@ TEST_CASE("Yukawa birth/death ratio R/p = m^2 phi / phi_t") {
   }
   // Large order: K_nu / K_{nu+1} by the upward recurrence from K_{1/2} = K_{-1/2}.
   for (int n : {102, 784, 3072}) {
-    auto p = make_yukawa_process(n, m);
+    auto p = make_unnormalised_yukawa_process(n, m);
     for (double t : {0.01, 1.0, 100.0})
       for (double r : {0.0, 3.0, 300.0}) {
         const double z = m * std::hypot(r, t);
@@ -787,7 +789,7 @@ TEST_CASE("Yukawa birth/death ratio R/p = m^2 phi / phi_t") {
   }
   // Total mass decays as exp(-m t), so the kernel average of R/p is -m.
   for (int n : {2, 784, 3072}) {
-    auto p = make_yukawa_process(n, m);
+    auto p = make_unnormalised_yukawa_process(n, m);
     for (double t : {0.1, 1.0, 10.0}) {
       INFO("N = " << n << ", t = " << t);
       const auto radii = sample_radii(*p, t, 77, 20000);
@@ -803,7 +805,7 @@ TEST_CASE("Yukawa birth/death ratio R/p = m^2 phi / phi_t") {
   }
 }
 
-TEST_CASE("velocities: affine for self-similar kernels, a velocity target for the mixed equation") {
+TEST_CASE("velocities: affine for self-similar kernels, a velocity target for the inverse-Gaussian ones") {
   const int n = 784;
   struct V {
     std::unique_ptr<GenerativeProcess> p;
@@ -814,11 +816,13 @@ TEST_CASE("velocities: affine for self-similar kernels, a velocity target for th
   vs.push_back({make_pfgmpp_process(n, 128.0), 5.0, 1.0 / 5.0});
   vs.push_back({make_pfgmpp_process(n, 1.0), 2.0, 1.0 / 2.0});
   vs.push_back({make_stable_process(2, 1.0 / 3.0), 1.5, 1.0 / (2.0 / 3.0 * 1.5)});
-  vs.push_back({make_yukawa_process(n, 1.0), 2.0, 1.0 / 2.0});
+  vs.push_back({make_unnormalised_yukawa_process(n, 1.0), 2.0, 1.0 / 2.0});
   for (auto& v : vs) {
     INFO("N = " << v.p->dim() << ", t = " << v.t);
     CHECK(v.p->affine_velocity());
     CHECK(v.p->velocity_scale(v.t) == Approx(v.scale).epsilon(1e-14));
+    // The step variable is exp(int velocity_scale dt) up to a constant: d ln lambda/dt = scale.
+    CHECK(v.p->step_rate(v.t) / v.p->step_variable(v.t) == Approx(v.scale).epsilon(1e-12));
   }
   // Self-similar kernels move each radial quantile as r * velocity_scale.
   for (std::size_t i = 0; i < 4; ++i) {
@@ -830,10 +834,12 @@ TEST_CASE("velocities: affine for self-similar kernels, a velocity target for th
       CHECK(quantile_radial_velocity(*v.p, r, v.t) == Approx(v.scale * r).epsilon(1e-6));
     }
   }
-  // The mixed equation: the quantile velocity, checked by moving quantiles, is not r * const.
+  // The mixed equation: the quantile velocity, checked by moving quantiles, is not r * const;
+  // the closed-form mixture speed (source_radial_speed) agrees with it.
   auto mix = make_mixed_diffusion_poisson_process(n, 2.0, 3.0);
   CHECK_FALSE(mix->affine_velocity());
   CHECK_THROWS_AS(mix->velocity_scale(1.0), NotSupported);
+  CHECK_FALSE(make_yukawa_process(n, 1.0)->affine_velocity());
   const double t = 1.0;
   auto quantile_at = [&](double q, double s) {
     double lo = 0.0, hi = 1.0;
@@ -850,6 +856,7 @@ TEST_CASE("velocities: affine for self-similar kernels, a velocity target for th
     const double moved = (quantile_at(q, t + h) - quantile_at(q, t - h)) / (2.0 * h);
     INFO("q = " << q << ", r = " << r);
     CHECK(quantile_radial_velocity(*mix, r, t) == Approx(moved).epsilon(1e-5));
+    CHECK(mix->source_radial_speed(r, t) == Approx(moved).epsilon(1e-5));
     ratio.push_back(moved / r);
   }
   CHECK(std::fabs(ratio.back() / ratio.front() - 1.0) > 0.01);
@@ -925,4 +932,39 @@ TEST_CASE("sigma and time are inverses; factories validate their parameters") {
   CHECK_THROWS_AS(make_mixed_diffusion_poisson_process(3, 0.0, 1.0), InputError);
   CHECK_THROWS_AS(make_mixed_diffusion_poisson_process(3, 1.0, -1.0), InputError);
   CHECK_THROWS_AS(make_diffusion_process(3)->log_kernel(1.0, 0.0), InputError);
+}
+
+// The normalised screened-Poisson flow (the mixed equation with a = 1, b = 2m) three ways: the
+// mixture's quantile speed (source_radial_speed: (x - y)/2 E[A'/A | r] with the inverse-Gaussian
+// A' in closed form), finite differences of the radial CDF (quantile_radial_velocity), and in
+// N = 2 the closed form v_r = r (1/t + m rho/(rho + t)) / (1 + m rho), rho^2 = r^2 + t^2.
+// Measured: all three agree to 1e-10 at these points.
+TEST_CASE("screened Poisson's normalised flow: mixture speed, quantile transport and the N = 2 closed form agree") {
+  for (double m : {0.5, 1.0, 3.0}) {
+    const auto p = make_yukawa_process(2, m);
+    for (double t : {0.05, 0.3, 1.0, 3.0})
+      for (double r : {0.02, 0.2, 1.0, 4.0}) {
+        INFO("m = " << m << ", t = " << t << ", r = " << r);
+        const double rho = std::hypot(r, t);
+        const double closed = r * (1.0 / t + m * rho / (rho + t)) / (1.0 + m * rho);
+        CHECK(p->source_radial_speed(r, t) == Approx(closed).epsilon(1e-8));
+        CHECK(quantile_radial_velocity(*p, r, t) == Approx(closed).epsilon(1e-6));
+      }
+  }
+  // High N and the step variable lambda = t/sqrt(1 + m t): its inverse and rate.
+  const auto p = make_yukawa_process(784, 2.0);
+  for (double t : {1e-4, 0.1, 10.0, 1e4}) {
+    INFO("t = " << t);
+    CHECK(p->step_time(p->step_variable(t)) == Approx(t).epsilon(1e-12));
+    const double h = 1e-6 * t;
+    CHECK(p->step_rate(t) == Approx((p->step_variable(t + h) - p->step_variable(t - h)) / (2 * h)).epsilon(1e-7));
+    CHECK(p->step_variable(t) == Approx(t / std::sqrt(1.0 + 2.0 * t)).epsilon(1e-14));
+  }
+  for (double t : {0.05, 1.0})
+    for (double q : {0.1, 0.5, 0.9}) {
+      const auto radii = sample_radii(*p, t, 5, 400);
+      const double r = quantile(radii, q);
+      INFO("N = 784, t = " << t << ", r = " << r);
+      CHECK(p->source_radial_speed(r, t) == Approx(quantile_radial_velocity(*p, r, t)).epsilon(1e-5));
+    }
 }

@@ -263,7 +263,13 @@ TEST_CASE("Helmholtz: velocity, birth/death ratio against the module's point flo
   for (int n : {2, 784}) {
     const double k0 = 0.5;
     const auto module = make_module("helmholtz", {{"k0", k0}});
-    auto g = module->generative(n);
+    // The module generates from the normalised kernel's own mass-conserving flow; its PDE's own
+    // flow (velocity (x - y)/t, R = k0^2 phi) is the unnormalised alternative.
+    auto normalised = module->generative(n);
+    REQUIRE(normalised != nullptr);
+    CHECK_FALSE(normalised->affine_velocity());
+    CHECK_FALSE(normalised->has_birth_death());
+    auto g = module->unnormalised_generative(n);
     REQUIRE(g != nullptr);
     CHECK(g->dim() == n);
     CHECK(g->affine_velocity());
@@ -301,7 +307,10 @@ TEST_CASE("Helmholtz: velocity, birth/death ratio against the module's point flo
   CHECK(make_helmholtz_process(3, 0.0)->sigma_max() == 80.0);
   CHECK(!make_helmholtz_process(3, 0.0)->has_birth_death());
   CHECK(make_helmholtz_process(3, 1e-6)->sigma_max() == 80.0);
-  CHECK(make_helmholtz_process(3, 1e-6)->sigma_min() == 0.002);
+  // Tiny k0: PFGM's kernel, whose tail sets sigma_min (tail_matched_sigma_min).
+  CHECK(make_helmholtz_process(3, 1e-6)->sigma_min() ==
+        Approx(tail_matched_sigma_min(*make_pfgmpp_process(3, 1.0))).epsilon(1e-3));
+  CHECK(make_helmholtz_process(3, 1e-6)->sigma_min() < 2e-4);
   auto tight = make_helmholtz_process(784, 1e6);  // bound ~4e-4
   CHECK(tight->sigma_max() == Approx(0.5 * helmholtz_time_bound(784, 1e6)));
   CHECK(tight->sigma_min() == Approx(1e-3 * tight->sigma_max()));
@@ -507,7 +516,7 @@ double ks_against_cdf(std::vector<double> x, const std::function<double(double)>
 // radii drawn at t0 and moved with it are distributed as the kernel at t1 (KS). Measured, 1000
 // radii: D = 0.025, 0.021, 0.025, 0.022 against a critical 0.062; the unmoved t0 draws give
 // 0.47, 0.56, 0.18, 0.64.
-TEST_CASE("per-source velocities transport the kernel: mixed diffusion-Poisson, dissipative wave, diffusion") {
+TEST_CASE("per-source velocities transport the kernel: screened Poisson, mixed diffusion-Poisson, Helmholtz, dissipative wave, diffusion") {
   const int n = 1000;
   const double critical = kKsFactor / std::sqrt(double(n));
   struct Case {
@@ -518,6 +527,12 @@ TEST_CASE("per-source velocities transport the kernel: mixed diffusion-Poisson, 
   std::vector<Case> cases;
   cases.push_back({"mixed N = 2", make_mixed_diffusion_poisson_process(2, 2.0, 3.0), 0.5, 2.0});
   cases.push_back({"mixed N = 784", make_mixed_diffusion_poisson_process(784, 1.0, 1.0), 0.3, 1.0});
+  // Screened Poisson generates from its normalised kernel's own flow: Poisson-like at m t << 1,
+  // diffusion-like beyond; the transport crosses over.
+  cases.push_back({"screened Poisson m = 1, N = 2", make_yukawa_process(2, 1.0), 0.1, 3.0});
+  cases.push_back({"screened Poisson m = 2, N = 784", make_yukawa_process(784, 2.0), 0.05, 1.0});
+  // Helmholtz's truncated, normalised kernel in N = 2 (bound y_(3/2,1)/k0 = 8.99 for k0 = 0.5).
+  cases.push_back({"helmholtz k0 = 0.5, N = 2", make_helmholtz_process(2, 0.5), 0.5, 3.0});
   // eps t0 = 8: the front pulses hold e^-8 = 3e-4 of the mass, which the bulk velocity ignores.
   cases.push_back({"dissipative wave", make_dissipative_wave_process(1, 1.0), 8.0, 16.0});
   cases.push_back({"diffusion N = 3", make_diffusion_process(3), 0.2, 1.0});

