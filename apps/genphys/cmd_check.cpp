@@ -22,6 +22,7 @@ void print_one(const CheckResult& r) {
   std::cout << "dimension: " << r.dim << "\n";
   std::cout << "C1:        " << to_string(r.c1.verdict) << " - " << r.c1.reason << "\n";
   std::cout << "C2:        " << to_string(r.c2.verdict) << " - " << r.c2.reason << "\n";
+  std::cout << "kernel:    " << to_string(r.kernel.verdict) << " - " << r.kernel.reason << "\n";
   std::cout << "verdict:   " << to_string(r.verdict) << "\n";
   if (!r.condition.empty()) std::cout << "condition: " << r.condition << "\n";
 }
@@ -30,7 +31,9 @@ void print_table(const std::vector<CheckResult>& rows) {
   std::cout << fmt::format("{:<24} {:<12} {:<12} {:<12} {}\n", "pde", "C1", "C2", "verdict", "why / condition");
   for (const auto& r : rows) {
     std::string why = r.verdict == Verdict::yes ? "" : !r.condition.empty() ? r.condition
-                      : r.c1.verdict == Verdict::no ? "C1: " + r.c1.reason : "C2: " + r.c2.reason;
+                      : r.c1.verdict == Verdict::no ? "C1: " + r.c1.reason
+                      : r.c2.verdict == Verdict::no ? "C2: " + r.c2.reason
+                                                    : "kernel: " + r.kernel.reason;
     std::cout << fmt::format("{:<24} {:<12} {:<12} {:<12} {}\n", r.pde, to_string(r.c1.verdict),
                              to_string(r.c2.verdict), to_string(r.verdict), why);
   }

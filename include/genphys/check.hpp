@@ -31,12 +31,24 @@ struct CheckResult {
   ParamValues params;
   int dim = 0;
   ConditionVerdict c1, c2;
+  /// Whether the module's kernel in this N concentrates on its source as sigma -> sigma_min (the
+  /// flow can reach the data): median radius at sigma_min <= kConcentrationFactor sigma_min
+  /// sqrt(N). `no` with the numbers when it does not (Helmholtz in high N: a shell at ~Z/k0);
+  /// `yes` with "not applicable" when the module has no kernel sampler in N.
+  ConditionVerdict kernel;
   Verdict verdict = Verdict::no;
   std::string condition;  ///< the computed condition(s) for a `conditional` verdict; else empty
 };
 
-/// Runs C1 (module.c1(dim)) and C2 (analyse_c2(module.dispersion())).
+inline constexpr double kConcentrationFactor = 10.0;
+
+/// Runs C1 (module.c1(dim)), C2 (analyse_c2(module.dispersion())) and, unless either says no,
+/// the kernel's concentration in N (kernel_concentration); the verdict is the weakest.
 CheckResult check(const PdeModule& module, int dim);
+
+class GenerativeProcess;
+/// The concentration condition of CheckResult::kernel for one process.
+ConditionVerdict kernel_concentration(const GenerativeProcess& process);
 
 /// One JSON object: pde, equation, params, dim, c1 {verdict, reason}, c2 {verdict, reason},
 /// verdict, condition.

@@ -68,6 +68,11 @@ double wasserstein2_squared_1d(std::vector<double> a, std::vector<double> b);
 double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections = 256,
                           std::uint64_t seed = 0);
 
+/// Sliced Kolmogorov-Smirnov: the largest over `projections` random directions of the two-sample
+/// KS statistic of the projected sets, in [0, 1]. Unlike W2 it stays finite for heavy-tailed
+/// sets (PFGM's prior has no second moment). Same errors as sliced_wasserstein.
+double sliced_ks(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections = 64, std::uint64_t seed = 0);
+
 /// The median heuristic: the median Euclidean distance between distinct points of a and b pooled
 /// (at most 2000 pooled points, taken evenly spaced, so the cost stays bounded).
 double median_distance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b);

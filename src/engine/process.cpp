@@ -38,9 +38,10 @@ ResolvedProcess resolve_process(const std::string& pde, const ParamValues& param
     const CheckResult c = check(*r.module, dim);
     r.verdict = c.verdict;
     if (c.verdict == Verdict::no) {
-      const ConditionVerdict& failed = c.c1.verdict == Verdict::no ? c.c1 : c.c2;
+      const bool c1 = c.c1.verdict == Verdict::no, c2 = !c1 && c.c2.verdict == Verdict::no;
+      const ConditionVerdict& failed = c1 ? c.c1 : c2 ? c.c2 : c.kernel;
       throw InputError(fmt::format("PDE '{}' is not s-generative in N = {} (check verdict: no; {}: {}): refusing to train",
-                                   name, dim, c.c1.verdict == Verdict::no ? "C1" : "C2", failed.reason));
+                                   name, dim, c1 ? "C1" : c2 ? "C2" : "kernel", failed.reason));
     }
     if (c.verdict == Verdict::conditional) r.condition = c.condition.empty() ? "(no condition given)" : c.condition;
   }

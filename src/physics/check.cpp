@@ -7,6 +7,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "genphys/generative.hpp"
+
 namespace genphys {
 namespace {
 
@@ -150,12 +152,49 @@ CheckResult check(const PdeModule& module, int dim) {
   if (!analytic.empty()) r.c2.reason = analytic + "; confirmed: " + r.c2.reason;
   r.c1 = module.c1(dim);
   r.verdict = combine(r.c1.verdict, r.c2.verdict);
+  r.kernel = {Verdict::yes, "not applicable", ""};
+  if (r.verdict != Verdict::no) {
+    std::unique_ptr<GenerativeProcess> process;
+    try {
+      process = module.generative(dim);
+    } catch (const NotSupported& e) {
+      r.kernel.reason = std::string("not applicable: no kernel sampler in this N (") + e.what() + ")";
+    }
+    if (process) {
+      r.kernel = kernel_concentration(*process);
+      r.verdict = combine(r.verdict, r.kernel.verdict);
+    } else if (r.kernel.reason == "not applicable") {
+      r.kernel.reason = "not applicable: no kernel sampler in this N";
+    }
+  }
   if (r.verdict != Verdict::no) {
     for (const auto* c : {&r.c1, &r.c2})
       if (c->verdict == Verdict::conditional && !c->condition.empty())
         r.condition += (r.condition.empty() ? "" : "; ") + c->condition;
   }
   return r;
+}
+
+ConditionVerdict kernel_concentration(const GenerativeProcess& process) {
+  const int n = process.dim();
+  const double sigma_min = process.sigma_min(), t = process.time(sigma_min);
+  // Median radius by bisection on the radial CDF in log r.
+  double lo = std::log(sigma_min) - 40.0, hi = std::log(sigma_min) + 40.0;
+  for (int i = 0; i < 100 && hi - lo > 1e-6; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (process.radial_cdf(std::exp(mid), t) < 0.5 ? lo : hi) = mid;
+  }
+  const double median = std::exp(0.5 * (lo + hi)), limit = kConcentrationFactor * sigma_min * std::sqrt(double(n));
+  if (median <= limit)
+    return {Verdict::yes,
+            fmt::format("the kernel concentrates: median radius {} at sigma_min = {} (<= {} sigma_min sqrt(N) = {})",
+                        num(median), num(sigma_min), num(kConcentrationFactor), num(limit)),
+            ""};
+  return {Verdict::no,
+          fmt::format("the kernel does not concentrate in N = {}: its median radius at sigma_min = {} is {} (> {} sigma_min "
+                      "sqrt(N) = {}), so the flow cannot reach the data",
+                      n, num(sigma_min), num(median), num(kConcentrationFactor), num(limit)),
+          ""};
 }
 
 std::string to_json(const CheckResult& r) {
@@ -167,6 +206,7 @@ std::string to_json(const CheckResult& r) {
   j["dim"] = r.dim;
   j["c1"] = {{"verdict", to_string(r.c1.verdict)}, {"reason", r.c1.reason}};
   j["c2"] = {{"verdict", to_string(r.c2.verdict)}, {"reason", r.c2.reason}};
+  j["kernel"] = {{"verdict", to_string(r.kernel.verdict)}, {"reason", r.kernel.reason}};
   j["verdict"] = to_string(r.verdict);
   j["condition"] = r.condition;
   return j.dump();

@@ -125,6 +125,29 @@ double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, in
   return std::sqrt(total / projections);
 }
 
+double sliced_ks(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections, std::uint64_t seed) {
+  if (a.rows() == 0 || b.rows() == 0) throw InputError("sliced KS statistic of an empty set");
+  if (a.cols() != b.cols()) throw InputError(fmt::format("sliced KS statistic between {}D and {}D points", a.cols(), b.cols()));
+  if (projections < 1) throw InputError("sliced KS statistic needs at least one projection");
+  const Eigen::MatrixXd dirs = random_directions(int(a.cols()), projections, seed);
+  const Eigen::MatrixXd pa = a * dirs.transpose(), pb = b * dirs.transpose();
+  double worst = 0.0;
+  for (int k = 0; k < projections; ++k) {
+    std::vector<double> va(pa.col(k).data(), pa.col(k).data() + pa.rows());
+    std::vector<double> vb(pb.col(k).data(), pb.col(k).data() + pb.rows());
+    std::sort(va.begin(), va.end());
+    std::sort(vb.begin(), vb.end());
+    std::size_t i = 0, j = 0;
+    while (i < va.size() && j < vb.size()) {
+      const double x = std::min(va[i], vb[j]);
+      while (i < va.size() && va[i] == x) ++i;
+      while (j < vb.size() && vb[j] == x) ++j;
+      worst = std::max(worst, std::fabs(double(i) / double(va.size()) - double(j) / double(vb.size())));
+    }
+  }
+  return worst;
+}
+
 namespace {
 
 // Rows of a and b stacked, at most `limit` of them, evenly spaced over the stack.

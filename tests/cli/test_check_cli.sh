@@ -5,18 +5,23 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 
 # --- check
-out=$("$genphys" check --pde helmholtz --k0 0.5 --json) || bad "check helmholtz failed"
+out=$("$genphys" check --pde helmholtz --k0 0.5 --dim 2 --json) || bad "check helmholtz failed"
 python3 - "$out" <<'PY' && ok || bad "helmholtz JSON"
 import json, sys
 j = json.loads(sys.argv[1])
-assert j["pde"] == "helmholtz" and j["params"] == {"k0": 0.5} and j["dim"] == 784, j
+assert j["pde"] == "helmholtz" and j["params"] == {"k0": 0.5} and j["dim"] == 2, j
 assert j["c2"]["verdict"] == "conditional" and j["verdict"] == "conditional", j
+assert j["kernel"]["verdict"] == "yes", j
 assert "0 < k <= 0.5" in j["condition"] and "12.57" in j["condition"], j["condition"]
 PY
+# In N = 784 (the default) its kernel never concentrates: the verdict is no, with the number.
+"$genphys" check --pde helmholtz --k0 0.5 | grep -qE "^kernel: +no - .*does not concentrate.*795" && ok \
+  || bad "helmholtz in N = 784 must say its kernel does not concentrate"
 "$genphys" check --all --dim 784 >"$tmp/all" || bad "check --all failed"
 [[ $(grep -c '' "$tmp/all") -eq 12 ]] && ok || bad "check --all: want header + 11 rows"
 grep -qE '^biharmonic +no +yes +no ' "$tmp/all" && ok || bad "biharmonic row: $(grep biharmonic "$tmp/all")"
 grep -qE '^diffusion +yes +yes +yes' "$tmp/all" && ok || bad "diffusion row"
+grep -qE "^helmholtz +conditional +conditional +no +kernel: the kernel does not concentrate" "$tmp/all" && ok || bad "helmholtz row: $(grep helmholtz "$tmp/all")"
 grep -qE '^ideal-wave +no +no +no' "$tmp/all" && ok || bad "ideal-wave row"
 out=$("$genphys" check --pde custom --expr "phi_tt + lap phi - 0.25 phi" --json) || bad "custom check failed"
 grep -q '"c2":{"verdict":"yes"' <<<"$out" && ok || bad "custom yukawa C2: $out"

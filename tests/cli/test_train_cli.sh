@@ -26,6 +26,7 @@ raw = struct.pack(">IIII", 0x803, n, 8, 8) + bytes(px)
 open(f"{d}/sq.idx.gz", "wb").write(gzip.compress(raw))
 open(f"{d}/cut.idx", "wb").write(raw[:-100])
 open(f"{d}/labels.idx", "wb").write(struct.pack(">II", 0x801, 3) + bytes(3))
+open(f"{d}/blank28.idx", "wb").write(struct.pack(">IIII", 0x803, 4, 28, 28) + bytes(4 * 784))
 def png(path, w, h):
     row = b"\x00" + bytes([128] * w)
     chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
@@ -44,6 +45,8 @@ expect_error 2 "not s-generative" -- train --pde biharmonic --data toy:moons:100
 expect_error 2 "C1" -- train --pde biharmonic --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "not s-generative" -- train --pde ideal-wave --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 [[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
+# Helmholtz k0 = 0.5 is valid in N = 2 but its kernel never concentrates in N = 784.
+expect_error 2 "does not concentrate" -- train --pde helmholtz --k0 0.5 --data "idx:$tmp/blank28.idx" --out "$tmp/r0" "${common[@]}"
 expect_error 2 "no generative process" -- train --pde dissipative-wave --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "unknown PDE" -- train --pde nope --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "no parameter --k0" -- train --pde diffusion --k0 1 --data toy:moons:100 --out "$tmp/r0" "${common[@]}"

@@ -112,7 +112,8 @@ TEST_CASE("overall verdicts reproduce the s-generative row, C1 can veto C2") {
       {"diffusion", Verdict::yes, Verdict::yes},
       {"poisson", Verdict::yes, Verdict::yes},
       {"screened-poisson", Verdict::yes, Verdict::yes},
-      {"helmholtz", Verdict::conditional, Verdict::conditional},
+      // C1 and C2 conditional, but in N = 784 the truncated kernel never concentrates (below).
+      {"helmholtz", Verdict::conditional, Verdict::no},
       {"dissipative-wave", Verdict::conditional, Verdict::conditional},
       {"biharmonic", Verdict::no, Verdict::no},
       {"ideal-wave", Verdict::no, Verdict::no},
@@ -144,14 +145,39 @@ TEST_CASE("C1 of first-order kernels is measured: the verdict flips at beta = 1"
 }
 
 TEST_CASE("check JSON has the documented keys") {
-  const auto j = nlohmann::json::parse(to_json(check(*make_module("helmholtz", {{"k0", 0.5}}), 784)));
-  for (const char* key : {"pde", "params", "dim", "c1", "c2", "verdict", "condition"}) CHECK(j.contains(key));
+  const auto j = nlohmann::json::parse(to_json(check(*make_module("helmholtz", {{"k0", 0.5}}), 2)));
+  for (const char* key : {"pde", "params", "dim", "c1", "c2", "kernel", "verdict", "condition"}) CHECK(j.contains(key));
   CHECK(j["pde"] == "helmholtz");
   CHECK(j["params"]["k0"] == 0.5);
-  CHECK(j["dim"] == 784);
+  CHECK(j["dim"] == 2);
   CHECK(j["c1"].contains("verdict"));
   CHECK(j["c2"]["verdict"] == "conditional");
+  CHECK(j["kernel"]["verdict"] == "yes");
   CHECK(j["verdict"] == "conditional");
+}
+
+// Validity is decided in the data's own N: Helmholtz k0 = 0.5 concentrates in N = 2 (PFGM-like
+// for small t) but in N = 784 its truncated kernel is a shell at rho ~ Z/k0 for every t (measured
+// median radius 795 at sigma_min = 1e-6, the floor).
+TEST_CASE("the kernel must concentrate in the data's N: Helmholtz accepted in N = 2, refused in N = 784") {
+  const auto helmholtz = make_module("helmholtz", {{"k0", 0.5}});
+  const CheckResult low = check(*helmholtz, 2), high = check(*helmholtz, 784);
+  CHECK(low.kernel.verdict == Verdict::yes);
+  CHECK(low.verdict == Verdict::conditional);
+  CHECK(high.kernel.verdict == Verdict::no);
+  CHECK(high.verdict == Verdict::no);
+  CHECK_THAT(high.kernel.reason, Catch::Contains("does not concentrate") && Catch::Contains("795"));
+  // Every module with a kernel sampler that check accepts concentrates, in both N.
+  for (const char* name : {"diffusion", "poisson", "screened-poisson", "mixed-diffusion-poisson", "fractional-diffusion",
+                           "third-order"})
+    for (int n : {2, 784}) {
+      INFO(name << " N = " << n);
+      const CheckResult r = check(*make_module(name), n);
+      CHECK(r.kernel.verdict == Verdict::yes);
+      CHECK_THAT(r.kernel.reason, Catch::Contains("concentrates"));
+    }
+  // No kernel sampler in this N: not applicable, the verdict comes from C1 and C2.
+  CHECK_THAT(check(*make_module("dissipative-wave"), 2).kernel.reason, Catch::Contains("not applicable"));
 }
 
 TEST_CASE("combine takes the weaker verdict") {
