@@ -532,3 +532,44 @@ TEST_CASE("a field that is not affine: mixed diffusion-Poisson averages per-sour
   CHECK(h.nfe == 35);
   CHECK(fraction_near(h.samples, data, 1e-2) >= 0.99);
 }
+
+// With one data point the field of an affine module is dx/dt = c(t) (x - y) with y frozen, whose
+// solution is x - y proportional to lambda = step_variable(t): Euler and Heun in lambda are then
+// exact, every step scales x - y by lambda'/lambda and the last lands on y. Stepping in the wrong
+// variable (sigma for t = m sigma^2) broke both.
+TEST_CASE("frozen denoiser: each affine module's steps scale x - y by lambda'/lambda and land on y") {
+  Eigen::MatrixXd data(1, 3);
+  data << 0.3, -0.2, 0.5;
+  std::vector<std::pair<std::string, std::shared_ptr<GenerativeProcess>>> processes = {
+      {"diffusion", make_diffusion_process(3)},
+      {"pfgm", make_pfgmpp_process(3, 1.0)},
+      {"pfgm++ 128", make_pfgmpp_process(3, 128.0)},
+      {"fractional 0.5", make_stable_process(3, 0.5)},
+      {"fractional 0.75", make_stable_process(3, 0.75)},
+      {"third order", make_stable_process(3, 1.0 / 3.0)},
+      {"yukawa, unnormalised", make_unnormalised_yukawa_process(3, 2.0)},
+  };
+  for (const auto& [name, p] : processes)
+    for (Solver solver : {Solver::heun, Solver::euler})
+      for (int nfe : {9, 17, 35}) {
+        INFO(name << ", " << to_string(solver) << " " << nfe);
+        ExactSamplerOptions o;
+        o.solver = solver;
+        o.nfe = nfe;
+        o.keep_trajectories = 2;
+        o.center_prior = false;
+        o.sigma_max = 5.0;
+        const ExactSamples s = sample_exact(*p, data, 2, 3, o);
+        CHECK(s.nfe == nfe);
+        CHECK((s.samples.rowwise() - data.row(0)).cwiseAbs().maxCoeff() < 1e-12);
+        for (const Trajectory& tr : s.trajectories) {
+          REQUIRE(tr.t.size() >= 3);
+          for (std::size_t k = 0; k + 2 < tr.t.size(); ++k) {
+            const double ratio = p->step_variable(tr.t[k + 1]) / p->step_variable(tr.t[k]);
+            const Eigen::RowVectorXd a = tr.x.row(Eigen::Index(k)) - data.row(0);
+            const Eigen::RowVectorXd b = tr.x.row(Eigen::Index(k + 1)) - data.row(0);
+            CHECK((b - ratio * a).norm() <= 1e-11 * a.norm() + 1e-15);
+          }
+        }
+      }
+}
