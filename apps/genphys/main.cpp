@@ -1,6 +1,8 @@
 // genphys: physical processes as generative models.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <set>
 
@@ -124,9 +126,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Output to a full disk or a closed pipe must not end in exit 0 with a partial result.
+  auto flushed = [](int code) {
+    std::cout.flush();
+    if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::cerr << "genphys: error: cannot write to standard output: " << std::strerror(errno ? errno : EIO) << "\n";
+      return code == 0 ? 1 : code;
+    }
+    return code;
+  };
   try {
     for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) return flushed(run());
   } catch (const InputError& e) {
     std::cerr << "genphys: error: " << e.what() << "\n";
     return 2;

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "genphys/errors.hpp"
+#include "genphys/io.hpp"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -580,27 +581,13 @@ void append_bytes(void* ctx, void* data, int size) {
   out->insert(out->end(), b, b + size);
 }
 
-// Encodes in memory, writes "<path>.tmp", then renames: a failure never leaves a partial file.
+// Encodes in memory, then writes through write_file_atomic: a failure never leaves a partial file.
 void write_png(const std::string& path, int w, int h, int comp, const unsigned char* data) {
   if (path.empty()) throw InputError("cannot write PNG: empty path");
   std::vector<unsigned char> png;
   if (!stbi_write_png_to_func(append_bytes, &png, w, h, comp, data, w * comp))
     throw InputError(fmt::format("cannot write {}: PNG encoding failed", path));
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw InputError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  bool ok = std::fwrite(png.data(), 1, png.size(), f) == png.size();
-  int err = ok ? 0 : errno;
-  if (std::fclose(f) != 0 && ok) ok = false, err = errno;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw InputError(fmt::format("cannot write {}: {}", path, std::strerror(err ? err : EIO)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw InputError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-  }
+  write_file_atomic(path, std::string(png.begin(), png.end()));
 }
 
 }  // namespace
