@@ -109,13 +109,23 @@ double wasserstein2_squared_1d(std::vector<double> a, std::vector<double> b) {
   return total / (double(n) * double(m));
 }
 
-double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections, std::uint64_t seed) {
-  if (a.rows() == 0 || b.rows() == 0) throw InputError("sliced Wasserstein distance of an empty set");
-  if (a.cols() != b.cols())
-    throw InputError(fmt::format("sliced Wasserstein distance between {}D and {}D points", a.cols(), b.cols()));
-  if (projections < 1) throw InputError("sliced Wasserstein needs at least one projection");
+namespace {
+
+// Both sets projected on `projections` random directions (columns), after the checks shared by
+// the sliced statistics.
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> project(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections,
+                                                    std::uint64_t seed, const char* what) {
+  if (a.rows() == 0 || b.rows() == 0) throw InputError(fmt::format("{} of an empty set", what));
+  if (a.cols() != b.cols()) throw InputError(fmt::format("{} between {}D and {}D points", what, a.cols(), b.cols()));
+  if (projections < 1) throw InputError(fmt::format("{} needs at least one projection", what));
   const Eigen::MatrixXd dirs = random_directions(int(a.cols()), projections, seed);
-  const Eigen::MatrixXd pa = a * dirs.transpose(), pb = b * dirs.transpose();
+  return {a * dirs.transpose(), b * dirs.transpose()};
+}
+
+}  // namespace
+
+double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections, std::uint64_t seed) {
+  const auto [pa, pb] = project(a, b, projections, seed, "sliced Wasserstein distance");
   double total = 0.0;
   for (int k = 0; k < projections; ++k) {
     std::vector<double> va(pa.col(k).data(), pa.col(k).data() + pa.rows());
@@ -126,11 +136,7 @@ double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, in
 }
 
 double sliced_ks(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections, std::uint64_t seed) {
-  if (a.rows() == 0 || b.rows() == 0) throw InputError("sliced KS statistic of an empty set");
-  if (a.cols() != b.cols()) throw InputError(fmt::format("sliced KS statistic between {}D and {}D points", a.cols(), b.cols()));
-  if (projections < 1) throw InputError("sliced KS statistic needs at least one projection");
-  const Eigen::MatrixXd dirs = random_directions(int(a.cols()), projections, seed);
-  const Eigen::MatrixXd pa = a * dirs.transpose(), pb = b * dirs.transpose();
+  const auto [pa, pb] = project(a, b, projections, seed, "sliced KS statistic");
   double worst = 0.0;
   for (int k = 0; k < projections; ++k) {
     std::vector<double> va(pa.col(k).data(), pa.col(k).data() + pa.rows());

@@ -6,6 +6,7 @@
 #include "genphys/errors.hpp"
 #include "genphys/metrics.hpp"
 #include "genphys/random.hpp"
+#include "genphys/variates.hpp"
 
 using namespace genphys;
 using namespace genphys::metrics;
@@ -171,4 +172,23 @@ TEST_CASE("unbiased RBF MMD matches the closed form for Gaussians") {
   }
   CHECK_THROWS_AS(mmd_squared(Eigen::MatrixXd::Zero(1, 2), Eigen::MatrixXd::Zero(3, 2)), InputError);
   CHECK_THROWS_AS(mmd_squared(Eigen::MatrixXd::Zero(3, 2), Eigen::MatrixXd::Zero(3, 2)), InputError);
+}
+
+TEST_CASE("sliced KS: 0 for one set, about 1 for disjoint sets, finite for heavy tails, clean errors") {
+  Eigen::MatrixXd a(400, 2), b(400, 2), c(400, 2);
+  Rng rng(3);
+  for (int i = 0; i < 400; ++i) {
+    a.row(i) << standard_normal(rng), standard_normal(rng);
+    // Cauchy draws: no moments at all, still a statistic in [0, 1].
+    c.row(i) << std::tan(M_PI * (uniform01(rng) - 0.5)), std::tan(M_PI * (uniform01(rng) - 0.5));
+  }
+  b = a.array() + 100.0;
+  CHECK(sliced_ks(a, a) == 0.0);
+  CHECK(sliced_ks(a, b) > 0.99);
+  const double heavy = sliced_ks(a, c);
+  CHECK(heavy > 0.05);
+  CHECK(heavy < 0.5);
+  CHECK_THROWS_AS(sliced_ks(a, Eigen::MatrixXd(0, 2)), InputError);
+  CHECK_THROWS_AS(sliced_ks(a, Eigen::MatrixXd(3, 3)), InputError);
+  CHECK_THROWS_AS(sliced_ks(a, a, 0), InputError);
 }
