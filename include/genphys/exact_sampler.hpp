@@ -73,9 +73,18 @@ struct ExactSamples {
   std::vector<Trajectory> trajectories;  ///< first keep_trajectories samples, before resampling
 };
 
-/// The integration grid for Euler / Heun: the EDM sigma schedule (n = nfe levels for Euler,
-/// heun_steps_for_nfe(nfe) for Heun) mapped to the module's time by process.time(sigma), ending
-/// in an exact 0. Throws InputError for NFE < 1, even Heun NFE, or a bad sigma range.
+/// EDM's schedule (n levels, exponent rho, then 0) laid out in the module's own step variable
+/// between lambda(time(sigma_max)) and lambda(time(sigma_min)). For the self-similar kernels
+/// lambda = sigma and this is EDM's sigma schedule; where lambda is not proportional to sigma
+/// (screened Poisson: t = m sigma^2 at small t, so a fixed sigma ratio is its square in lambda) the
+/// steps are spread evenly in the variable the paths are straight in. Shared by the exact and the
+/// network samplers. Throws InputError for a bad range.
+std::vector<double> step_schedule(const GenerativeProcess& process, int levels, double sigma_min, double sigma_max,
+                                  double rho = 7.0);
+
+/// The integration grid for Euler / Heun: step_schedule (n = nfe levels for Euler,
+/// heun_steps_for_nfe(nfe) for Heun) mapped to the module's time by step_time, ending in an exact
+/// 0. Throws InputError for NFE < 1, even Heun NFE, or a bad sigma range.
 std::vector<double> exact_time_grid(const GenerativeProcess& process, const ExactSamplerOptions& opt);
 
 /// n prior points: row i = process.sample_prior(sample_rng(seed, i), t_max) + centre.

@@ -67,9 +67,10 @@ struct Clock {
 
 std::vector<double> grid_for(const GenerativeProcess& process, const ExactSamplerOptions& opt, const Range& r) {
   const int levels = opt.solver == Solver::heun ? heun_steps_for_nfe(opt.nfe) : opt.nfe;
-  const std::vector<double> sigmas = edm_sigma_schedule(levels, r.sigma_min, r.sigma_max, opt.rho);
-  std::vector<double> times(sigmas.size());
-  for (std::size_t i = 0; i + 1 < sigmas.size(); ++i) times[i] = process.time(sigmas[i]);
+  const std::vector<double> lambdas = step_schedule(process, levels, r.sigma_min, r.sigma_max, opt.rho);
+  std::vector<double> times(lambdas.size());
+  for (std::size_t i = 0; i + 1 < lambdas.size(); ++i) times[i] = process.step_time(lambdas[i]);
+  times.front() = r.t_max;
   times.back() = 0.0;  // exact zero: Heun skips its correction on this step
   return times;
 }
@@ -120,6 +121,16 @@ void resample(ExactSamples& out, const Eigen::MatrixXd& end, Resampling scheme, 
 }
 
 }  // namespace
+
+std::vector<double> step_schedule(const GenerativeProcess& process, int levels, double sigma_min, double sigma_max,
+                                  double rho) {
+  const double lambda_min = process.step_variable(process.time(sigma_min));
+  const double lambda_max = process.step_variable(process.time(sigma_max));
+  if (!std::isfinite(lambda_min) || !std::isfinite(lambda_max) || !(lambda_min > 0) || !(lambda_max > lambda_min))
+    throw InputError(fmt::format("sigma range [{}, {}] maps to step variables [{}, {}]; need 0 < lambda_min < lambda_max",
+                                 sigma_min, sigma_max, lambda_min, lambda_max));
+  return edm_sigma_schedule(levels, lambda_min, lambda_max, rho);
+}
 
 Solver parse_solver(const std::string& name) {
   if (name == "euler") return Solver::euler;

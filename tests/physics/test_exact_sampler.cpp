@@ -568,7 +568,7 @@ TEST_CASE("frozen denoiser: each affine module's steps scale x - y by lambda'/la
             const double ratio = p->step_variable(tr.t[k + 1]) / p->step_variable(tr.t[k]);
             const Eigen::RowVectorXd a = tr.x.row(Eigen::Index(k)) - data.row(0);
             const Eigen::RowVectorXd b = tr.x.row(Eigen::Index(k + 1)) - data.row(0);
-            CHECK((b - ratio * a).norm() <= 1e-11 * a.norm() + 1e-15);
+            CHECK((b - ratio * a).norm() <= 1e-11 * a.norm() + 1e-14);  // + rounding of x ~ y
           }
         }
       }
