@@ -69,6 +69,8 @@ EdmPrecond make_model(const RunConfig& c) {
   p.sigma_data = c.sigma_data;
   p.velocity = c.velocity_target;
   p.scale_from_input = c.scale_from_input;
+  p.spread_threshold = c.spread_threshold;
+  p.noise_from_scale = c.noise_from_scale;
   p.centre = c.data_mean;
   return EdmPrecond(make_network(c.arch, c.shape), p);
 }
@@ -101,6 +103,8 @@ std::string config_to_json(const RunConfig& c) {
          {"clamp_sigma", c.clamp_sigma},
          {"velocity_target", c.velocity_target},
          {"scale_from_input", c.scale_from_input},
+         {"spread_threshold", c.spread_threshold},
+         {"noise_from_scale", c.noise_from_scale},
          {"condition", c.condition},
          {"seed", c.seed}};
   return j.dump();
@@ -137,6 +141,9 @@ RunConfig config_from_json(const std::string& text) {
     c.clamp_sigma = j.at("clamp_sigma");
     c.velocity_target = j.value("velocity_target", false);
     c.scale_from_input = j.value("scale_from_input", false);
+    // Absent in runs written before the threshold was stored: their rule, tau^2 = sigma_data^2.
+    c.spread_threshold = j.value("spread_threshold", -1.0);
+    c.noise_from_scale = j.value("noise_from_scale", false);
     c.condition = j.at("condition");
     c.seed = j.at("seed");
     return c;

@@ -35,6 +35,8 @@ struct RunConfig {
   bool clamp_sigma = false;
   bool velocity_target = false;   ///< the field is not affine: the network predicts dx/dsigma
   bool scale_from_input = false;  ///< heavy-tailed kernel: precondition with the input's own scale
+  double spread_threshold = -1.0;  ///< tau^2 = max |y - mean|^2/N over the data; < 0: sigma_data^2 (old runs)
+  bool noise_from_scale = false;   ///< heavy tails: the denoiser is conditioned on ln(s), not ln(sigma)
   std::string condition;  ///< the `conditional` verdict's condition, if any
   std::uint64_t seed = 0;
 };

@@ -34,16 +34,24 @@ struct PrecondOptions {
   /// true: the velocity dx/dsigma itself, regressed on each source's own velocity.
   bool velocity = false;
   /// Heavy-tailed kernels: precondition with a per-sample scale s read from the input,
-  /// s^2 = max(sigma^2, |x - centre|^2/N - sigma_data^2), instead of sigma.
+  /// s^2 = max(sigma^2, |x - centre|^2/N - tau^2), instead of sigma.
   bool scale_from_input = false;
+  /// tau^2 above: the largest |y - centre|^2/N over the training set, so that no clean point
+  /// switches to its own scale. < 0: sigma_data^2 (checkpoints written before it was stored).
+  double spread_threshold = -1.0;
+  /// With scale_from_input: the network is conditioned on c_noise = ln(s)/4 instead of
+  /// ln(sigma)/4, and a velocity model's output and loss weight carry the gain s/sigma.
+  bool noise_from_scale = false;
   std::vector<double> centre;  ///< data mean, per coordinate (empty: the origin)
 };
 
 /// EDM preconditioning (Karras et al. 2022, Table 1) with the effective scale s (= sigma unless
-/// scale_from_input), c_in = 1/sqrt(s^2 + sd^2), c_noise = ln(sigma)/4:
+/// scale_from_input), c_in = 1/sqrt(s^2 + sd^2), c_noise = ln(sigma)/4 (ln(s)/4 with
+/// noise_from_scale):
 ///   denoiser: D = c_skip x + c_out F, c_skip = sd^2/(s^2 + sd^2), c_out = s sd/sqrt(s^2 + sd^2);
 ///   velocity: G = s (x - centre)/(s^2 + sd^2) + sd/sqrt(s^2 + sd^2) F, the same parameterisation
-///   written for the noise (x - y)/sigma, whose optimum it is for diffusion.
+///   written for the noise (x - y)/sigma, whose optimum it is for diffusion (times s/sigma with
+///   noise_from_scale: written for the displacement's own scale, converted to dx/dsigma).
 class EdmPrecondImpl : public torch::nn::Module {
  public:
   EdmPrecondImpl(Network net, double sigma_data);
@@ -54,6 +62,9 @@ class EdmPrecondImpl : public torch::nn::Module {
   torch::Tensor effective_sigma(const torch::Tensor& x, const torch::Tensor& sigma);
   /// Per-sample loss weight making the target of F unit-variance, shape (B).
   torch::Tensor loss_weight(const torch::Tensor& x, const torch::Tensor& sigma);
+  /// Heavy-tailed velocity models (noise_from_scale): s/sigma, the factor from the parameterisation
+  /// written for the displacement's scale s to dx/dsigma, shape (B).
+  torch::Tensor velocity_gain(const torch::Tensor& x, const torch::Tensor& sigma);
   double sigma_data() const { return options_.sigma_data; }
   bool predicts_velocity() const { return options_.velocity; }
   const PrecondOptions& options() const { return options_; }

@@ -79,6 +79,7 @@ SampleResult sample(const SampleOptions& opt) {
       throw InputError("checkpoint " + opt.checkpoint + " was trained on a process given in code, not a module");
     process = resolve_process(config.pde, config.params, config.expr, int(dim), false).process;
   }
+  require_model_fits(config.velocity_target, *process, config.pde);
 
   OdeOptions ode;
   ode.solver = opt.solver;

@@ -2,7 +2,10 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "genphys/errors.hpp"
+#include "genphys/exact_sampler.hpp"
 #include "genphys/ode.hpp"
 
 // ode.hpp's integrators need State + State and double * State; torch::Tensor has both.
@@ -31,62 +34,128 @@ double sigma_velocity_scale(const GenerativeProcess& process, double sigma) {
   return process.velocity_scale(process.time(sigma)) * time_derivative(process, sigma);
 }
 
+double step_velocity_scale(const GenerativeProcess& process, double t) {
+  return process.velocity_scale(t) / process.step_rate(t);
+}
+
+// ---- the clock -----------------------------------------------------------------------------
+
+StepClock::StepClock(const GenerativeProcess& process, const OdeOptions& o) : process_(process) {
+  validate_ode_options(o);
+  // EDM's schedule laid out in lambda (step_schedule): for lambda = sigma it is EDM's own.
+  if (o.solver == "rk45") {
+    lambda_ = {process.step_variable(process.time(o.sigma_max)), process.step_variable(process.time(o.sigma_min)), 0.0};
+  } else {
+    const int levels = o.solver == "heun" ? heun_steps_for_nfe(o.nfe) : o.nfe;
+    lambda_ = step_schedule(process, levels, o.sigma_min, o.sigma_max);
+  }
+  sigma_.resize(lambda_.size());
+  t_.resize(lambda_.size());
+  for (std::size_t i = 0; i + 1 < lambda_.size(); ++i) {
+    t_[i] = i == 0 ? process.time(o.sigma_max) : process.step_time(lambda_[i]);
+    sigma_[i] = i == 0 ? o.sigma_max : process.sigma(t_[i]);
+    if (!std::isfinite(lambda_[i]) || !(lambda_[i] > 0) || (i > 0 && !(lambda_[i] < lambda_[i - 1])))
+      throw InputError(fmt::format("the module's step variable is not positive and decreasing along the schedule: "
+                                   "sigma {:g} -> t {:g} -> lambda {:g}",
+                                   sigma_[i], t_[i], lambda_[i]));
+  }
+  lambda_.back() = 0.0;  // exact zero: Heun skips its correction on this step
+  t_.back() = 0.0;
+}
+
+ClockPoint StepClock::at(double lambda) const {
+  for (std::size_t i = 0; i + 1 < lambda_.size(); ++i)
+    if (lambda_[i] == lambda) return {lambda, t_[i], sigma_[i]};
+  const double t = process_.step_time(lambda);
+  return {lambda, t, process_.sigma(t)};
+}
+
+double sigma_to_step_factor(const GenerativeProcess& process, const ClockPoint& at) {
+  return 1.0 / (time_derivative(process, at.sigma) * process.step_rate(at.t));
+}
+
+// ---- velocities ----------------------------------------------------------------------------
+
+void require_model_fits(bool predicts_velocity, const GenerativeProcess& process, const std::string& pde) {
+  if (!predicts_velocity && !process.affine_velocity())
+    throw InputError(fmt::format("a denoiser cannot drive PDE '{}': its velocity is not affine in E[y|x,t] (it is a "
+                                 "mass-conserving flow trained on velocities); a checkpoint trained as a denoiser "
+                                 "must be retrained",
+                                 pde.empty() ? "(given process)" : pde));
+}
+
 namespace {
+
+torch::Tensor sigma_column(const torch::Tensor& state, double sigma) {
+  return torch::full({state.size(0)}, sigma, state.options());
+}
+
 double tensor_error_norm(const torch::Tensor& err, const torch::Tensor& x0, const torch::Tensor& x1, double rtol,
                          double atol) {
   auto scale = atol + rtol * torch::maximum(x0.abs(), x1.abs());
   // Scaled RMS per sample; the batch steps together, so the worst sample decides.
   return (err / scale).square().flatten(1).mean(1).sqrt().max().item<double>();
 }
+
 }  // namespace
 
 torch::Tensor integrate_denoiser(const GenerativeProcess& process, torch::Tensor x, const Denoiser& denoiser,
                                  const OdeOptions& o, std::int64_t& nfe) {
-  validate_ode_options(o);
-  SigmaVelocity velocity = [&](const torch::Tensor& state, double sigma) -> torch::Tensor {
-    auto s = torch::full({state.size(0)}, sigma, state.options());
-    auto D = denoiser(state, s).to(state.dtype());
-    return sigma_velocity_scale(process, sigma) * (state - D);
+  require_model_fits(false, process, "");
+  StepVelocity velocity = [&](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
+    auto D = denoiser(state, sigma_column(state, at.sigma)).to(state.dtype());
+    return step_velocity_scale(process, at.t) * (state - D);
   };
-  return integrate_velocity(std::move(x), velocity, o, nfe);
+  return integrate_velocity(process, std::move(x), velocity, o, nfe);
 }
 
-SigmaVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process) {
+StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process) {
+  require_model_fits(model->predicts_velocity(), process, "");
   if (model->predicts_velocity())
-    return [&model](const torch::Tensor& state, double sigma) -> torch::Tensor {
-      auto s = torch::full({state.size(0)}, sigma, state.options());
-      return model->forward(state, s).to(state.dtype());
+    // The network gives dx/dsigma; dx/dlambda = dx/dsigma (dsigma/dt) / (dlambda/dt).
+    return [&model, &process](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
+      return sigma_to_step_factor(process, at) * model->forward(state, sigma_column(state, at.sigma)).to(state.dtype());
     };
-  return [&model, &process](const torch::Tensor& state, double sigma) -> torch::Tensor {
-    auto s = torch::full({state.size(0)}, sigma, state.options());
-    auto D = model->forward(state, s).to(state.dtype());
-    return sigma_velocity_scale(process, sigma) * (state - D);
+  return [&model, &process](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
+    auto D = model->forward(state, sigma_column(state, at.sigma)).to(state.dtype());
+    return step_velocity_scale(process, at.t) * (state - D);
   };
 }
 
-torch::Tensor integrate_velocity(torch::Tensor x, const SigmaVelocity& velocity, const OdeOptions& o,
-                                 std::int64_t& nfe) {
+// ---- integration ---------------------------------------------------------------------------
+
+torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor x, const StepVelocity& velocity,
+                                 const OdeOptions& o, std::int64_t& nfe) {
   validate_ode_options(o);
+  const StepClock clock(process, o);
+  auto in_lambda = [&](const torch::Tensor& state, double lambda) { return velocity(state, clock.at(lambda)); };
   int count = 0;
-  // Noise injection for robustness probes: the callback's tensor shares storage with the state.
+  // Noise injection for robustness probes, at the schedule's sigma: the callback's tensor shares
+  // storage with the state.
   StepCallback<torch::Tensor> inject = nullptr;
   if (o.noise_alpha > 0)
-    inject = [&](int, double sigma, const torch::Tensor& state) {
+    inject = [&](int step, double, const torch::Tensor& state) {
+      const double sigma = clock.sigmas()[std::size_t(step)];
       if (sigma > 0) state.add_(torch::randn_like(state), o.noise_alpha * sigma);
     };
   if (o.solver == "heun") {
-    const auto grid = edm_sigma_schedule(heun_steps_for_nfe(o.nfe), o.sigma_min, o.sigma_max);
-    x = integrate_heun(x, grid, velocity, count, inject);
+    x = integrate_heun(x, clock.lambdas(), in_lambda, count, inject);
   } else if (o.solver == "euler") {
-    const auto grid = edm_sigma_schedule(o.nfe, o.sigma_min, o.sigma_max);
-    x = integrate_euler(x, grid, velocity, count, inject);
+    x = integrate_euler(x, clock.lambdas(), in_lambda, count, inject);
   } else {
     if (o.noise_alpha > 0) throw InputError("noise injection needs a fixed-step solver (heun or euler), not rk45");
+    // In s = log lambda, dx/ds = lambda dx/dlambda stays bounded (x - D for a denoiser): a trial
+    // step reaching down to lambda_min does not evaluate a field of size 1/lambda_min far off.
+    auto in_log = [&](const torch::Tensor& state, double s) {
+      const double lambda = std::exp(s);
+      return lambda * velocity(state, clock.at(lambda));
+    };
     Rk45Options ro;
     ro.rtol = o.rtol;
     ro.atol = o.atol;
-    x = integrate_rk45(x, o.sigma_max, o.sigma_min, velocity, tensor_error_norm, count, ro);
-    x = integrate_euler(x, std::vector<double>{o.sigma_min, 0.0}, velocity, count);
+    const double lambda_max = clock.lambdas()[0], lambda_min = clock.lambdas()[1];
+    x = integrate_rk45(x, std::log(lambda_max), std::log(lambda_min), in_log, tensor_error_norm, count, ro);
+    x = integrate_euler(x, std::vector<double>{lambda_min, 0.0}, in_lambda, count);
   }
   nfe += count;
   return x;
@@ -120,10 +189,10 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
                        torch::Device device, std::int64_t& nfe, const std::vector<double>& centre) {
   validate_ode_options(o);
   if (batch < 1) throw InputError("--batch must be >= 1");
+  const StepVelocity velocity = model_velocity(model, process);
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
-  const SigmaVelocity velocity = model_velocity(model, process);
   std::vector<torch::Tensor> parts;
   nfe = 0;
   for (size_t start = 0; start < indices.size(); start += size_t(batch)) {
@@ -131,7 +200,7 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
     std::vector<std::int64_t> chunk(indices.begin() + std::ptrdiff_t(start), indices.begin() + std::ptrdiff_t(end));
     auto x = draw_prior(process, chunk, seed, shape, o.sigma_max, centre).to(device);
     std::int64_t batch_nfe = 0;
-    x = integrate_velocity(x, velocity, o, batch_nfe);
+    x = integrate_velocity(process, x, velocity, o, batch_nfe);
     nfe = std::max(nfe, batch_nfe);
     parts.push_back(x.to(torch::kCPU, torch::kFloat32));
   }

@@ -1,6 +1,6 @@
 #pragma once
-// The network as the velocity of the module's ODE, integrated with the solvers of ode.hpp.
-// Internal to the engine.
+// The network as the velocity of the module's ODE, integrated with the solvers of ode.hpp in the
+// module's own step variable lambda (GenerativeProcess::step_variable). Internal to the engine.
 
 #include <torch/torch.h>
 
@@ -32,23 +32,62 @@ void validate_ode_options(const OdeOptions& options);
 double time_derivative(const GenerativeProcess& process, double sigma);
 
 /// The factor g(sigma) in dx/dsigma = g(sigma) (x - D(x, sigma)): the module's velocity scale
-/// times dt/dsigma (1/sigma for diffusion and PFGM++).
+/// times dt/dsigma (1/sigma for diffusion and PFGM++). Affine modules only.
 double sigma_velocity_scale(const GenerativeProcess& process, double sigma);
 
-/// dx/dsigma at (x, sigma): x (B, ...) float64.
-using SigmaVelocity = std::function<torch::Tensor(const torch::Tensor& x, double sigma)>;
+/// The factor c(t) in dx/dlambda = c(t) (x - D): velocity_scale(t) / step_rate(t), which is
+/// 1/lambda for a module whose step variable keeps its contract. Affine modules only.
+double step_velocity_scale(const GenerativeProcess& process, double t);
 
-/// The ODE velocity of a trained model: its output for a velocity model, g(sigma)(x - D) for a
-/// denoiser. Holds references to both arguments.
-SigmaVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process);
+/// One point of the sampling clock: the step variable, the module's time and the noise level
+/// the network is conditioned on.
+struct ClockPoint {
+  double lambda = 0, t = 0, sigma = 0;
+};
 
-/// Integrates dx/dsigma = velocity from sigma_max to 0, as integrate_denoiser does.
-torch::Tensor integrate_velocity(torch::Tensor x, const SigmaVelocity& velocity, const OdeOptions& options,
-                                 std::int64_t& nfe);
+/// The sampling grid in the module's step variable: EDM's schedule laid out between
+/// lambda(time(sigma_max)) and lambda(time(sigma_min)) (step_schedule, exact_sampler.hpp; EDM's own
+/// sigmas wherever lambda = sigma), or for rk45 only those end points, with t = step_time(lambda)
+/// and sigma = sigma(t) at each entry; the last entry is exactly 0. Throws InputError when the
+/// grid is not finite and decreasing.
+class StepClock {
+ public:
+  StepClock(const GenerativeProcess& process, const OdeOptions& options);
+  /// heun/euler: the steps' lambdas, ending in 0; rk45: {lambda_max, lambda_min, 0}.
+  const std::vector<double>& lambdas() const { return lambda_; }
+  /// sigma at each grid entry (0 at the end).
+  const std::vector<double>& sigmas() const { return sigma_; }
+  /// t and sigma at lambda: the schedule's own values on grid entries, else through step_time.
+  ClockPoint at(double lambda) const;
 
-/// Integrates x (float64) from sigma_max to 0 on the EDM schedule (heun: nfe = 2n - 1 exactly;
-/// euler: nfe steps) or adaptively (rk45 to sigma_min, then one Euler step to 0). Adds the
-/// denoiser evaluations to `nfe`.
+ private:
+  const GenerativeProcess& process_;
+  std::vector<double> lambda_, sigma_, t_;
+};
+
+/// dsigma/dt / (dlambda/dt) at a clock point: turns a velocity model's dx/dsigma into dx/dlambda.
+double sigma_to_step_factor(const GenerativeProcess& process, const ClockPoint& at);
+
+/// dx/dlambda at (x, point): x (B, ...) float64.
+using StepVelocity = std::function<torch::Tensor(const torch::Tensor& x, const ClockPoint& at)>;
+
+/// dx/dlambda of a trained model: for a velocity model its dx/dsigma times dsigma/dt /
+/// step_rate(t); for a denoiser step_velocity_scale(t) (x - D). Holds references to both
+/// arguments. Throws InputError for a denoiser on a process that is not affine (a checkpoint
+/// trained before its module became a velocity flow: retrain).
+StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process);
+
+/// Refuses (InputError, one line) a denoiser checkpoint for a process that is not affine.
+void require_model_fits(bool predicts_velocity, const GenerativeProcess& process, const std::string& pde);
+
+/// Integrates dx/dlambda = velocity from sigma_max to 0 on the module's clock, as
+/// integrate_denoiser does. Adds the evaluations to `nfe`.
+torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor x, const StepVelocity& velocity,
+                                 const OdeOptions& options, std::int64_t& nfe);
+
+/// Integrates x (float64) from sigma_max to 0 on the StepClock's grid (heun: nfe = 2n - 1
+/// exactly; euler: nfe steps) or adaptively (rk45 in log lambda down to lambda(sigma_min),
+/// then one Euler step to 0). Adds the denoiser evaluations to `nfe`.
 torch::Tensor integrate_denoiser(const GenerativeProcess& process, torch::Tensor x, const Denoiser& denoiser,
                                  const OdeOptions& options, std::int64_t& nfe);
 

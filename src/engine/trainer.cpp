@@ -193,6 +193,18 @@ namespace {
 
 using namespace engine;
 
+// tau^2 = max over the training points (and their mirror images when flipping) of |y - mean|^2/N.
+double widest_spread(const Dataset& data, const torch::Tensor& mean, bool hflip) {
+  const auto centre = mean.to(torch::kFloat32).unsqueeze(0);
+  double widest = 0;
+  for (std::int64_t start = 0; start < data.size(); start += 4096) {
+    const auto y = data.x.slice(0, start, std::min(data.size(), start + 4096));
+    widest = std::max(widest, (y - centre).square().flatten(1).mean(1).max().item<double>());
+    if (hflip) widest = std::max(widest, (y.flip({-1}) - centre).square().flatten(1).mean(1).max().item<double>());
+  }
+  return widest;
+}
+
 void validate(const TrainOptions& o) {
   if (o.out_dir.empty()) throw InputError("--out RUN_DIR is required");
   if (o.steps < 0) throw InputError("--steps must be >= 0");
@@ -300,6 +312,12 @@ TrainResult train(const TrainOptions& opt) {
     // The prior is the kernel at t_max around the data's centre (physics.md section 5).
     auto mean = data.x.to(torch::kFloat64).mean(0).contiguous();
     config.data_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+    if (config.scale_from_input) {
+      config.spread_threshold = widest_spread(data, mean, config.hflip);
+      config.noise_from_scale = true;
+    }
+  } else {
+    require_model_fits(config.velocity_target, *process, config.pde);
   }
   // Output directory: created and checked before any work is done.
   fs::create_directories(run, ec);
@@ -334,7 +352,11 @@ TrainResult train(const TrainOptions& opt) {
   say(fmt::format("pde {}{}, arch {} ({} parameters), target {}{}, sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
                   config.pde, config.expr.empty() ? "" : " (" + config.expr + ")", config.arch.arch, n_params,
                   config.velocity_target ? "velocity" : "denoiser",
-                  config.scale_from_input ? " (heavy tails: scaled by input)" : "", config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
+                  config.scale_from_input ? fmt::format(" (heavy tails: scaled by input beyond tau^2 = {:.4g})",
+                                                                 config.spread_threshold >= 0
+                                                                     ? config.spread_threshold
+                                                                     : config.sigma_data * config.sigma_data)
+                                          : std::string(), config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
                   opt.steps));
 
   TrainResult result;

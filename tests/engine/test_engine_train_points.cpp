@@ -1,6 +1,7 @@
 // Diffusion, PFGM++ (D = 128) and Yukawa (m = 1) through the one training path on 2D points:
-// the weighted denoising loss on a fixed evaluation set (same data, sigmas and displacements
-// before and after training) must fall by a stated factor.
+// the weighted loss (denoising; velocity targets for Yukawa's mass-conserving flow) on a fixed
+// evaluation set (same data, sigmas and displacements before and after training) must fall by a
+// stated factor.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -75,13 +76,16 @@ TEST_CASE("PFGM++ (D = 128) on 2D clusters: the loss falls") {
   CHECK(r.eval_median_start / r.eval_median_end > 1.5);
 }
 
-// Measured: mean 0.89 -> 0.48 (1.87x), median 0.23 -> 0.093 (2.49x).
+// Velocity targets since screened Poisson generates from its normalised kernel's own flow.
+// Measured: mean 1.30 -> 0.88 (1.48x), median 0.45 -> 0.26 (1.74x); as a denoiser it was mean
+// 0.89 -> 0.48 (1.87x), median 0.23 -> 0.093 (2.49x).
 TEST_CASE("Yukawa (m = 1) on 2D clusters: the loss falls") {
   TempDir dir("pts_yukawa");
   const TrainResult r = train(cluster_run(dir, make_yukawa_process(2, 1.0), "yukawa-m1"));
   report("yukawa m=1", r);
-  CHECK(r.eval_loss_start / r.eval_loss_end > 1.35);
-  CHECK(r.eval_median_start / r.eval_median_end > 2.0);
+  REQUIRE(!make_yukawa_process(2, 1.0)->affine_velocity());
+  CHECK(r.eval_loss_start / r.eval_loss_end > 1.3);
+  CHECK(r.eval_median_start / r.eval_median_end > 1.5);
 }
 
 namespace {

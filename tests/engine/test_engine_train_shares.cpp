@@ -1,0 +1,186 @@
+// Distribution-level check of every trainable module through the one training and sampling
+// path: 2D data with two tight clusters of unequal weight, 75% of the points around (-1, 0) and
+// 25% around (1, 0) (spread 0.05), a small MLP trained briefly (3000 steps of 128), then 4000
+// samples at Heun 35 NFE. The share of samples nearer the minority cluster must be 0.25 within
+// three binomial standard errors of the sample count (3 x 0.0068) plus a modelling allowance of
+// 0.03 (tolerance 0.0505), and more than 90% of the samples must land within 0.25 of a centre.
+//
+// Measured over run seeds 0-4 (GENPHYS_SHARES_SEEDS=5), minority share [landed]:
+//   diffusion            0.238 0.245 0.240 0.240 0.242  [0.997-0.999]
+//   PFGM++ D = 128       0.242 0.244 0.238 0.237 0.239  [0.998-0.999]
+//   PFGM (D = 1)         0.255 0.239 0.235 0.225 0.234  [0.966-0.972]
+//   screened Poisson m=1 0.252 0.249 0.241 0.242 0.249  [0.995-0.997]
+//   mixed (a = b = 1)    0.251 0.257 0.262 0.248 0.253  [0.995-0.997]
+//   fractional 0.5       0.218 0.238 0.227 0.223 0.238  [0.974-0.981]
+// The allowance is the largest modelling error among them, PFGM's 0.026, rounded up. Fractional
+// diffusion runs low (mean 0.229; 0.223 after 1500 steps, 0.230 after 4000, 0.234 with the old
+// heavy-tail rule): the network's, not the sampler's, as the exact field on the same data gives
+// 0.249 (Heun 35), 0.2485 (Heun 79), 0.248 (RK45) over 2000 samples. Helmholtz (k0 = 0.5, hidden
+// tag [helmholtz]: ~3 min a run for its numerical per-source velocities) gave 0.250, 0.257,
+// 0.246 [0.937-0.952] (without the heavy-tail velocity gain s/sigma: 0.241, 0.244, 0.232
+// [0.965-0.975]). The file takes ~60 s on 2 cores.
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "engine_fixtures.hpp"
+#include "genphys/engine.hpp"
+#include "genphys/exact_sampler.hpp"
+#include "genphys/pde.hpp"
+
+// Last: torch pulls in glog, whose CHECK macro would replace Catch's.
+#include <catch2/catch.hpp>
+
+using namespace genphys;
+using genphys::test::TempDir;
+
+namespace {
+
+constexpr int kPoints = 200;     // 150 around (-1, 0), 50 around (1, 0)
+constexpr int kSamples = 4000;   // binomial standard error sqrt(0.25 * 0.75 / 4000) = 0.0068
+constexpr double kMinority = 0.25;
+// Modelling allowance: how far a briefly trained network's share strays from the data's,
+// measured over run seeds 0-4 (see above).
+constexpr double kAllowance = 0.03;
+
+// The data: kPoints rows (x, y), every fourth in the minority cluster.
+std::vector<std::array<double, 2>> two_clusters() {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> jitter(0.0, 0.05);
+  std::vector<std::array<double, 2>> points;
+  for (int i = 0; i < kPoints; ++i) {
+    const double cx = i % 4 == 3 ? 1.0 : -1.0;
+    const double x = cx + jitter(rng);
+    points.push_back({x, jitter(rng)});
+  }
+  return points;
+}
+
+std::string write_two_clusters(const std::string& path) {
+  std::ofstream out(path);
+  out << "x,y\n";
+  out.precision(17);
+  for (const auto& p : two_clusters()) out << p[0] << "," << p[1] << "\n";
+  return "csv:" + path;
+}
+
+struct Shares {
+  double minority = 0;  ///< share of finite samples with x > 0 (nearer (1, 0))
+  double landed = 0;    ///< share of finite samples within 0.25 (5 spreads) of a cluster centre
+  int non_finite = 0;
+};
+
+Shares train_and_sample(const std::string& label, const std::string& pde, const ParamValues& params,
+                        std::uint64_t seed) {
+  TempDir dir("shares_" + label);
+  TrainOptions o = test::quiet_options(dir / "run");
+  o.data = write_two_clusters(dir / "pts.csv");
+  o.pde = pde;
+  o.params = params;
+  o.steps = 3000;
+  o.batch = 128;
+  o.lr = 2e-3;
+  o.arch.arch = "mlp";
+  o.arch.hidden = 64;
+  o.arch.depth = 2;
+  o.eval_samples = 0;
+  o.seed = seed;
+  const TrainResult r = train(o);
+  REQUIRE(r.steps_done == o.steps);
+  SampleOptions s;
+  s.checkpoint = r.checkpoint;
+  s.quiet = true;
+  s.threads = 1;
+  s.nfe = 35;
+  s.batch = 1000;
+  s.seed = seed;
+  s.seeds.resize(kSamples);
+  std::iota(s.seeds.begin(), s.seeds.end(), 0);
+  const SampleResult out = sample(s);
+  REQUIRE(out.nfe == 35);
+  Shares sh;
+  int finite = 0, right = 0, landed = 0;
+  for (int i = 0; i < kSamples; ++i) {
+    const float x = out.values[std::size_t(2 * i)], y = out.values[std::size_t(2 * i + 1)];
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      ++sh.non_finite;
+      continue;
+    }
+    ++finite;
+    right += x > 0;
+    landed += std::hypot(std::abs(x) - 1.0, y) < 0.25;
+  }
+  sh.minority = finite ? double(right) / finite : NAN;
+  sh.landed = finite ? double(landed) / finite : NAN;
+  std::cout << label << " (run seed " << seed << "): minority share " << sh.minority << " of " << finite
+            << " finite samples (" << sh.non_finite << " non-finite), " << sh.landed << " within 0.25 of a centre"
+            << std::endl;
+  return sh;
+}
+
+void check_shares(const std::string& label, const std::string& pde, const ParamValues& params) {
+  const double tolerance = 3.0 * std::sqrt(kMinority * (1 - kMinority) / kSamples) + kAllowance;
+  // GENPHYS_SHARES_SEEDS=n runs seeds 0 .. n-1 (measuring the allowance); default: seed 0.
+  const char* env = std::getenv("GENPHYS_SHARES_SEEDS");
+  const int seeds = env ? std::max(1, std::atoi(env)) : 1;
+  for (int seed = 0; seed < seeds; ++seed) {
+    const Shares sh = train_and_sample(label, pde, params, std::uint64_t(seed));
+    INFO(label << ", run seed " << seed << ": minority share " << sh.minority << ", tolerance " << tolerance);
+    CHECK(sh.non_finite == 0);
+    CHECK(std::abs(sh.minority - kMinority) < tolerance);
+    CHECK(sh.landed > 0.9);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("shares: diffusion") { check_shares("diffusion", "diffusion", {}); }
+
+TEST_CASE("shares: PFGM++ (D = 128)") { check_shares("pfgmpp", "poisson", {{"D", 128.0}}); }
+
+TEST_CASE("shares: PFGM (D = 1)") { check_shares("pfgm", "poisson", {{"D", 1.0}}); }
+
+TEST_CASE("shares: screened Poisson (m = 1)") { check_shares("yukawa", "screened-poisson", {{"m", 1.0}}); }
+
+TEST_CASE("shares: mixed diffusion-Poisson (a = 1, b = 1)") {
+  check_shares("mixed", "mixed-diffusion-poisson", {{"a", 1.0}, {"b", 1.0}});
+}
+
+TEST_CASE("shares: fractional diffusion (beta = 0.5)") {
+  check_shares("fractional", "fractional-diffusion", {{"beta", 0.5}});
+}
+
+// The same data through the exact empirical field at the same NFE (no network): how much of a
+// module's share error is the sampler's. Not part of the suite (~10 min).
+TEST_CASE("shares of the exact field at Heun 35", "[.exact]") {
+  const int kExact = 2000;
+  const auto points = two_clusters();
+  Eigen::MatrixXd data(kPoints, 2);
+  for (int i = 0; i < kPoints; ++i) data.row(i) << points[std::size_t(i)][0], points[std::size_t(i)][1];
+  for (const auto& [label, pde, params] : std::vector<std::tuple<std::string, std::string, ParamValues>>{
+           {"diffusion", "diffusion", {}},
+           {"pfgmpp", "poisson", {{"D", 128.0}}},
+           {"pfgm", "poisson", {{"D", 1.0}}},
+           {"yukawa", "screened-poisson", {{"m", 1.0}}},
+           {"mixed", "mixed-diffusion-poisson", {{"a", 1.0}, {"b", 1.0}}},
+           {"fractional", "fractional-diffusion", {{"beta", 0.5}}}}) {
+    const auto process = make_module(pde, params)->generative(2);
+    ExactSamplerOptions opt;
+    opt.nfe = 35;
+    const ExactSamples out = sample_exact(*process, data, kExact, 0, opt);
+    int right = 0;
+    for (Eigen::Index i = 0; i < out.samples.rows(); ++i) right += out.samples(i, 0) > 0;
+    std::cout << label << ": exact field, Heun 35: minority share " << double(right) / kExact << " of " << kExact
+              << std::endl;
+  }
+}
+
+TEST_CASE("shares: Helmholtz (k0 = 0.5)", "[.helmholtz]") { check_shares("helmholtz", "helmholtz", {{"k0", 0.5}}); }
+
