@@ -50,8 +50,8 @@ class GenerativeProcess;
 /// The concentration condition of CheckResult::kernel for one process.
 ConditionVerdict kernel_concentration(const GenerativeProcess& process);
 
-/// One JSON object: pde, equation, params, dim, c1 {verdict, reason}, c2 {verdict, reason},
-/// verdict, condition.
+/// One JSON object: pde, equation, params, dim, c1 and c2 {verdict, reason, condition}, kernel
+/// {verdict, reason}, verdict, condition (the conditions of a conditional verdict only).
 std::string to_json(const CheckResult& result);
 
 /// C1 for a module whose point-source density is self-similar with Fourier transform

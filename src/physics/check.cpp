@@ -204,8 +204,8 @@ std::string to_json(const CheckResult& r) {
   j["params"] = nlohmann::ordered_json::object();
   for (const auto& [k, v] : r.params) j["params"][k] = v;
   j["dim"] = r.dim;
-  j["c1"] = {{"verdict", to_string(r.c1.verdict)}, {"reason", r.c1.reason}};
-  j["c2"] = {{"verdict", to_string(r.c2.verdict)}, {"reason", r.c2.reason}};
+  j["c1"] = {{"verdict", to_string(r.c1.verdict)}, {"reason", r.c1.reason}, {"condition", r.c1.condition}};
+  j["c2"] = {{"verdict", to_string(r.c2.verdict)}, {"reason", r.c2.reason}, {"condition", r.c2.condition}};
   j["kernel"] = {{"verdict", to_string(r.kernel.verdict)}, {"reason", r.kernel.reason}};
   j["verdict"] = to_string(r.verdict);
   j["condition"] = r.condition;
