@@ -1,5 +1,7 @@
 #pragma once
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace genphys {
 
@@ -8,6 +10,21 @@ namespace genphys {
 class InputError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// Bad input named by the option it came from: the engine names its own field ("batch"), and the
+/// CLI, which owns the flag spellings, prints it as the flag ("--batch must be >= 1").
+class OptionError : public InputError {
+ public:
+  OptionError(std::string field, const std::string& message)
+      : InputError(field + " " + message), field_(std::move(field)), message_(message) {}
+  const std::string& field() const noexcept { return field_; }
+  /// The message without the field's name.
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string field_;
+  std::string message_;
 };
 
 /// A capability a module does not provide (no closed-form Green's function, no exact sampler...).
