@@ -22,10 +22,10 @@ TEST_CASE("train speed: unet-small, 28x28, batch 128", "[.bench]") {
   for (const std::int64_t steps : {3, 20}) {  // the first run pays oneDNN's kernel generation
     test::TempDir dir("bench");
     TrainOptions o = test::quiet_options(dir / "run");
-    o.quiet = steps == 3;
+    if (steps != 3) o.messages = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     o.data = "fashion-mnist";
     o.limit = 4096;
-    o.pde = "diffusion";
+    o.module.name = "diffusion";
     o.process = make_diffusion_process(784);
     o.steps = steps;
     o.batch = 128;
@@ -86,7 +86,7 @@ TEST_CASE("forward/backward split: unet 16 channels, 8x8, batch 32", "[.bench]")
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = test::write_square_idx(dir / "sq.idx.gz", 64);
   o.process = make_diffusion_process(64);
-  o.pde = "diffusion";
+  o.module.name = "diffusion";
   o.steps = 20;
   o.batch = 32;
   o.arch = a;
@@ -105,7 +105,7 @@ TEST_CASE("experiment: loss ratios", "[.experiment]") {
   TrainOptions o = test::quiet_options(dir / "run");
   const int dim = data == "points" ? 2 : 64;
   o.data = data == "points" ? test::write_cluster_csv(dir / "p.csv", 256) : test::write_square_idx(dir / "s.gz", 64);
-  o.pde = proc;
+  o.module.name = proc;
   o.process = proc == "diffusion" ? make_diffusion_process(dim)
               : proc == "pfgm1"   ? make_pfgmpp_process(dim, 1.0)
               : proc == "pfgm128" ? make_pfgmpp_process(dim, 128.0)

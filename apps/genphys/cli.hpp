@@ -27,8 +27,11 @@ class ModuleOptions {
   void add_to(CLI::App* cmd);
   ParamValues given() const;
   const std::string& expr() const { return expr_; }
-  /// Builds one module ("custom" takes --expr). With `only_its_own`, parameters the module does
-  /// not take are skipped (for --pde lists); call check_used() once for the whole list.
+  /// The module `pde` with the parameters (or, for custom, the --expr) given. With `only_its_own`,
+  /// parameters the module does not take are skipped (for --pde lists); call check_used() once
+  /// for the whole list.
+  ModuleSpec spec(const std::string& pde, bool only_its_own = false) const;
+  /// make_module(spec(...)): builds and so validates it.
   std::unique_ptr<PdeModule> make(const std::string& pde, bool only_its_own = false) const;
   /// Throws InputError for a given parameter that none of `pdes` takes, or --expr without custom.
   void check_used(const std::vector<std::string>& pdes) const;
@@ -57,6 +60,7 @@ CommandRunner setup_classifier(CLI::App& app);
 CommandRunner setup_eval(CLI::App& app);
 CommandRunner setup_compare(CLI::App& app);
 CommandRunner setup_robustness(CLI::App& app);
+CommandRunner setup_export(CLI::App& app);
 #endif
 
 }  // namespace genphys::cli

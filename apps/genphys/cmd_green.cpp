@@ -109,7 +109,6 @@ CommandRunner setup_green(CLI::App& app) {
       if (r < 0) throw InputError(fmt::format("--r values must be >= 0, got {}", r));
       radii.push_back(r);
     }
-    if (opt->pde == "custom") throw InputError("'green' needs a registered PDE, not custom");
     const auto m = opt->module.make(opt->pde);
     if (!opt->plot.empty()) check_writable(opt->plot);
     const std::string method = m->green_method(opt->dim);

@@ -103,7 +103,6 @@ CommandRunner setup_simulate(CLI::App& app) {
     const double width = opt->width.value_or(std::max(0.15, 2 * box.dx()));
     if (!(width >= 2 * box.dx()) || !std::isfinite(width))
       throw InputError(fmt::format("--width must be at least two grid cells ({:.4g}), got {}", 2 * box.dx(), width));
-    if (opt->pde == "custom") throw InputError("'simulate' needs a registered PDE, not custom");
     const auto m = opt->module.make(opt->pde);
     check_writable(opt->out);
 

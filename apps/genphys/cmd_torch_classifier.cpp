@@ -13,7 +13,7 @@ namespace genphys::cli {
 CommandRunner setup_classifier(CLI::App& app) {
   app.require_subcommand(1);
   auto o = std::make_shared<ClassifierTrainOptions>();
-  auto no_progress = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
   CLI::App* train = app.add_subcommand("train", "Train the CNN classifier and report its test accuracy");
   train->add_option("--data", o->data, "fashion-mnist[:DIR] or a folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
       ->capture_default_str();
@@ -28,10 +28,11 @@ CommandRunner setup_classifier(CLI::App& app) {
   train->add_option("--features", o->features, "feature (penultimate) dimension")->capture_default_str();
   train->add_option("--seed", o->seed, "seed of initialisation, order and flips")->capture_default_str();
   train->add_option("--threads", o->threads, "CPU threads (0: physical cores)")->capture_default_str();
-  train->add_flag("--quiet", o->quiet, "no per-epoch lines on stderr");
+  train->add_flag("--quiet", *quiet, "no per-epoch lines on stderr");
 
-  return [o, train]() -> int {
+  return [o, quiet, train]() -> int {
     if (!train->parsed()) throw InputError("usage: genphys classifier train --out FILE");
+    if (!*quiet) o->messages = print_to_stderr;
     prefer_passive_openmp();
     const ClassifierTrainResult r = train_classifier(*o);
     std::cout << fmt::format("test accuracy {:.2f}% on {} images ({} training images, {} steps, {:.0f} s), "

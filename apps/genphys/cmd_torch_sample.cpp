@@ -30,6 +30,7 @@ int run_network_sample(const SampleCliOptions& o) {
   s.sigma_max = o.sigma_max;
   s.device = o.device;
   s.threads = o.threads;
+  s.messages = print_to_stderr;
   const SampleResult r = sample(s);
   if (!o.grid.empty()) save_sample_grid(r, o.grid);
   if (!o.out.empty()) save_samples(r, o.out);

@@ -40,7 +40,7 @@ std::vector<int> int_list(const std::string& text, const std::string& what) {
 CommandRunner setup_train(CLI::App& app) {
   auto opt = std::make_shared<TrainCliOptions>();
   TrainOptions& t = opt->train;
-  app.add_option("--pde", t.pde, "PDE module name or alias (must pass `genphys check`), or custom with --expr");
+  app.add_option("--pde", t.module.name, "PDE module name or alias (must pass `genphys check`), or custom with --expr");
   opt->module.add_to(&app);
   app.add_option("--data", t.data, "fashion-mnist[:PATH] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH");
   app.add_option("--limit", t.limit, "use only the first N examples (0: all)")->capture_default_str();
@@ -84,12 +84,11 @@ CommandRunner setup_train(CLI::App& app) {
   return [opt]() -> int {
     TrainOptions t = opt->train;
     prefer_passive_openmp();
-    if (t.pde.empty() && !t.resume) throw InputError("--pde is required (see genphys check --all)");
+    if (t.module.empty() && !t.resume) throw InputError("--pde is required (see genphys check --all)");
     if (t.data.empty() && !t.resume) throw InputError("--data is required");
-    if (!t.pde.empty()) {
-      opt->module.make(t.pde);  // validates the parameters before any data is read
-      t.params = opt->module.given();
-      t.expr = opt->module.expr();
+    if (!t.module.empty()) {
+      t.module = opt->module.spec(t.module.name);
+      make_module(t.module);  // validates the parameters before any data is read
     } else if (!opt->module.given().empty() || !opt->module.expr().empty()) {
       throw InputError("module parameters need --pde");
     }
@@ -100,6 +99,7 @@ CommandRunner setup_train(CLI::App& app) {
       t.arch.attn_resolutions = int_list(opt->attn, "--attn");
     }
     t.progress = !opt->no_progress;
+    t.messages = print_to_stderr;
     const TrainResult r = train(t);
     if (r.steps_done == r.start_step) {
       std::cout << fmt::format("already at step {}: nothing to train, {}\n", r.steps_done, r.checkpoint);
@@ -109,7 +109,7 @@ CommandRunner setup_train(CLI::App& app) {
                              r.start_step, r.steps_done, r.last_loss, r.eval_loss_start, r.eval_loss_end,
                              r.images_per_second, r.skipped_steps, r.checkpoint,
                              r.interrupted ? " (interrupted)" : "");
-    return r.interrupted ? 130 : 0;
+    return r.interrupted ? 128 + r.stop_signal : 0;  // the shell's code for death by that signal
   };
 }
 

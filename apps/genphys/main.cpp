@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "cli.hpp"
-#include "genphys/custom_pde.hpp"
 
 using namespace genphys;
 
@@ -30,33 +30,36 @@ void ModuleOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--expr", expr_, "custom PDE: polynomial in phi_t/phi_tt/... and lap, e.g. \"phi_tt + lap phi - 0.25 phi\"");
 }
 
-std::unique_ptr<PdeModule> ModuleOptions::make(const std::string& pde, bool only_its_own) const {
-  if (pde == "custom") {
-    if (expr_.empty()) throw InputError("--pde custom needs --expr, e.g. --expr \"phi_tt + lap phi - 0.25 phi\"");
-    if (!only_its_own && !given().empty())
-      throw InputError("--pde custom takes no parameters other than --expr (write numbers into the expression)");
-    return make_custom_module(expr_);
-  }
-  if (!only_its_own && !expr_.empty()) throw InputError("--expr is only for --pde custom");
-  ParamValues values = given();
+ModuleSpec ModuleOptions::spec(const std::string& pde, bool only_its_own) const {
+  ModuleSpec spec{pde, given(), expr_};
   if (only_its_own) {
-    const ModuleInfo& info = find_module(pde);
-    for (auto it = values.begin(); it != values.end();) {
-      const bool taken = std::any_of(info.params.begin(), info.params.end(),
-                                     [&](const ParamSpec& s) { return s.name == it->first; });
-      it = taken ? std::next(it) : values.erase(it);
+    // One list serves several PDEs: each keeps what it takes (check_used refuses the leftovers).
+    if (spec.is_custom()) {
+      spec.params.clear();
+    } else {
+      spec.expr.clear();
+      const ModuleInfo& info = find_module(pde);
+      for (auto it = spec.params.begin(); it != spec.params.end();) {
+        const bool taken = std::any_of(info.params.begin(), info.params.end(),
+                                       [&](const ParamSpec& s) { return s.name == it->first; });
+        it = taken ? std::next(it) : spec.params.erase(it);
+      }
     }
   }
-  return make_module(pde, values);
+  return spec;
+}
+
+std::unique_ptr<PdeModule> ModuleOptions::make(const std::string& pde, bool only_its_own) const {
+  return make_module(spec(pde, only_its_own));
 }
 
 void ModuleOptions::check_used(const std::vector<std::string>& pdes) const {
-  const bool has_custom = std::find(pdes.begin(), pdes.end(), "custom") != pdes.end();
+  const bool has_custom = std::any_of(pdes.begin(), pdes.end(), [](const std::string& p) { return p == ModuleSpec::kCustomName; });
   if (!expr_.empty() && !has_custom) throw InputError("--expr is only for --pde custom");
   for (const auto& [name, value] : given()) {
     bool used = false;
     for (const auto& pde : pdes) {
-      if (pde == "custom") continue;
+      if (pde == ModuleSpec::kCustomName) continue;
       for (const auto& s : find_module(pde).params) used = used || s.name == name;
     }
     if (!used) throw InputError("no PDE in the list takes --" + name);
@@ -85,6 +88,17 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
   return items;
 }
 
+// The flag of an engine option field: "batch" -> --batch, "warmup_images" -> --warmup-images,
+// "arch.num_blocks" -> --blocks, and the few fields whose flags are spelt otherwise.
+std::string flag_for(std::string field) {
+  if (field.rfind("arch.", 0) == 0) field.erase(0, 5);
+  static const std::map<std::string, std::string> renamed = {
+      {"out_dir", "out"}, {"checkpoint", "ckpt"}, {"module", "pde"}, {"num_blocks", "blocks"}, {"attn_resolutions", "attn"}};
+  if (const auto it = renamed.find(field); it != renamed.end()) field = it->second;
+  std::replace(field.begin(), field.end(), '_', '-');
+  return "--" + field;
+}
+
 }  // namespace genphys::cli
 
 int main(int argc, char** argv) {
@@ -106,6 +120,7 @@ int main(int argc, char** argv) {
       {"eval", {"Score a trained model: FD (images) or sliced W2 and MMD (points), with baselines", cli::setup_eval}},
       {"compare", {"Score several runs at several NFE: table, plot, side-by-side grids", cli::setup_compare}},
       {"robustness", {"Score under sampling noise injection and weight quantisation", cli::setup_robustness}},
+      {"export", {"Write a checkpoint's weights for Python's torch.load", cli::setup_export}},
 #endif
   };
   for (const auto& [name, entry] : table) {
@@ -138,6 +153,9 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return flushed(run());
+  } catch (const OptionError& e) {
+    std::cerr << "genphys: error: " << cli::flag_for(e.field()) << " " << e.message() << "\n";
+    return 2;
   } catch (const InputError& e) {
     std::cerr << "genphys: error: " << e.what() << "\n";
     return 2;

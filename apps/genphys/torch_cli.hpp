@@ -1,7 +1,13 @@
 #pragma once
 // Shared by the LibTorch commands (cmd_torch_*.cpp).
 
+#include <iostream>
+#include <string>
+
 namespace genphys::cli {
+
+/// The engine's start-up and summary lines (its MessageSink), on stderr.
+inline void print_to_stderr(const std::string& line) { std::cerr << line << "\n"; }
 
 /// libgomp reads OMP_WAIT_POLICY once, when it loads, and by default idle workers spin. On shared
 /// or oversubscribed cores the spinning starves the thread doing the work (training ran 2.6x

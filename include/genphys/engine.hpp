@@ -6,6 +6,7 @@
 // level sigma(t), the kernel sampler, the prior and the velocity scale. The engine never names a PDE.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "genphys/pde.hpp"
 
 namespace genphys {
+
+/// Where the engine's start-up and summary lines go (the CLI prints them on stderr); none when empty.
+using MessageSink = std::function<void(const std::string&)>;
 
 /// Network architecture. `arch` picks a preset; the other fields override it when set (> 0 or
 /// non-empty).
@@ -30,25 +34,16 @@ struct ArchOptions {
   int emb_channels = 0;               ///< positional noise embedding channels (default: base channels / 32 for MLP)
 };
 
-struct TrainOptions {
-  // ---- the process: a module by name and parameters, or a process given directly ------------
-  std::string pde;    ///< module name or alias; "custom" takes `expr`
-  ParamValues params;
-  std::string expr;
-  /// When set, used instead of make_module(pde, params)->generative(dim) (no check verdict is
-  /// computed); `pde` is then only a label stored in the checkpoint. Its dim() must match the data.
-  std::shared_ptr<const GenerativeProcess> process;
-
-  // ---- data ---------------------------------------------------------------------------------
+/// What defines a training run, as chosen: stored in the run's checkpoint and kept by --resume
+/// (engine/config.hpp serialises it under these field names).
+struct TrainConfig {
+  /// The PDE module. With a process given in code (TrainOptions::process) only its name is used,
+  /// as a label.
+  ModuleSpec module;
   /// fashion-mnist[:PATH] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH
   std::string data;
   std::int64_t limit = 0;  ///< > 0: use the first `limit` examples
   bool hflip = false;      ///< random horizontal flips (images)
-
-  // ---- run ----------------------------------------------------------------------------------
-  std::string out_dir;  ///< holds last.ckpt, stats.jsonl and sample grids
-  bool resume = false;  ///< continue RUN_DIR/last.ckpt; its config wins over these fields
-  std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   int batch = 128;
   double lr = 1e-3;
   double warmup_images = 10000;         ///< linear lr warm-up over this many images
@@ -60,12 +55,22 @@ struct TrainOptions {
   double p_mean = -1.2, p_std = 1.2;    ///< training sigma = exp(p_mean + p_std n), n ~ N(0, 1)
   std::uint64_t seed = 0;
   ArchOptions arch;
+};
 
-  // ---- execution and reporting ----------------------------------------------------------------
+/// A training run: its config plus how to execute and report it (not stored).
+struct TrainOptions : TrainConfig {
+  /// When set, used instead of make_module(module)->generative(dim) (no check verdict is
+  /// computed); module.name is then only a label stored in the checkpoint. Its dim() must match
+  /// the data.
+  std::shared_ptr<const GenerativeProcess> process;
+
+  std::string out_dir;        ///< holds last.ckpt, stats.jsonl and sample grids
+  bool resume = false;        ///< continue RUN_DIR/last.ckpt; its config wins over the TrainConfig fields
+  std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   std::string device = "cpu";  ///< cpu | cuda | cuda:K
   int threads = 0;             ///< 0: physical cores
   bool progress = true;        ///< progress bar on stderr
-  bool quiet = false;          ///< no start-up and summary lines (tests)
+  MessageSink messages;        ///< start-up and summary lines
   int log_every = 50;          ///< stats.jsonl line every this many steps
   int grid_every = 1000;       ///< sample grid PNG every this many steps (and at the end); 0: never
   int grid_nfe = 35;           ///< Heun NFE for the grid
@@ -76,7 +81,8 @@ struct TrainOptions {
 struct TrainResult {
   std::int64_t start_step = 0, steps_done = 0;  ///< the run covered steps [start_step, steps_done)
   std::int64_t skipped_steps = 0;               ///< non-finite losses (whole run, resumes included)
-  bool interrupted = false;                     ///< SIGINT: saved and stopped early
+  bool interrupted = false;                     ///< a stop signal came: saved and stopped early
+  int stop_signal = 0;                          ///< SIGINT, SIGTERM or SIGHUP when interrupted
   double images_per_second = 0.0;
   double last_loss = 0.0;  ///< mean weighted loss of the last 50 steps
   /// Weighted denoising loss on a fixed evaluation set (same data, noise and sigmas each time),
@@ -89,7 +95,8 @@ struct TrainResult {
 
 /// Trains and writes out_dir/last.ckpt. Throws InputError for bad input (unknown PDE, a `no`
 /// verdict, missing/corrupt data or checkpoint, an existing checkpoint without resume, an
-/// unwritable directory) before anything is written.
+/// unwritable directory) before anything is written; OptionError names the TrainOptions field
+/// at fault.
 TrainResult train(const TrainOptions& options);
 
 struct SampleOptions {
@@ -104,7 +111,7 @@ struct SampleOptions {
   double sigma_min = 0.0, sigma_max = 0.0;  ///< 0: the checkpoint's training range
   std::string device = "cpu";
   int threads = 0;
-  bool quiet = false;
+  MessageSink messages;  ///< start-up and summary lines
   /// As in TrainOptions: a process to use instead of the checkpoint's module.
   std::shared_ptr<const GenerativeProcess> process;
   // ---- robustness probes (PFGM++ paper, Sec. 5): off at 0 ----------------------------------
@@ -131,6 +138,18 @@ void save_sample_grid(const SampleResult& samples, const std::string& path);
 /// Writes samples as .pt (loadable with Python's torch.load), .bin (raw little-endian float32,
 /// count x prod(shape)) or .csv (one sample per row). Atomic.
 void save_samples(const SampleResult& samples, const std::string& path);
+
+struct ExportSummary {
+  std::int64_t step = 0;     ///< optimiser steps the weights have seen
+  std::int64_t tensors = 0;  ///< tensors written (model and EMA together)
+  bool has_ema = false;
+};
+
+/// Writes a checkpoint's weights as a torch pickle archive that Python's torch.load opens:
+/// {"model": {name: tensor}, "ema": {name: tensor} (when kept), "config": JSON text, "step": int}.
+/// The names are the network's parameter and buffer names (EdmPrecond's, "net." prefixed).
+/// Atomic. Throws InputError for a missing or corrupt checkpoint or an unwritable output.
+ExportSummary export_checkpoint(const std::string& checkpoint, const std::string& out);
 
 /// Parses "0-63", "5", "0-9,20,30-39" into indices; throws InputError.
 std::vector<std::int64_t> parse_seed_list(const std::string& text);

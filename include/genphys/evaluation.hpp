@@ -34,7 +34,7 @@ struct ClassifierTrainOptions {
   std::uint64_t seed = 0;
   int threads = 0;
   bool progress = true;
-  bool quiet = false;
+  MessageSink messages;  ///< a line per epoch
 };
 
 struct ClassifierTrainResult {

@@ -141,4 +141,21 @@ const ModuleInfo& find_module(const std::string& name_or_alias);
 /// InputError), fills defaults, and builds the module.
 std::unique_ptr<PdeModule> make_module(const std::string& name_or_alias, const ParamValues& given = {});
 
+/// One module's identity: a registered name (or alias) with the parameters given, or "custom"
+/// with its operator's expression. Built once where the module is chosen (the CLI, a test, a
+/// checkpoint's config) and handed on whole; make_module(spec) is the one place that reads it.
+struct ModuleSpec {
+  std::string name;   ///< registered name or alias, or "custom"
+  ParamValues params; ///< given parameters (the rest take their defaults)
+  std::string expr;   ///< custom only: e.g. "phi_tt + lap phi - 0.25 phi"
+
+  bool empty() const { return name.empty(); }
+  bool is_custom() const { return name == kCustomName; }
+  static constexpr const char* kCustomName = "custom";
+};
+
+/// Builds the module a spec names. InputError for an unknown name, a bad parameter, custom without an expression or with parameters, and an
+/// expression on a registered module.
+std::unique_ptr<PdeModule> make_module(const ModuleSpec& spec);
+
 }  // namespace genphys

@@ -15,32 +15,12 @@
 namespace genphys::engine {
 using nlohmann::json;
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, step, skipped, bad_in_row)
+
 namespace {
 
 const std::string kMagic = "GENPHYS-CKPT 1\n";
 constexpr std::size_t kHeader = 15 + 8 + 4;
-
-json arch_to_json(const ArchOptions& a) {
-  return json{{"arch", a.arch},       {"channels", a.channels},         {"channel_mult", a.channel_mult},
-              {"num_blocks", a.num_blocks}, {"attn_resolutions", a.attn_resolutions}, {"no_attention", a.no_attention},
-              {"dropout", a.dropout}, {"hidden", a.hidden},             {"depth", a.depth},
-              {"emb_channels", a.emb_channels}};
-}
-
-ArchOptions arch_from_json(const json& j) {
-  ArchOptions a;
-  a.arch = j.at("arch").get<std::string>();
-  a.channels = j.at("channels");
-  a.channel_mult = j.at("channel_mult").get<std::vector<int>>();
-  a.num_blocks = j.at("num_blocks");
-  a.attn_resolutions = j.at("attn_resolutions").get<std::vector<int>>();
-  a.no_attention = j.at("no_attention");
-  a.dropout = j.at("dropout");
-  a.hidden = j.at("hidden");
-  a.depth = j.at("depth");
-  a.emb_channels = j.at("emb_channels");
-  return a;
-}
 
 void put_u64(std::string& s, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) s.push_back(char((v >> (8 * i)) & 0xff));
@@ -75,89 +55,11 @@ EdmPrecond make_model(const RunConfig& c) {
   return EdmPrecond(make_network(c.arch, c.shape), p);
 }
 
-std::string config_to_json(const RunConfig& c) {
-  json j{{"format", 1},
-         {"pde", c.pde},
-         {"expr", c.expr},
-         {"params", c.params},
-         {"process_given", c.process_given},
-         {"data", c.data},
-         {"limit", c.limit},
-         {"hflip", c.hflip},
-         {"shape", c.shape},
-         {"is_image", c.is_image},
-         {"data_mean", c.data_mean},
-         {"arch", arch_to_json(c.arch)},
-         {"batch", c.batch},
-         {"lr", c.lr},
-         {"warmup_images", c.warmup_images},
-         {"ema_halflife_images", c.ema_halflife_images},
-         {"ema_rampup", c.ema_rampup},
-         {"grad_clip", c.grad_clip},
-         {"max_bad_steps", c.max_bad_steps},
-         {"sigma_data", c.sigma_data},
-         {"p_mean", c.p_mean},
-         {"p_std", c.p_std},
-         {"sigma_min", c.sigma_min},
-         {"sigma_max", c.sigma_max},
-         {"clamp_sigma", c.clamp_sigma},
-         {"velocity_target", c.velocity_target},
-         {"scale_from_input", c.scale_from_input},
-         {"spread_threshold", c.spread_threshold},
-         {"noise_from_scale", c.noise_from_scale},
-         {"condition", c.condition},
-         {"seed", c.seed}};
-  return j.dump();
-}
-
-RunConfig config_from_json(const std::string& text) {
-  try {
-    const json j = json::parse(text);
-    if (j.at("format") != 1) throw InputError("unsupported checkpoint format " + j.at("format").dump());
-    RunConfig c;
-    c.pde = j.at("pde");
-    c.expr = j.at("expr");
-    c.params = j.at("params").get<ParamValues>();
-    c.process_given = j.at("process_given");
-    c.data = j.at("data");
-    c.limit = j.at("limit");
-    c.hflip = j.at("hflip");
-    c.shape = j.at("shape").get<std::vector<std::int64_t>>();
-    c.is_image = j.at("is_image");
-    c.data_mean = j.at("data_mean").get<std::vector<double>>();
-    c.arch = arch_from_json(j.at("arch"));
-    c.batch = j.at("batch");
-    c.lr = j.at("lr");
-    c.warmup_images = j.at("warmup_images");
-    c.ema_halflife_images = j.at("ema_halflife_images");
-    c.ema_rampup = j.at("ema_rampup");
-    c.grad_clip = j.at("grad_clip");
-    c.max_bad_steps = j.at("max_bad_steps");
-    c.sigma_data = j.at("sigma_data");
-    c.p_mean = j.at("p_mean");
-    c.p_std = j.at("p_std");
-    c.sigma_min = j.at("sigma_min");
-    c.sigma_max = j.at("sigma_max");
-    c.clamp_sigma = j.at("clamp_sigma");
-    c.velocity_target = j.value("velocity_target", false);
-    c.scale_from_input = j.value("scale_from_input", false);
-    // Absent in runs written before the threshold was stored: their rule, tau^2 = sigma_data^2.
-    c.spread_threshold = j.value("spread_threshold", -1.0);
-    c.noise_from_scale = j.value("noise_from_scale", false);
-    c.condition = j.at("condition");
-    c.seed = j.at("seed");
-    return c;
-  } catch (const json::exception& e) {
-    throw InputError(std::string("checkpoint config is malformed: ") + e.what());
-  }
-}
-
 void save_checkpoint(const std::string& path, const RunConfig& config, const TrainState& state, EdmPrecond& model,
                      EdmPrecond* ema, torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive root;
   root.write("config", c10::IValue(config_to_json(config)));
-  const json st{{"step", state.step}, {"skipped", state.skipped}, {"bad_in_row", state.bad_in_row}};
-  root.write("state", c10::IValue(st.dump()));
+  root.write("state", c10::IValue(json(state).dump()));
   torch::serialize::OutputArchive m;
   model->save(m);
   root.write("model", m);
@@ -217,10 +119,7 @@ CheckpointReader::CheckpointReader(const std::string& path, torch::Device device
     archive_.read("config", v);
     config_ = config_from_json(v.toStringRef());
     archive_.read("state", v);
-    const json st = json::parse(v.toStringRef());
-    state_.step = st.at("step");
-    state_.skipped = st.at("skipped");
-    state_.bad_in_row = st.at("bad_in_row");
+    state_ = json::parse(v.toStringRef()).get<TrainState>();
     torch::serialize::InputArchive probe;
     has_ema_ = archive_.try_read("ema", probe);
   } catch (const InputError&) {

@@ -10,36 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "engine/config.hpp"
 #include "engine/network.hpp"
 #include "genphys/engine.hpp"
 
 namespace genphys::engine {
-
-/// Everything that defines a run and must survive a resume.
-struct RunConfig {
-  std::string pde, expr;
-  ParamValues params;
-  bool process_given = false;  ///< trained on a process handed in directly, not the module's
-  std::string data;
-  std::int64_t limit = 0;
-  bool hflip = false;
-  std::vector<std::int64_t> shape;
-  bool is_image = false;
-  std::vector<double> data_mean;  ///< per coordinate; the prior is drawn around it
-  ArchOptions arch;  ///< resolved
-  int batch = 0;
-  double lr = 0, warmup_images = 0, ema_halflife_images = 0, ema_rampup = 0, grad_clip = 0;
-  int max_bad_steps = 0;
-  double sigma_data = 0.5, p_mean = -1.2, p_std = 1.2;
-  double sigma_min = 0.002, sigma_max = 80.0;  ///< sampling range; also the training clamp when clamp_sigma
-  bool clamp_sigma = false;
-  bool velocity_target = false;   ///< the field is not affine: the network predicts dx/dsigma
-  bool scale_from_input = false;  ///< heavy-tailed kernel: precondition with the input's own scale
-  double spread_threshold = -1.0;  ///< tau^2 = max |y - mean|^2/N over the data; < 0: sigma_data^2 (old runs)
-  bool noise_from_scale = false;   ///< heavy tails: the denoiser is conditioned on ln(s), not ln(sigma)
-  std::string condition;  ///< the `conditional` verdict's condition, if any
-  std::uint64_t seed = 0;
-};
 
 struct TrainState {
   std::int64_t step = 0;  ///< optimiser steps done
@@ -49,9 +24,6 @@ struct TrainState {
 
 /// The run's network behind its preconditioning (untrained weights).
 EdmPrecond make_model(const RunConfig& config);
-
-std::string config_to_json(const RunConfig& config);
-RunConfig config_from_json(const std::string& text);  ///< InputError when malformed
 
 /// Writes the checkpoint atomically; `ema` and `optimizer` may be null (then absent).
 void save_checkpoint(const std::string& path, const RunConfig& config, const TrainState& state,

@@ -10,6 +10,10 @@
 #include "genphys/io.hpp"
 
 namespace genphys::engine {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ClassifierInfo, channels, classes, width, features, shape, test_accuracy, test_count,
+                                   data)
+
 namespace {
 const std::string kClassifierMagic = "GENPHYS-CLASSIFIER 1\n";
 }
@@ -19,10 +23,7 @@ ClassifierNet make_classifier(const ClassifierInfo& info) {
 }
 
 void save_classifier(const std::string& path, const ClassifierInfo& info, ClassifierNet& net) {
-  const nlohmann::json meta = {{"channels", info.channels},       {"classes", info.classes},
-                               {"width", info.width},             {"features", info.features},
-                               {"shape", info.shape},             {"test_accuracy", info.test_accuracy},
-                               {"test_count", info.test_count},   {"data", info.data}};
+  const nlohmann::json meta = info;
   torch::serialize::OutputArchive archive;
   net->save(archive);
   std::string out = kClassifierMagic + meta.dump() + "\n";
@@ -47,15 +48,7 @@ ClassifierNet load_classifier(const std::string& path, ClassifierInfo& info) {
   const std::size_t eol = bytes.find('\n', kClassifierMagic.size());
   if (eol == std::string::npos) throw InputError("classifier " + path + " is truncated");
   try {
-    const auto meta = nlohmann::json::parse(bytes.substr(kClassifierMagic.size(), eol - kClassifierMagic.size()));
-    info.channels = meta.at("channels");
-    info.classes = meta.at("classes");
-    info.width = meta.at("width");
-    info.features = meta.at("features");
-    info.shape = meta.at("shape").get<std::vector<std::int64_t>>();
-    info.test_accuracy = meta.at("test_accuracy");
-    info.test_count = meta.at("test_count");
-    info.data = meta.at("data");
+    info = nlohmann::json::parse(bytes.substr(kClassifierMagic.size(), eol - kClassifierMagic.size())).get<ClassifierInfo>();
     if (info.shape.size() != 3) throw InputError("classifier " + path + " has a bad image shape");
     ClassifierNet net = make_classifier(info);
     torch::serialize::InputArchive archive;

@@ -1,7 +1,7 @@
 // genphys::train_classifier: the feature network of the Fréchet distance, trained on labelled idx data.
 #include <chrono>
+#include <cmath>
 #include <filesystem>
-#include <iostream>
 
 #include <fmt/format.h>
 
@@ -64,20 +64,23 @@ double accuracy(ClassifierNet& net, const Labelled& data) {
 }  // namespace
 
 ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o) {
-  if (o.out.empty()) throw InputError("--out FILE is required");
+  if (o.out.empty()) throw OptionError("out", "FILE is required");
   std::error_code ec;
   if (fs::exists(o.out, ec) && !o.overwrite)
     throw InputError("classifier " + o.out + " already exists (give --overwrite to replace it)");
   check_writable(o.out);
-  if (o.epochs < 1 || o.batch < 2 || !(o.lr > 0)) throw InputError("--epochs >= 1, --batch >= 2 and --lr > 0 needed");
-  if (o.width < 1 || o.features < 2) throw InputError("--width >= 1 and --features >= 2 needed");
+  if (o.epochs < 1) throw OptionError("epochs", "must be >= 1");
+  if (o.batch < 2) throw OptionError("batch", "must be >= 2");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw OptionError("lr", "must be positive and finite");
+  if (o.width < 1) throw OptionError("width", "must be >= 1");
+  if (o.features < 2) throw OptionError("features", "must be >= 2");
   const std::string dir = labelled_folder(o.data);
   const Labelled train = load_split(dir, "train", o.limit);
   const Labelled test = load_split(dir, "t10k", o.test_limit);
   const std::int64_t classes = train.y.max().item<std::int64_t>() + 1;
   if (classes < 2) throw InputError("classifier data need at least 2 classes");
 
-  setup_runtime("cpu", o.threads, true);
+  setup_runtime("cpu", o.threads);
   torch::manual_seed(mix_seed(o.seed ^ 0x436c617373696669ULL));
   ClassifierInfo info;
   info.channels = int(train.x.size(1));
@@ -112,9 +115,9 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o) {
       optimizer.step();
       loss_sum += loss.item<double>();
     }
-    if (!o.quiet)
-      std::cerr << fmt::format("epoch {}/{}: loss {:.4f}, {:.0f} s\n", epoch + 1, o.epochs, loss_sum / double(per_epoch),
-                               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (o.messages)
+      o.messages(fmt::format("epoch {}/{}: loss {:.4f}, {:.0f} s", epoch + 1, o.epochs, loss_sum / double(per_epoch),
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
   }
   ClassifierTrainResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

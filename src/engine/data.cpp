@@ -168,7 +168,7 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
 }
 
 Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t seed) {
-  if (spec.empty()) throw InputError("--data is required (fashion-mnist, mnist:PATH, png:DIR, toy:NAME, csv:PATH)");
+  if (spec.empty()) throw OptionError("data", "is required (fashion-mnist, mnist:PATH, png:DIR, toy:NAME, csv:PATH)");
   const auto colon = spec.find(':');
   const std::string kind = spec.substr(0, colon), rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
   Dataset d;
@@ -177,13 +177,13 @@ Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t 
   } else if (kind == "fashion-mnist-test") {
     d = read_idx_images(rest.empty() ? kFashionMnistTest : idx_file_in(rest, "t10k"), limit);
   } else if (kind == "mnist" || kind == "idx") {
-    if (rest.empty()) throw InputError("--data " + kind + ":PATH needs a path to an idx3-ubyte file or its folder");
+    if (rest.empty()) throw OptionError("data", kind + ":PATH needs a path to an idx3-ubyte file or its folder");
     d = read_idx_images(idx_file_in(rest), limit);
   } else if (kind == "png") {
-    if (rest.empty()) throw InputError("--data png:DIR needs a folder");
+    if (rest.empty()) throw OptionError("data", "png:DIR needs a folder");
     d = read_png_folder(rest, limit);
   } else if (kind == "toy" || kind == "csv") {
-    if (kind == "csv" && rest.empty()) throw InputError("--data csv:PATH needs a file");
+    if (kind == "csv" && rest.empty()) throw OptionError("data", "csv:PATH needs a file");
     const Eigen::MatrixXd pts = kind == "toy" ? load_points(spec, seed, 10000) : load_csv_points(rest);
     const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, pts.rows()) : pts.rows();
     const std::int64_t dim = pts.cols();

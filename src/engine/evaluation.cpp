@@ -59,7 +59,7 @@ Eigen::MatrixXd held_out_points(const std::string& data, std::int64_t n, std::ui
 
 EvalReference make_eval_reference(const std::string& data, std::int64_t n, std::uint64_t seed,
                                   const FeatureClassifier* classifier) {
-  if (n < 2) throw InputError("--n must be >= 2");
+  if (n < 2) throw OptionError("n", "must be >= 2");
   EvalReference ref;
   ref.data = data;
   ref.n = n;
@@ -153,7 +153,7 @@ CheckpointSummary read_checkpoint_summary(const std::string& path) {
   CheckpointReader reader(path, torch::kCPU);
   CheckpointSummary s;
   s.data = reader.config().data;
-  s.pde = reader.config().pde;
+  s.pde = reader.config().module.name;
   s.is_image = reader.config().is_image;
   s.step = reader.state().step;
   return s;

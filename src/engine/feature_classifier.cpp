@@ -26,7 +26,7 @@ struct FeatureClassifier::Impl {
 };
 
 FeatureClassifier::FeatureClassifier(const std::string& path, int threads) : impl_(std::make_unique<Impl>()) {
-  setup_runtime("cpu", threads, true);
+  setup_runtime("cpu", threads);
   impl_->net = load_classifier(path, impl_->info);
 }
 FeatureClassifier::~FeatureClassifier() = default;

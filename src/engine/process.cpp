@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "genphys/check.hpp"
-#include "genphys/custom_pde.hpp"
 #include "genphys/errors.hpp"
 
 namespace genphys::engine {
@@ -23,16 +22,9 @@ void require_trainable(const GenerativeProcess& process, const std::string& pde,
   }
 }
 
-ResolvedProcess resolve_process(const std::string& pde, const ParamValues& params, const std::string& expr, int dim,
-                                bool run_check) {
-  if (pde.empty()) throw InputError("--pde is required");
+ResolvedProcess resolve_process(const ModuleSpec& spec, int dim, bool run_check) {
   ResolvedProcess r;
-  if (pde == "custom") {
-    if (expr.empty()) throw InputError("--pde custom needs --expr");
-    r.module = make_custom_module(expr);
-  } else {
-    r.module = make_module(pde, params);
-  }
+  r.module = make_module(spec);
   const std::string name = r.module->name();
   if (run_check) {
     const CheckResult c = check(*r.module, dim);

@@ -17,12 +17,11 @@ struct ResolvedProcess {
   std::string condition;  ///< for `conditional`: the computed condition
 };
 
-/// Builds the module ("custom" from `expr`). With `run_check`: refuses a `no` verdict quoting
+/// Builds the module a spec names. With `run_check`: refuses a `no` verdict quoting
 /// the failing condition's reason; reports a `conditional` verdict's condition. Refuses a module
 /// without a generative process in `dim` dimensions and a non-affine process without per-source
 /// velocities. All refusals are InputError.
-ResolvedProcess resolve_process(const std::string& pde, const ParamValues& params, const std::string& expr, int dim,
-                                bool run_check);
+ResolvedProcess resolve_process(const ModuleSpec& spec, int dim, bool run_check);
 
 /// Refuses a process the engine cannot train or sample (wrong dimension; a non-affine velocity
 /// without source_radial_speed).

@@ -3,7 +3,6 @@
 #include <malloc.h>
 
 #include <fstream>
-#include <iostream>
 #include <optional>
 #include <set>
 #include <thread>
@@ -36,7 +35,7 @@ int physical_cores() {
   return std::max(1, std::min<int>(int(cores.size()), hw > 0 ? hw : int(cores.size())));
 }
 
-torch::Device setup_runtime(const std::string& device_name, int threads, bool quiet) {
+torch::Device setup_runtime(const std::string& device_name, int threads) {
   // Big tensors are freed and re-allocated every step; without this glibc returns them to the
   // kernel each time and the page faults cost as much as the convolutions.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -48,7 +47,7 @@ torch::Device setup_runtime(const std::string& device_name, int threads, bool qu
   mallopt(M_MMAP_MAX, 0);
   // torch parallelises above BLAS; a threaded OpenBLAS underneath oversubscribes the cores.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
-  if (threads < 0) throw InputError("--threads must be >= 0 (0: physical cores)");
+  if (threads < 0) throw OptionError("threads", "must be >= 0 (0: physical cores)");
   const int n = threads > 0 ? threads : physical_cores();
   torch::set_num_threads(n);
   // Denormals appear in heavy-tailed batches (PFGM's D = 1) and cost ~100x per operation.
@@ -57,18 +56,17 @@ torch::Device setup_runtime(const std::string& device_name, int threads, bool qu
   try {
     device.emplace(device_name);
   } catch (const std::exception&) {
-    throw InputError("unknown --device '" + device_name + "' (valid: cpu, cuda, cuda:K)");
+    throw OptionError("device", "'" + device_name + "' is unknown (valid: cpu, cuda, cuda:K)");
   }
   if (device->is_cuda()) {
     if (!torch::cuda::is_available())
-      throw InputError("--device " + device_name + ": CUDA is not available (this LibTorch build or machine has no GPU)");
+      throw OptionError("device", device_name + ": CUDA is not available (this LibTorch build or machine has no GPU)");
     if (device->has_index() && device->index() >= int(torch::cuda::device_count()))
-      throw InputError("--device " + device_name + ": only " + std::to_string(torch::cuda::device_count()) +
+      throw OptionError("device", device_name + ": only " + std::to_string(torch::cuda::device_count()) +
                        " CUDA device(s)");
   } else if (!device->is_cpu()) {
-    throw InputError("unsupported --device '" + device_name + "' (valid: cpu, cuda, cuda:K)");
+    throw OptionError("device", "'" + device_name + "' is not supported (valid: cpu, cuda, cuda:K)");
   }
-  if (!quiet) std::cerr << engine_description(device->str(), n) << "\n";
   return *device;
 }
 

@@ -1,7 +1,6 @@
 // genphys::sample and the sample writers.
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 
 #include <fmt/format.h>
 
@@ -34,12 +33,12 @@ std::vector<std::int64_t> parse_seed_list(const std::string& text) {
     } else {
       const auto a = number(item.substr(0, dash)), b = number(item.substr(dash + 1));
       if (b < a) throw InputError("bad --seeds range '" + item + "': end before start");
-      if (b - a >= 10000000) throw InputError("--seeds range '" + item + "' is too long");
+      if (b - a >= 10000000) throw OptionError("seeds", "range '" + item + "' is too long");
       for (auto i = a; i <= b; ++i) out.push_back(i);
     }
     start = comma + 1;
   }
-  if (out.empty()) throw InputError("--seeds is empty");
+  if (out.empty()) throw OptionError("seeds", "is empty");
   return out;
 }
 
@@ -61,10 +60,13 @@ void quantize_weights(torch::nn::Module& model, int bits) {
 }  // namespace
 
 SampleResult sample(const SampleOptions& opt) {
-  if (opt.checkpoint.empty()) throw InputError("--ckpt is required");
-  if (opt.seeds.empty()) throw InputError("no samples requested (--seeds)");
-  if (opt.batch < 1) throw InputError("--batch must be >= 1");
-  const torch::Device device = setup_runtime(opt.device, opt.threads, true);
+  if (opt.checkpoint.empty()) throw OptionError("checkpoint", "is required");
+  if (opt.seeds.empty()) throw OptionError("seeds", "requests no samples");
+  if (opt.batch < 1) throw OptionError("batch", "must be >= 1");
+  const torch::Device device = setup_runtime(opt.device, opt.threads);
+  auto say = [&](const std::string& line) {
+    if (opt.messages) opt.messages(line);
+  };
   CheckpointReader reader(opt.checkpoint, device);
   const RunConfig& config = reader.config();
   std::int64_t dim = 1;
@@ -72,14 +74,14 @@ SampleResult sample(const SampleOptions& opt) {
 
   std::shared_ptr<const GenerativeProcess> process;
   if (opt.process) {
-    require_trainable(*opt.process, config.pde, int(dim));
+    require_trainable(*opt.process, config.module.name, int(dim));
     process = opt.process;
   } else {
     if (config.process_given)
       throw InputError("checkpoint " + opt.checkpoint + " was trained on a process given in code, not a module");
-    process = resolve_process(config.pde, config.params, config.expr, int(dim), false).process;
+    process = resolve_process(config.module, int(dim), false).process;
   }
-  require_model_fits(config.velocity_target, *process, config.pde);
+  require_model_fits(config.velocity_target, *process, config.module.name);
 
   OdeOptions ode;
   ode.solver = opt.solver;
@@ -107,17 +109,17 @@ SampleResult sample(const SampleOptions& opt) {
   model->eval();
   if (opt.quantize_bits > 0) quantize_weights(*model, opt.quantize_bits);
 
-  if (!opt.quiet) std::cerr << engine_description(device.str(), torch::get_num_threads()) << "\n";
+  say(engine_description(device.str(), torch::get_num_threads()));
   SampleResult result;
   result.shape = config.shape;
   result.is_image = config.is_image;
-  result.pde = config.pde;
+  result.pde = config.module.name;
   result.count = std::int64_t(opt.seeds.size());
   result.birth_death_ignored = process->has_birth_death();
-  if (!opt.quiet && result.birth_death_ignored)
-    std::cerr << "note: PDE '" << config.pde
-              << "' has birth/death (R != 0); the plain ODE follows the learned velocity and ignores R "
-                 "(no trajectory reweighting)\n";
+  if (result.birth_death_ignored)
+    say("note: PDE '" + config.module.name +
+        "' has birth/death (R != 0); the plain ODE follows the learned velocity and ignores R "
+        "(no trajectory reweighting)");
   torch::Tensor x;
   {
     c10::InferenceMode inference;
@@ -126,9 +128,8 @@ SampleResult sample(const SampleOptions& opt) {
   }
   x = x.contiguous();
   result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-  if (!opt.quiet)
-    std::cerr << fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0\n", result.count,
-                             opt.checkpoint, ema ? "EMA" : "raw", opt.solver, result.nfe, ode.sigma_max);
+  say(fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0", result.count,
+                  opt.checkpoint, ema ? "EMA" : "raw", opt.solver, result.nfe, ode.sigma_max));
   return result;
 }
 

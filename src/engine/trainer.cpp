@@ -3,15 +3,16 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -33,31 +34,6 @@
 namespace genphys {
 namespace engine {
 namespace fs = std::filesystem;
-
-namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
-
-// SIGINT sets a flag the step loop polls; the previous handler comes back afterwards. A second
-// SIGINT kills as usual (SA_RESETHAND); checkpoints are written atomically, so the last one stays.
-class SigintScope {
- public:
-  SigintScope() {
-    g_interrupted = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_);
-  }
-  ~SigintScope() { sigaction(SIGINT, &old_, nullptr); }
-
- private:
-  struct sigaction old_ {};
-};
-
-}  // namespace
 
 // ---- batches: a pure function of (seed, step) ------------------------------------------------
 
@@ -193,6 +169,31 @@ namespace {
 
 using namespace engine;
 
+// TERM (schedulers), HUP (a closed terminal) and INT set a flag the step loop polls: the run saves
+// at the next step boundary and stops. Further signals only set it again, so none can cut the
+// save short; the previous handlers come back afterwards.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int signo) { g_stop_signal = signo; }
+
+class StopSignalScope {
+ public:
+  StopSignalScope() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopSignalScope() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  static int caught() { return g_stop_signal; }
+
+ private:
+  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
+  std::array<struct sigaction, 3> old_{};
+};
+
 // tau^2 = max over the training points (and their mirror images when flipping) of |y - mean|^2/N.
 double widest_spread(const Dataset& data, const torch::Tensor& mean, bool hflip) {
   const auto centre = mean.to(torch::kFloat32).unsqueeze(0);
@@ -206,130 +207,209 @@ double widest_spread(const Dataset& data, const torch::Tensor& mean, bool hflip)
 }
 
 void validate(const TrainOptions& o) {
-  if (o.out_dir.empty()) throw InputError("--out RUN_DIR is required");
-  if (o.steps < 0) throw InputError("--steps must be >= 0");
-  if (o.batch < 1) throw InputError("--batch must be >= 1");
-  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw InputError("--lr must be positive and finite");
-  if (!(o.warmup_images >= 0)) throw InputError("--warmup-images must be >= 0");
-  if (!(o.ema_halflife_images >= 0) || !(o.ema_rampup >= 0)) throw InputError("EMA half-life and ramp-up must be >= 0");
-  if (!(o.grad_clip >= 0)) throw InputError("--grad-clip must be >= 0 (0: off)");
-  if (o.max_bad_steps < 1) throw InputError("--max-bad-steps must be >= 1");
-  if (!(o.sigma_data >= 0) || !std::isfinite(o.sigma_data)) throw InputError("--sigma-data must be >= 0 (0: automatic)");
-  if (!(o.p_std > 0) || !std::isfinite(o.p_mean)) throw InputError("bad training sigma distribution (p_mean, p_std)");
-  if (o.limit < 0) throw InputError("--limit must be >= 0");
-  if (o.log_every < 1) throw InputError("--log-every must be >= 1");
-  if (o.grid_every < 0 || o.ckpt_every < 0) throw InputError("--grid-every and --ckpt-every must be >= 0");
+  if (o.out_dir.empty()) throw OptionError("out_dir", "is required");
+  if (o.steps < 0) throw OptionError("steps", "must be >= 0");
+  if (o.batch < 1) throw OptionError("batch", "must be >= 1");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw OptionError("lr", "must be positive and finite");
+  if (!(o.warmup_images >= 0)) throw OptionError("warmup_images", "must be >= 0");
+  if (!(o.ema_halflife_images >= 0)) throw OptionError("ema_halflife_images", "must be >= 0");
+  if (!(o.ema_rampup >= 0)) throw OptionError("ema_rampup", "must be >= 0");
+  if (!(o.grad_clip >= 0)) throw OptionError("grad_clip", "must be >= 0 (0: off)");
+  if (o.max_bad_steps < 1) throw OptionError("max_bad_steps", "must be >= 1");
+  if (!(o.sigma_data >= 0) || !std::isfinite(o.sigma_data)) throw OptionError("sigma_data", "must be >= 0 (0: automatic)");
+  if (!(o.p_std > 0) || !std::isfinite(o.p_std)) throw OptionError("p_std", "must be positive and finite");
+  if (!std::isfinite(o.p_mean)) throw OptionError("p_mean", "must be finite");
+  if (o.limit < 0) throw OptionError("limit", "must be >= 0");
+  if (o.log_every < 1) throw OptionError("log_every", "must be >= 1");
+  if (o.grid_every < 0) throw OptionError("grid_every", "must be >= 0");
+  if (o.ckpt_every < 0) throw OptionError("ckpt_every", "must be >= 0");
   if (o.grid_every > 0) heun_steps_for_nfe(o.grid_nfe);
-  if (o.eval_samples < 0) throw InputError("--eval-samples must be >= 0");
+  if (o.eval_samples < 0) throw OptionError("eval_samples", "must be >= 0");
 }
 
 std::string grid_name(std::int64_t step) { return fmt::format("grid_{:07d}.png", step); }
+
+// What train() starts from: the run's config and state (read back on resume), its data and its
+// process; on resume, the reader still holds the weights, optimiser and RNG to load.
+struct RunSetup {
+  RunConfig config;
+  TrainState state;
+  std::unique_ptr<CheckpointReader> reader;
+  Dataset data;
+  std::shared_ptr<const GenerativeProcess> process;
+};
+
+// The run's process: given in code, or the module's behind its check verdict. A fresh run records
+// the module's canonical name, its full parameters and a conditional verdict's condition.
+std::shared_ptr<const GenerativeProcess> run_process(const TrainOptions& opt, RunConfig& config, int dim) {
+  if (opt.process) {
+    require_trainable(*opt.process, config.module.empty() ? "(given process)" : config.module.name, dim);
+    return opt.process;
+  }
+  if (opt.resume && !opt.module.empty()) {
+    const std::string want = opt.module.is_custom() ? opt.module.name : find_module(opt.module.name).name;
+    if (want != config.module.name)
+      throw OptionError("module", "differs from the checkpoint's: it was trained with " + config.module.name + ", not " +
+                                      opt.module.name + " (--resume)");
+  }
+  ResolvedProcess r = resolve_process(config.module, dim, true);
+  if (!opt.resume) {
+    config.module.name = r.module->name();
+    config.module.params = r.module->params();
+    if (r.verdict == Verdict::conditional) {
+      config.condition = r.condition;
+      config.clamp_sigma = true;
+    }
+  }
+  return r.process;
+}
+
+// What a fresh run derives from its data and process (RunFacts, resolved arch and sigma_data).
+void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& data, const GenerativeProcess& process) {
+  config.process_given = bool(opt.process);
+  config.shape = data.shape;
+  config.is_image = data.is_image;
+  config.arch = resolve_arch(opt.arch, data.shape);
+  config.sigma_min = process.sigma_min();
+  config.sigma_max = process.sigma_max();
+  config.sigma_data = opt.sigma_data > 0 ? opt.sigma_data : data.is_image ? 0.5 : data.x.std().item<double>();
+  config.velocity_target = !process.affine_velocity();
+  config.scale_from_input = process.heavy_tailed();
+  // The prior is the kernel at t_max around the data's centre (physics.md section 5).
+  auto mean = data.x.to(torch::kFloat64).mean(0).contiguous();
+  config.data_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+  if (config.scale_from_input) {
+    config.spread_threshold = widest_spread(data, mean, config.hflip);
+    config.noise_from_scale = true;
+  }
+}
+
+RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Device device) {
+  RunSetup run;
+  if (opt.resume) {
+    run.reader = std::make_unique<CheckpointReader>(ckpt, device);
+    run.config = run.reader->config();
+    run.state = run.reader->state();
+    if (!opt.data.empty() && opt.data != run.config.data)
+      throw OptionError("data", "differs from the checkpoint's: it was trained on " + run.config.data + ", not " +
+                                    opt.data + " (--resume)");
+    if (run.config.process_given && !opt.process)
+      throw OptionError("resume", "needs the process given in code that this checkpoint was trained on, not a module");
+  } else {
+    static_cast<TrainConfig&>(run.config) = opt;
+  }
+  const RunConfig& config = run.config;
+  run.data = load_dataset(config.data, config.limit, config.seed);
+  if (opt.resume && run.data.shape != config.shape)
+    throw OptionError("resume", "refused: the data " + config.data + " no longer has the shape the checkpoint was trained on");
+  if (config.hflip && !run.data.is_image) throw OptionError("hflip", "needs image data");
+  run.process = run_process(opt, run.config, int(run.data.dim()));
+  if (opt.resume)
+    require_model_fits(config.velocity_target, *run.process, config.module.name);
+  else
+    derive_facts(run.config, opt, run.data, *run.process);
+  return run;
+}
+
+// EDM's EMA: half-life in images, ramped up over the first images seen.
+void update_ema(const RunConfig& config, double images_seen, const std::vector<torch::Tensor>& params,
+                std::vector<torch::Tensor>& ema_params) {
+  double halflife = config.ema_halflife_images;
+  if (config.ema_rampup > 0) halflife = std::min(halflife, images_seen * config.ema_rampup);
+  const double beta = std::pow(0.5, config.batch / std::max(halflife, 1e-8));
+  torch::NoGradGuard guard;
+  for (std::size_t i = 0; i < params.size(); ++i) ema_params[i].copy_(params[i].detach().lerp(ema_params[i], beta));
+}
+
+// One optimiser step on one batch: the loss, or nothing when the loss or the gradient was not
+// finite (then no weight moved).
+std::optional<double> optimiser_step(EdmPrecond& model, torch::optim::Adam& optimizer, const RunConfig& config,
+                                     const Batch& b, torch::Device device, double lr) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  optimizer.zero_grad();
+  auto loss = edm_loss(model, b.target.to(device), b.x.to(device), b.sigma.to(device)).mean();
+  const double value = loss.item<double>();
+  bool ok = std::isfinite(value);
+  if (ok) {
+    loss.backward();
+    const double max_norm = config.grad_clip > 0 ? config.grad_clip : std::numeric_limits<double>::infinity();
+    ok = std::isfinite(torch::nn::utils::clip_grad_norm_(optimizer.param_groups()[0].params(), max_norm));
+  }
+  if (!ok) {
+    optimizer.zero_grad();
+    return std::nullopt;
+  }
+  optimizer.step();
+  return value;
+}
+
+// stats.jsonl: one JSON object a line, flushed after each.
+class StatsLog {
+ public:
+  explicit StatsLog(const fs::path& path) : out_(path.string(), std::ios::app) {
+    if (!out_) throw InputError("cannot write " + path.string());
+  }
+  void write(const nlohmann::json& line) {
+    out_ << line.dump() << "\n";
+    out_.flush();
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+// Mean of the last `size` losses (the progress bar's and the result's).
+class LossWindow {
+ public:
+  explicit LossWindow(std::size_t size) : size_(size) {}
+  void push(double loss) {
+    values_.push_back(loss);
+    sum_ += loss;
+    if (values_.size() > size_) {
+      sum_ -= values_.front();
+      values_.pop_front();
+    }
+  }
+  double mean() const { return values_.empty() ? NAN : sum_ / double(values_.size()); }
+
+ private:
+  std::size_t size_;
+  std::deque<double> values_;
+  double sum_ = 0;
+};
 
 }  // namespace
 
 TrainResult train(const TrainOptions& opt) {
   validate(opt);
-  const fs::path run(opt.out_dir);
-  const std::string ckpt = (run / "last.ckpt").string();
+  const fs::path run_dir(opt.out_dir);
+  const std::string ckpt = (run_dir / "last.ckpt").string();
   std::error_code ec;
   if (!opt.resume && fs::exists(ckpt, ec))
     throw InputError(opt.out_dir + " already holds a checkpoint (last.ckpt): pass --resume to continue it, or choose another --out");
-  if (opt.resume && !fs::exists(ckpt, ec)) throw InputError("--resume: no checkpoint at " + ckpt);
+  if (opt.resume && !fs::exists(ckpt, ec)) throw OptionError("resume", "found no checkpoint at " + ckpt);
   // Quiet until the input is validated, so that a refusal is a single line.
-  const torch::Device device = setup_runtime(opt.device, opt.threads, true);
+  const torch::Device device = setup_runtime(opt.device, opt.threads);
   auto say = [&](const std::string& line) {
-    if (!opt.quiet) std::cerr << line << "\n";
+    if (opt.messages) opt.messages(line);
   };
 
-  RunConfig config;
-  TrainState state;
-  std::unique_ptr<CheckpointReader> reader;
-  if (opt.resume) {
-    reader = std::make_unique<CheckpointReader>(ckpt, device);
-    config = reader->config();
-    state = reader->state();
-    if (!opt.data.empty() && opt.data != config.data)
-      throw InputError("--resume: the checkpoint was trained on --data " + config.data + ", not " + opt.data);
-    if (config.process_given && !opt.process)
-      throw InputError("--resume: this checkpoint was trained on a process given in code, not a module");
-  } else {
-    config.pde = opt.pde;
-    config.params = opt.params;
-    config.expr = opt.expr;
-    config.data = opt.data;
-    config.limit = opt.limit;
-    config.hflip = opt.hflip;
-    config.batch = opt.batch;
-    config.lr = opt.lr;
-    config.warmup_images = opt.warmup_images;
-    config.ema_halflife_images = opt.ema_halflife_images;
-    config.ema_rampup = opt.ema_rampup;
-    config.grad_clip = opt.grad_clip;
-    config.max_bad_steps = opt.max_bad_steps;
-    config.p_mean = opt.p_mean;
-    config.p_std = opt.p_std;
-    config.seed = opt.seed;
-  }
-
-  const Dataset data = load_dataset(config.data, config.limit, config.seed);
-  if (opt.resume && data.shape != config.shape)
-    throw InputError("--resume: the data " + config.data + " no longer has the shape the checkpoint was trained on");
-  const int dim = int(data.dim());
-  if (config.hflip && !data.is_image) throw InputError("--hflip needs image data");
-
-  // The process: given in code, or the module's, behind the check verdict.
-  std::shared_ptr<const GenerativeProcess> process;
-  if (opt.process) {
-    require_trainable(*opt.process, config.pde.empty() ? "(given process)" : config.pde, dim);
-    process = opt.process;
-  } else {
-    if (opt.resume && !opt.pde.empty()) {
-      const std::string want = opt.pde == "custom" ? "custom" : find_module(opt.pde).name;
-      if (want != config.pde)
-        throw InputError("--resume: the checkpoint was trained with --pde " + config.pde + ", not " + opt.pde);
-    }
-    ResolvedProcess r = resolve_process(config.pde, config.params, config.expr, dim, true);
-    process = r.process;
-    if (!opt.resume) {
-      config.pde = r.module->name();
-      config.params = r.module->params();
-      if (r.verdict == Verdict::conditional) {
-        config.condition = r.condition;
-        config.clamp_sigma = true;
-      }
-    }
-  }
-  if (!opt.resume) {
-    config.process_given = bool(opt.process);
-    config.shape = data.shape;
-    config.is_image = data.is_image;
-    config.arch = resolve_arch(opt.arch, data.shape);
-    config.sigma_min = process->sigma_min();
-    config.sigma_max = process->sigma_max();
-    config.sigma_data = opt.sigma_data > 0 ? opt.sigma_data : data.is_image ? 0.5 : data.x.std().item<double>();
-    config.velocity_target = !process->affine_velocity();
-    config.scale_from_input = process->heavy_tailed();
-    // The prior is the kernel at t_max around the data's centre (physics.md section 5).
-    auto mean = data.x.to(torch::kFloat64).mean(0).contiguous();
-    config.data_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
-    if (config.scale_from_input) {
-      config.spread_threshold = widest_spread(data, mean, config.hflip);
-      config.noise_from_scale = true;
-    }
-  } else {
-    require_model_fits(config.velocity_target, *process, config.pde);
-  }
+  RunSetup run = set_up_run(opt, ckpt, device);
+  const RunConfig& config = run.config;
+  TrainState& state = run.state;
+  const GenerativeProcess& process = *run.process;
+  const int dim = int(run.data.dim());
   // Output directory: created and checked before any work is done.
-  fs::create_directories(run, ec);
-  if (ec || !fs::is_directory(run)) throw InputError("cannot create run directory " + opt.out_dir + ": " + ec.message());
+  fs::create_directories(run_dir, ec);
+  if (ec || !fs::is_directory(run_dir)) throw InputError("cannot create run directory " + opt.out_dir + ": " + ec.message());
   check_writable(ckpt);
 
   say(engine_description(device.str(), torch::get_num_threads()));
-  say("data: " + data.description);
+  say("data: " + run.data.description);
   if (!config.condition.empty())
     say(fmt::format("PDE '{}' is conditionally s-generative: {}; training only inside it: sigma in [{:g}, {:g}] "
                     "(the module's valid range)",
-                    config.pde, config.condition, config.sigma_min, config.sigma_max));
+                    config.module.name, config.condition, config.sigma_min, config.sigma_max));
 
   // Initial weights are a function of the seed too.
   torch::manual_seed(mix_seed(config.seed ^ 0x6a09e667f3bcc908ULL));
@@ -340,48 +420,43 @@ TrainResult train(const TrainOptions& opt) {
   copy_parameters(model, ema);
   ema->eval();
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr).betas({0.9, 0.999}).eps(1e-8));
-  if (reader) {
-    reader->load_model(model, false);
-    reader->load_model(ema, true);
-    reader->load_optimizer(optimizer);
-    reader->load_rng();
-    reader.reset();
+  if (run.reader) {
+    run.reader->load_model(model, false);
+    run.reader->load_model(ema, true);
+    run.reader->load_optimizer(optimizer);
+    run.reader->load_rng();
+    run.reader.reset();
   }
   std::int64_t n_params = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
   say(fmt::format("pde {}{}, arch {} ({} parameters), target {}{}, sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
-                  config.pde, config.expr.empty() ? "" : " (" + config.expr + ")", config.arch.arch, n_params,
-                  config.velocity_target ? "velocity" : "denoiser",
+                  config.module.name, config.module.expr.empty() ? "" : " (" + config.module.expr + ")",
+                  config.arch.arch, n_params, config.velocity_target ? "velocity" : "denoiser",
                   config.scale_from_input ? fmt::format(" (heavy tails: scaled by input beyond tau^2 = {:.4g})",
-                                                                 config.spread_threshold >= 0
-                                                                     ? config.spread_threshold
-                                                                     : config.sigma_data * config.sigma_data)
-                                          : std::string(), config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
+                                                        config.spread_threshold >= 0
+                                                            ? config.spread_threshold
+                                                            : config.sigma_data * config.sigma_data)
+                                          : std::string(),
+                  config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
                   opt.steps));
 
   TrainResult result;
   result.start_step = state.step;
   result.checkpoint = ckpt;
   result.condition = config.condition;
-  BatchMaker maker(data, *process, config);
+  BatchMaker maker(run.data, process, config);
   Batch eval_set;
   if (opt.eval_samples > 0) eval_set = maker.make_eval(opt.eval_samples);
   if (opt.eval_samples > 0 && !opt.resume)
     std::tie(result.eval_loss_start, result.eval_median_start) = eval_loss(model, eval_set, config.batch, device);
 
-  std::ofstream stats((run / "stats.jsonl").string(), std::ios::app);
-  if (!stats) throw InputError("cannot write " + (run / "stats.jsonl").string());
-  stats << nlohmann::json{{"event", opt.resume ? "resume" : "start"}, {"step", state.step}, {"steps", opt.steps},
-                          {"pde", config.pde}, {"params", config.params}, {"data", config.data},
-                          {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()}}
-                 .dump()
-        << "\n";
+  StatsLog stats(run_dir / "stats.jsonl");
+  stats.write({{"event", opt.resume ? "resume" : "start"}, {"step", state.step}, {"steps", opt.steps},
+               {"pde", config.module.name}, {"params", config.module.params}, {"data", config.data},
+               {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()}});
   if (result.eval_loss_start > 0)
-    stats << nlohmann::json{{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_start},
-                            {"median", result.eval_median_start}}
-                 .dump()
-          << "\n";
-  stats.flush();
+    stats.write({{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_start},
+                 {"median", result.eval_median_start}});
 
   auto write_grid = [&](std::int64_t step) {
     if (!config.is_image && dim < 2) return;  // nothing to plot
@@ -393,124 +468,95 @@ TrainResult train(const TrainOptions& opt) {
     std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
     std::iota(idx.begin(), idx.end(), 0);
     std::int64_t nfe = 0;
-    auto x = generate(ema, *process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe,
+    auto x = generate(ema, process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe,
                       config.data_mean);
     SampleResult s;
     s.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
     s.shape = config.shape;
     s.count = n;
     s.is_image = config.is_image;
-    save_sample_grid(s, (run / grid_name(step)).string());
+    save_sample_grid(s, (run_dir / grid_name(step)).string());
   };
 
   const int B = config.batch;
-  const auto& params = optimizer.param_groups()[0].params();
+  const auto params = model->parameters();
   auto ema_params = ema->parameters();
   ProgressBar bar(opt.progress, opt.steps);
-  std::deque<double> window;
-  double window_sum = 0, log_sum = 0, train_seconds = 0;
+  LossWindow window(50);
+  double log_sum = 0, train_seconds = 0;
   std::int64_t log_count = 0, images_run = 0;
   const auto run_start = std::chrono::steady_clock::now();
+  auto images_per_second = [&] { return train_seconds > 0 ? double(images_run) / train_seconds : 0.0; };
   bar.update(state.step, NAN, 0, -1, true);
   model->train();
-  {
-    SigintScope sigint;
-    while (state.step < opt.steps) {
-      if (g_interrupted) {
-        result.interrupted = true;
-        break;
+  StopSignalScope signals;
+  while (state.step < opt.steps && !StopSignalScope::caught()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::int64_t step = state.step;
+    // Dropout draws from torch's generator: reseed it per step so a resumed run matches.
+    torch::manual_seed(mix_seed(config.seed ^ mix_seed(std::uint64_t(step) + 0x2545f4914f6cdd1dULL)));
+    const Batch b = maker.make(step);
+    const double images_after = double(step + 1) * B;
+    const double lr = config.lr * (config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0);
+    const std::optional<double> loss = optimiser_step(model, optimizer, config, b, device, lr);
+    if (loss) {
+      update_ema(config, images_after, params, ema_params);
+      state.bad_in_row = 0;
+    } else {
+      ++state.skipped;
+      if (++state.bad_in_row >= config.max_bad_steps) {
+        bar.finish();
+        throw InputError(fmt::format("training stopped at step {}: {} non-finite losses or gradients in a row; the last "
+                                     "checkpoint is kept; try a lower --lr",
+                                     step, state.bad_in_row));
       }
-      const auto t0 = std::chrono::steady_clock::now();
-      const std::int64_t step = state.step;
-      // Dropout draws from torch's generator: reseed it per step so a resumed run matches.
-      torch::manual_seed(mix_seed(config.seed ^ mix_seed(std::uint64_t(step) + 0x2545f4914f6cdd1dULL)));
-      Batch b = maker.make(step);
-      const double images_after = double(step + 1) * B;
-      const double lr = config.lr * (config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0);
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-      optimizer.zero_grad();
-      auto loss = edm_loss(model, b.target.to(device), b.x.to(device), b.sigma.to(device)).mean();
-      const double loss_value = loss.item<double>();
-      bool ok = std::isfinite(loss_value);
-      if (ok) {
-        loss.backward();
-        const double max_norm = config.grad_clip > 0 ? config.grad_clip : std::numeric_limits<double>::infinity();
-        const double norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
-        ok = std::isfinite(norm);
-      }
-      if (ok) {
-        optimizer.step();
-        double halflife = config.ema_halflife_images;
-        if (config.ema_rampup > 0) halflife = std::min(halflife, images_after * config.ema_rampup);
-        const double beta = std::pow(0.5, B / std::max(halflife, 1e-8));
-        torch::NoGradGuard guard;
-        for (std::size_t i = 0; i < params.size(); ++i) ema_params[i].copy_(params[i].detach().lerp(ema_params[i], beta));
-        state.bad_in_row = 0;
-      } else {
-        optimizer.zero_grad();
-        ++state.skipped;
-        if (++state.bad_in_row >= config.max_bad_steps) {
-          bar.finish();
-          throw InputError(fmt::format("training stopped at step {}: {} non-finite losses or gradients in a row; the last "
-                                       "checkpoint is kept; try a lower --lr",
-                                       step, state.bad_in_row));
-        }
-      }
-      ++state.step;
-      images_run += B;
-      train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (ok) {
-        window.push_back(loss_value);
-        window_sum += loss_value;
-        if (window.size() > 50) {
-          window_sum -= window.front();
-          window.pop_front();
-        }
-        log_sum += loss_value;
-        ++log_count;
-      }
-      const double ips = train_seconds > 0 ? double(images_run) / train_seconds : 0.0;
-      const double avg = window.empty() ? NAN : window_sum / double(window.size());
-      if (state.step % opt.log_every == 0 || state.step == opt.steps) {
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-        stats << nlohmann::json{{"step", state.step},
-                                {"images", state.step * B},
-                                {"loss", log_count ? log_sum / double(log_count) : NAN},
-                                {"lr", lr},
-                                {"images_per_s", ips},
-                                {"skipped", state.skipped},
-                                {"time_s", elapsed}}
-                     .dump()
-              << "\n";
-        stats.flush();
-        log_sum = 0;
-        log_count = 0;
-      }
-      bar.update(state.step, avg, ips, ips > 0 ? double(opt.steps - state.step) * B / ips : -1.0);
-      if (opt.grid_every > 0 && state.step % opt.grid_every == 0 && state.step < opt.steps) write_grid(state.step);
-      if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps)
-        save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
     }
+    ++state.step;
+    images_run += B;
+    train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (loss) {
+      window.push(*loss);
+      log_sum += *loss;
+      ++log_count;
+    }
+    const double ips = images_per_second();
+    if (state.step % opt.log_every == 0 || state.step == opt.steps) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      stats.write({{"step", state.step},
+                   {"images", state.step * B},
+                   {"loss", log_count ? log_sum / double(log_count) : NAN},
+                   {"lr", lr},
+                   {"images_per_s", ips},
+                   {"skipped", state.skipped},
+                   {"time_s", elapsed}});
+      log_sum = 0;
+      log_count = 0;
+    }
+    bar.update(state.step, window.mean(), ips, ips > 0 ? double(opt.steps - state.step) * B / ips : -1.0);
+    if (opt.grid_every > 0 && state.step % opt.grid_every == 0 && state.step < opt.steps) write_grid(state.step);
+    if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps)
+      save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
   }
-  bar.update(state.step, window.empty() ? NAN : window_sum / double(window.size()),
-             train_seconds > 0 ? double(images_run) / train_seconds : 0.0, 0.0, true);
+  result.stop_signal = StopSignalScope::caught();
+  result.interrupted = result.stop_signal != 0;
+  bar.update(state.step, window.mean(), images_per_second(), 0.0, true);
   bar.finish();
   save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
   if (result.interrupted) {
-    say(fmt::format("interrupted at step {}: saved {} (continue with --resume)", state.step, ckpt));
+    const int signo = result.stop_signal;
+    say(fmt::format("interrupted at step {} by {}: saved {} (continue with --resume)", state.step,
+                    signo == SIGTERM ? "SIGTERM" : signo == SIGHUP ? "SIGHUP" : "SIGINT", ckpt));
   } else if (opt.grid_every > 0 && state.step > result.start_step) {
     write_grid(state.step);
   }
   result.steps_done = state.step;
   result.skipped_steps = state.skipped;
-  result.images_per_second = train_seconds > 0 ? double(images_run) / train_seconds : 0.0;
-  result.last_loss = window.empty() ? NAN : window_sum / double(window.size());
+  result.images_per_second = images_per_second();
+  result.last_loss = window.mean();
   if (opt.eval_samples > 0 && !result.interrupted) {
     std::tie(result.eval_loss_end, result.eval_median_end) = eval_loss(model, eval_set, config.batch, device);
-    stats << nlohmann::json{{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_end},
-                            {"median", result.eval_median_end}}
-                 .dump()
-          << "\n";
+    stats.write({{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_end},
+                 {"median", result.eval_median_end}});
   }
   return result;
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "genphys/custom_pde.hpp"
+#include "genphys/errors.hpp"
 #include "genphys/generative.hpp"
 
 namespace genphys {
@@ -96,6 +98,19 @@ std::unique_ptr<PdeModule> make_module(const std::string& name_or_alias, const P
     values[key] = value;
   }
   return info.make(values);
+}
+
+std::unique_ptr<PdeModule> make_module(const ModuleSpec& spec) {
+  if (spec.empty()) throw InputError("--pde is required (see genphys check --all)");
+  if (spec.is_custom()) {
+    if (spec.expr.empty())
+      throw InputError("--pde custom needs --expr, e.g. --expr \"phi_tt + lap phi - 0.25 phi\"");
+    if (!spec.params.empty())
+      throw InputError("--pde custom takes no parameters other than --expr (write numbers into the expression)");
+    return make_custom_module(spec.expr);
+  }
+  if (!spec.expr.empty()) throw InputError("--expr is only for --pde custom");
+  return make_module(spec.name, spec.params);
 }
 
 }  // namespace genphys

@@ -89,6 +89,28 @@ if "$genphys" train --resume --out "$tmp/run" --steps 80 --no-progress --threads
 grep -q "steps 60..80" "$tmp/out" && ok || bad "resume summary: $(cat "$tmp/out")"
 grep -q '"event":"resume"' "$tmp/run/stats.jsonl" && ok || bad "no resume record"
 
+# --- export: the weights for Python's torch.load
+if "$genphys" export --ckpt "$tmp/run/last.ckpt" --out "$tmp/w.pt" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "export: $(cat "$tmp/err")"; fi
+grep -q "model and EMA) at step 80" "$tmp/out" && ok || bad "export summary: $(cat "$tmp/out")"
+torch_python=/usr/bin/python3  # Debian's, with python3-torch (scripts/setup.sh)
+if "$torch_python" -c "import torch" 2>/dev/null; then
+  "$torch_python" - "$tmp/w.pt" <<'PY' && ok || bad "torch.load of the export"
+import json, sys, torch
+d = torch.load(sys.argv[1])
+assert d["step"] == 80, d["step"]
+assert json.loads(d["config"])["module"]["name"] == "diffusion"
+assert d["model"].keys() == d["ema"].keys() and len(d["model"]) > 4, list(d["model"])
+w = [v for k, v in d["ema"].items() if v.dim() == 2]
+assert w and all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in w)
+assert any(not torch.equal(d["model"][k], d["ema"][k]) for k in d["model"])  # EMA lags the weights
+PY
+else
+  echo "note: $torch_python without torch: torch.load of the export not checked"
+fi
+expect_error 2 "does not exist" -- export --ckpt "$tmp/none.ckpt" --out "$tmp/w2.pt"
+expect_error 2 "--out is required" -- export --ckpt "$tmp/run/last.ckpt"
+[[ ! -e "$tmp/w2.pt" ]] && ok || bad "a refused export left a file"
+
 # --- sampling from the checkpoint
 smp=(sample --ckpt "$tmp/run/last.ckpt" --threads 1)
 if "$genphys" "${smp[@]}" --nfe 35 --seeds 0-63 --grid "$tmp/g.png" --out "$tmp/s.csv" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "sample: $(cat "$tmp/err")"; fi
@@ -139,26 +161,37 @@ if "$genphys" train --pde pfgmpp --D 128 --data "idx:$tmp/sq.idx.gz" --arch unet
 "$genphys" sample --ckpt "$tmp/img/last.ckpt" --nfe 5 --seeds 0-3 --grid "$tmp/ig.png" --threads 1 >"$tmp/out" 2>/dev/null \
   && grep -q "shape 1 8 8" "$tmp/out" && ok || bad "image sample: $(cat "$tmp/out")"
 
-# --- Ctrl-C saves and stops; the run resumes from where it stopped
-"$genphys" train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 1 --grid-every 0 \
-  --steps 100000000 --no-progress --out "$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
-pid=$!
-for _ in $(seq 600); do
-  grep -q '"step":' "$tmp/int/stats.jsonl" 2>/dev/null && break
-  sleep 0.1
+# --- INT, TERM and HUP save and stop with the shell's code; the run resumes from where it stopped
+start_long_run() {  # $1: run dir; sets pid once the run has logged a step
+  "$genphys" train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 1 --grid-every 0 \
+    --steps 100000000 --no-progress --out "$1" >"$1.out" 2>"$1.err" &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q '"step":' "$1/stats.jsonl" 2>/dev/null && break
+    sleep 0.1
+  done
+}
+for sig in INT TERM HUP; do
+  start_long_run "$tmp/$sig"
+  kill -$sig "$pid"
+  wait "$pid"
+  rc=$?
+  want=$((128 + $(kill -l $sig)))
+  [[ $rc -eq $want ]] && ok || bad "SIG$sig exit code $rc, not $want: $(cat "$tmp/$sig.err")"
+  grep -q "interrupted at step .* by SIG$sig" "$tmp/$sig.err" && ok || bad "SIG$sig message: $(cat "$tmp/$sig.err")"
+  stopped=$(python3 -c "import re,sys; print(re.search(r'steps 0\.\.(\d+)', open(sys.argv[1]).read()).group(1))" "$tmp/$sig.out" 2>/dev/null)
+  if [[ -n "$stopped" ]]; then
+    ok
+    "$genphys" train --resume --out "$tmp/$sig" --steps $((stopped + 3)) --no-progress --threads 1 >"$tmp/out" 2>&1 \
+      && grep -q "steps $stopped..$((stopped + 3))" "$tmp/out" && ok || bad "resume after SIG$sig: $(cat "$tmp/out")"
+  else
+    bad "no step count after SIG$sig: $(cat "$tmp/$sig.out")"
+  fi
 done
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-[[ $rc -eq 130 ]] && ok || bad "SIGINT exit code $rc: $(cat "$tmp/int.err")"
-grep -q "interrupted at step" "$tmp/int.err" && ok || bad "SIGINT message: $(cat "$tmp/int.err")"
-stopped=$(python3 -c "import re,sys; print(re.search(r'steps 0\.\.(\d+)', open(sys.argv[1]).read()).group(1))" "$tmp/int.out" 2>/dev/null)
-if [[ -n "$stopped" ]]; then
-  ok
-  "$genphys" train --resume --out "$tmp/int" --steps $((stopped + 3)) --no-progress --threads 1 >"$tmp/out" 2>&1 \
-    && grep -q "steps $stopped..$((stopped + 3))" "$tmp/out" && ok || bad "resume after SIGINT: $(cat "$tmp/out")"
-else
-  bad "no step count after SIGINT: $(cat "$tmp/int.out")"
-fi
+
+# --- engine options are named by their flags
+expect_error 2 "--batch must be >= 1" -- train --pde diffusion --data toy:moons:100 --batch 0 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "--warmup-images must be >= 0" -- train --pde diffusion --data toy:moons:100 --warmup-images -1 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "--threads must be >= 0" -- train --pde diffusion --data toy:moons:100 --threads -2 --out "$tmp/r0" --no-progress --steps 2
 
 finish

@@ -114,12 +114,57 @@ TEST_CASE("points: toys and CSV") {
   CHECK_THROWS_AS(load_dataset("csv:" + dir / "missing.csv", 0, 0), InputError);
 }
 
+TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still reads; missing fields are InputError") {
+  RunConfig c;
+  c.module = {"screened-poisson", {{"m", 0.5}}, ""};
+  c.data = "toy:moons";
+  c.arch.arch = "mlp";
+  c.arch.hidden = 64;
+  c.shape = {2};
+  c.sigma_max = 12.5;
+  c.velocity_target = true;
+  c.seed = 7;
+  const auto j = nlohmann::json::parse(config_to_json(c));
+  CHECK(j.at("format") == 2);
+  CHECK(j.at("module").at("name") == "screened-poisson");
+  CHECK(j.at("arch").at("hidden") == 64);
+  CHECK(j.at("sigma_max") == 12.5);
+  const RunConfig back = config_from_json(j.dump());
+  CHECK(back.module.params.at("m") == 0.5);
+  CHECK(back.arch.hidden == 64);
+  CHECK(back.velocity_target);
+  CHECK(back.seed == 7);
+
+  // As the format-1 writer wrote it, before the heavy-tail fields existed.
+  const std::string v1 =
+      R"({"format":1,"pde":"custom","expr":"phi_t - lap phi","params":{},"process_given":false,"data":"toy:moons",)"
+      R"("limit":0,"hflip":false,"shape":[2],"is_image":false,"data_mean":[0.5,0.25],"arch":{"arch":"mlp",)"
+      R"("channels":0,"channel_mult":[],"num_blocks":0,"attn_resolutions":[],"no_attention":false,"dropout":0.0,)"
+      R"("hidden":128,"depth":3,"emb_channels":0},"batch":64,"lr":0.001,"warmup_images":100.0,)"
+      R"("ema_halflife_images":500.0,"ema_rampup":0.05,"grad_clip":1.0,"max_bad_steps":10,"sigma_data":0.5,)"
+      R"("p_mean":-1.2,"p_std":1.2,"sigma_min":0.002,"sigma_max":80.0,"clamp_sigma":false,"condition":"","seed":3})";
+  const RunConfig old = config_from_json(v1);
+  CHECK(old.module.name == "custom");
+  CHECK(old.module.expr == "phi_t - lap phi");
+  CHECK(old.data_mean == std::vector<double>{0.5, 0.25});
+  CHECK(old.batch == 64);
+  CHECK(!old.velocity_target);
+  CHECK(old.spread_threshold < 0);
+
+  auto broken = j;
+  broken.erase("batch");
+  CHECK_THROWS_AS(config_from_json(broken.dump()), InputError);
+  broken = j;
+  broken["format"] = 3;
+  CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("unsupported checkpoint format 3"));
+}
+
 TEST_CASE("checkpoints round-trip; truncated, corrupt or foreign files are InputError") {
   test::TempDir dir("ckpt");
   torch::manual_seed(3);
   RunConfig c;
-  c.pde = "diffusion";
-  c.params = {{"D", 128.0}};
+  c.module.name = "diffusion";
+  c.module.params = {{"D", 128.0}};
   c.data = "toy:moons";
   c.shape = {2};
   c.arch = resolve_arch(ArchOptions{}, {2});
@@ -135,8 +180,8 @@ TEST_CASE("checkpoints round-trip; truncated, corrupt or foreign files are Input
   save_checkpoint(path, c, s, model, &ema, &opt);
 
   CheckpointReader r(path, torch::kCPU);
-  CHECK(r.config().pde == "diffusion");
-  CHECK(r.config().params.at("D") == 128.0);
+  CHECK(r.config().module.name == "diffusion");
+  CHECK(r.config().module.params.at("D") == 128.0);
   CHECK(r.config().seed == 0xfedcba9876543210ULL);
   CHECK(r.state().step == 42);
   CHECK(r.state().skipped == 3);

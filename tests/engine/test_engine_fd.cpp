@@ -57,7 +57,6 @@ TEST_CASE("classifier Fréchet distance: real vs noise, blur and noise monotone"
   o.width = 16;
   o.features = 64;
   o.threads = 1;
-  o.quiet = true;
   const ClassifierTrainResult trained = train_classifier(o);
   INFO("test accuracy " << trained.test_accuracy);
   CHECK(trained.test_accuracy > 0.60);  // 10 classes: chance is 0.10 (this small run: 0.72)
@@ -108,7 +107,7 @@ TEST_CASE("classifier files and eval references refuse bad input") {
   o.data = dir / "no-such-folder";
   CHECK_THROWS_AS(train_classifier(o), InputError);
   CHECK_THROWS_WITH(make_eval_reference("fashion-mnist", 10, 0, nullptr), Catch::Contains("classifier"));
-  CHECK_THROWS_WITH(make_eval_reference("toy:moons", 1, 0, nullptr), Catch::Contains("--n"));
+  CHECK_THROWS_WITH(make_eval_reference("toy:moons", 1, 0, nullptr), Catch::Contains("n must be >= 2"));
 }
 
 TEST_CASE("2D references: held-out draws score near zero, a moment-matched Gaussian does not") {

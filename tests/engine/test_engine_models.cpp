@@ -153,7 +153,13 @@ TEST_CASE("heavy-tail preconditioning: clean data keep c_skip ~ 1; old runs keep
   const RunConfig back = config_from_json(config_to_json(config));
   CHECK(back.spread_threshold == tau2);
   CHECK(back.noise_from_scale);
+  // Those were format 1, which also kept the module as three top-level fields.
   auto j = nlohmann::json::parse(config_to_json(config));
+  j["format"] = 1;
+  j["pde"] = j["module"]["name"];
+  j["params"] = j["module"]["params"];
+  j["expr"] = j["module"]["expr"];
+  j.erase("module");
   j.erase("spread_threshold");
   j.erase("noise_from_scale");
   const RunConfig old = config_from_json(j.dump());

@@ -24,8 +24,8 @@ TEST_CASE("toy:rings, PFGM++ D = 128: network samples within 2x the exact field'
   TempDir dir("rings");
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = "toy:rings:" + std::to_string(n_train);
-  o.pde = "poisson";
-  o.params = {{"D", 128.0}};
+  o.module.name = "poisson";
+  o.module.params = {{"D", 128.0}};
   o.steps = 2000;
   o.batch = 256;
   o.lr = 2e-3;
@@ -36,7 +36,6 @@ TEST_CASE("toy:rings, PFGM++ D = 128: network samples within 2x the exact field'
 
   SampleOptions s;
   s.checkpoint = r.checkpoint;
-  s.quiet = true;
   s.nfe = 35;
   s.batch = 500;
   for (int i = 0; i < n_samples; ++i) s.seeds.push_back(i);

@@ -376,7 +376,7 @@ TEST_CASE("trained networks: samples do not depend on the batch size") {
   for (const bool image : {false, true}) {
     TrainOptions o = test::quiet_options(dir / (image ? "img" : "pts"));
     o.data = image ? test::write_square_idx(dir / "sq.gz", 16) : test::write_cluster_csv(dir / "p.csv", 64);
-    o.pde = "pfgmpp";
+    o.module.name = "pfgmpp";
     o.process = make_pfgmpp_process(image ? 64 : 2, 16.0);
     o.steps = 20;
     o.batch = 16;
@@ -387,7 +387,6 @@ TEST_CASE("trained networks: samples do not depend on the batch size") {
     SampleOptions s;
     s.checkpoint = dir / (image ? "img/last.ckpt" : "pts/last.ckpt");
     s.process = o.process;
-    s.quiet = true;
     s.threads = 1;
     s.nfe = 9;
     s.seeds = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};

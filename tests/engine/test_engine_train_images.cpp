@@ -19,7 +19,7 @@ namespace {
 TrainOptions image_run(const TempDir& dir, std::shared_ptr<const GenerativeProcess> process) {
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = test::write_square_idx(dir / "squares.idx.gz", 64);  // 64 images, 8x8
-  o.pde = "label";
+  o.module.name = "label";
   o.process = std::move(process);
   o.steps = 150;
   o.batch = 32;

@@ -56,7 +56,7 @@ OptimalLoss optimal_eval_loss(const std::string& checkpoint, int n_eval) {
   const engine::RunConfig& config = reader.config();
   const engine::Dataset data = engine::load_dataset(config.data, config.limit, config.seed);
   const int dim = int(data.dim());
-  const auto process = engine::resolve_process(config.pde, config.params, config.expr, dim, false).process;
+  const auto process = engine::resolve_process(config.module, dim, false).process;
   engine::BatchMaker maker(data, *process, config);
   const engine::Batch eval = maker.make_eval(n_eval);
   engine::EdmPrecond model = engine::make_model(config);
@@ -109,8 +109,8 @@ Losses train_module(const std::string& label, const std::string& pde, const Para
   TempDir dir("mod_" + label);
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = dim == 2 ? test::write_cluster_csv(dir / "pts.csv", 256) : test::write_line_clusters_csv(dir / "pts.csv", 96);
-  o.pde = pde;
-  o.params = params;
+  o.module.name = pde;
+  o.module.params = params;
   o.steps = steps;
   o.batch = batch;
   o.lr = 2e-3;
@@ -203,7 +203,7 @@ void common_weight_gap(const std::string& label, const std::string& checkpoint, 
   const engine::RunConfig config = reader.config();
   const engine::Dataset data = engine::load_dataset(config.data, config.limit, config.seed);
   const int dim = int(data.dim());
-  const auto process = engine::resolve_process(config.pde, config.params, config.expr, dim, false).process;
+  const auto process = engine::resolve_process(config.module, dim, false).process;
   engine::BatchMaker maker(data, *process, config);
   const engine::Batch eval = maker.make_eval(n_eval);
   engine::EdmPrecond model = engine::make_model(config);
@@ -308,8 +308,8 @@ TEST_CASE("heavy-tail preconditioning over run seeds", "[.precond]") {
         TrainOptions o = test::quiet_options(dir / "run");
         // 8x8 images (sigma_data 0.5, every image wider than sigma_data) or the 2D clusters.
         o.data = squares ? test::write_square_idx(dir / "sq.gz", 72) : test::write_cluster_csv(dir / "pts.csv", 256);
-        o.pde = pde;
-        o.params = params;
+        o.module.name = pde;
+        o.module.params = params;
         o.steps = 1000;
         o.batch = 128;
         o.lr = 2e-3;

@@ -23,7 +23,7 @@ namespace {
 TrainOptions cluster_run(const TempDir& dir, std::shared_ptr<const GenerativeProcess> process, const std::string& label) {
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = test::write_cluster_csv(dir / "pts.csv", 256);  // 8 tight clusters on the unit circle
-  o.pde = label;
+  o.module.name = label;
   o.process = std::move(process);
   o.steps = 1000;
   o.batch = 128;
@@ -144,11 +144,11 @@ TEST_CASE("modules by name: a `no` verdict is refused with its reason") {
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = "toy:moons:100";
   o.steps = 1;
-  o.pde = "biharmonic";
+  o.module.name = "biharmonic";
   CHECK_THROWS_WITH(train(o), Catch::Matchers::Contains("not s-generative") && Catch::Matchers::Contains("C1"));
-  o.pde = "ideal-wave";
+  o.module.name = "ideal-wave";
   CHECK_THROWS_WITH(train(o), Catch::Matchers::Contains("not s-generative"));
-  o.pde = "nope";
+  o.module.name = "nope";
   CHECK_THROWS_AS(train(o), InputError);
   CHECK(!std::filesystem::exists(dir / "run"));
 }
@@ -204,7 +204,7 @@ TEST_CASE("modules by name: trains through the module's process; a conditional v
   TempDir dir("pts_modules");
   TrainOptions o = test::quiet_options(dir / "diffusion");
   o.data = "toy:moons:256";
-  o.pde = "diffusion";
+  o.module.name = "diffusion";
   o.steps = 3;
   o.eval_samples = 0;
   const TrainResult d = train(o);
@@ -212,15 +212,14 @@ TEST_CASE("modules by name: trains through the module's process; a conditional v
   CHECK(d.condition.empty());
 
   o.out_dir = dir / "helmholtz";
-  o.pde = "helmholtz";
-  o.params = {{"k0", 0.5}};
+  o.module.name = "helmholtz";
+  o.module.params = {{"k0", 0.5}};
   const TrainResult h = train(o);
   CHECK(h.steps_done == 3);
   CHECK_THAT(h.condition, Catch::Matchers::Contains("0 < k <= 0.5"));
   // Sampling beyond the range it was trained in is refused.
   SampleOptions s;
   s.checkpoint = dir / "helmholtz/last.ckpt";
-  s.quiet = true;
   s.threads = 1;
   s.seeds = {0, 1};
   s.sigma_max = 80.0;

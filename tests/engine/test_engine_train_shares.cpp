@@ -82,8 +82,8 @@ Shares train_and_sample(const std::string& label, const std::string& pde, const 
   TempDir dir("shares_" + label);
   TrainOptions o = test::quiet_options(dir / "run");
   o.data = write_two_clusters(dir / "pts.csv");
-  o.pde = pde;
-  o.params = params;
+  o.module.name = pde;
+  o.module.params = params;
   o.steps = 3000;
   o.batch = 128;
   o.lr = 2e-3;
@@ -96,7 +96,6 @@ Shares train_and_sample(const std::string& label, const std::string& pde, const 
   REQUIRE(r.steps_done == o.steps);
   SampleOptions s;
   s.checkpoint = r.checkpoint;
-  s.quiet = true;
   s.threads = 1;
   s.nfe = 35;
   s.batch = 1000;

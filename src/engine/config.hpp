@@ -1,0 +1,54 @@
+#pragma once
+// A run's config: what was chosen (TrainConfig) and what the trainer derived from the data and the
+// module (RunFacts). One struct, serialised once, by nlohmann-json's type macros, into the
+// checkpoint. No LibTorch. Internal to the engine.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "genphys/engine.hpp"
+
+namespace genphys {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ModuleSpec, name, params, expr)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ArchOptions, arch, channels, channel_mult, num_blocks, attn_resolutions,
+                                   no_attention, dropout, hidden, depth, emb_channels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, module, data, limit, hflip, batch, lr, warmup_images,
+                                   ema_halflife_images, ema_rampup, grad_clip, max_bad_steps, sigma_data, p_mean,
+                                   p_std, seed, arch)
+
+namespace engine {
+
+/// What training derived: from the data, the module's process and its check verdict.
+struct RunFacts {
+  bool process_given = false;  ///< trained on a process handed in directly, not the module's
+  std::vector<std::int64_t> shape;
+  bool is_image = false;
+  std::vector<double> data_mean;  ///< per coordinate; the prior is drawn around it
+  double sigma_min = 0.002, sigma_max = 80.0;  ///< sampling range; also the training clamp when clamp_sigma
+  bool clamp_sigma = false;
+  bool velocity_target = false;    ///< the field is not affine: the network predicts dx/dsigma
+  bool scale_from_input = false;   ///< heavy-tailed kernel: precondition with the input's own scale
+  double spread_threshold = -1.0;  ///< tau^2 = max |y - mean|^2/N over the data; < 0: sigma_data^2 (old runs)
+  bool noise_from_scale = false;   ///< heavy tails: the denoiser is conditioned on ln(s), not ln(sigma)
+  std::string condition;           ///< the `conditional` verdict's condition, if any
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFacts, process_given, shape, is_image, data_mean, sigma_min, sigma_max,
+                                   clamp_sigma, velocity_target, scale_from_input, spread_threshold,
+                                   noise_from_scale, condition)
+
+/// Everything that defines a run and must survive a resume. TrainConfig's sigma_data and arch
+/// hold the resolved values (no "auto", no 0).
+struct RunConfig : TrainConfig, RunFacts {};
+
+/// One JSON object: TrainConfig's and RunFacts' fields side by side, and "format".
+std::string config_to_json(const RunConfig& config);
+/// Reads format 2, and format 1 (pde/params/expr at the top level; later fields absent in old
+/// runs take their old meaning). InputError when malformed.
+RunConfig config_from_json(const std::string& text);
+
+}  // namespace engine
+}  // namespace genphys
