@@ -87,10 +87,9 @@ class FractionalPoisson final : public FourierFlowModule {
 
 
   // ==== perturbation kernel and generative process ========================================
+  // The fractional-diffusion process at beta = alpha/2; none for alpha > 2 (C1 fails).
   std::unique_ptr<GenerativeProcess> generative(int dim) const override {
-    // alpha > 2 has no positive kernel (C1 fails): no generative process.
-    if (param("alpha") > 2) return nullptr;
-    return make_fractional_poisson_process(dim, param("alpha"));
+    return param("alpha") > 2 ? nullptr : make_fractional_poisson_process(dim, param("alpha"));
   }
   // ==== end kernel ========================================================================
 };
