@@ -41,12 +41,6 @@ class Biharmonic final : public FourierFlowModule {
 
 }  // namespace
 
-ModuleInfo biharmonic_module() {
-  return {"biharmonic", {}, "phi_t + lap lap phi = 0",
-    {
-
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<Biharmonic>("biharmonic", p); }};
-}
+ModuleInfo biharmonic_module() { return module_info<Biharmonic>("biharmonic", {}, "phi_t + lap lap phi = 0"); }
 
 }  // namespace genphys

@@ -1,10 +1,41 @@
 // diffusion: phi_t - lap phi = 0
 #include "modules.hpp"
 
+#include <boost/math/special_functions/gamma.hpp>
+
 #include "genphys/density_flow.hpp"
+#include "physics/kernel_common.hpp"
+#include "physics/scale_mixture.hpp"
 
 namespace genphys {
 namespace {
+
+// The heat kernel N(y, 2t I): a Gaussian scale mixture with the deterministic A = 2t.
+class DiffusionProcess final : public GaussianScaleMixture {
+ public:
+  explicit DiffusionProcess(int dim) : GaussianScaleMixture(dim) {}
+  double sigma(double t) const override { return std::sqrt(2.0 * t); }
+  double time(double s) const override { return 0.5 * s * s; }
+  double velocity_scale(double t) const override { return 0.5 / t; }
+  double step_rate(double t) const override { return 1.0 / std::sqrt(2.0 * t); }
+  double sample_radius(Rng& rng, double t) const override { return 2.0 * std::sqrt(t * half_n_(rng)); }
+  double log_kernel(double r, double t) const override {
+    detail::check_kernel_time(t);
+    return -0.5 * n_ * (std::log(4.0 * M_PI * t)) - r * r / (4.0 * t);
+  }
+  double radial_cdf(double r, double t) const override {
+    detail::check_kernel_time(t);
+    const double x = r * r / (4.0 * t);
+    if (!(x > 0.0)) return 0.0;
+    return x < HUGE_VAL ? boost::math::gamma_p(0.5 * n_, x) : 1.0;
+  }
+
+ protected:
+  double sample_mixing(Rng&, double t) const override { return 2.0 * t; }
+  double log_mixing_pdf(double, double) const override { throw std::logic_error("diffusion: A is deterministic"); }
+  double mixing_cdf(double a, double t) const override { return a >= 2.0 * t ? 1.0 : 0.0; }
+  double typical_mixing(double t) const override { return 2.0 * t; }
+};
 
 class Diffusion final : public PdeModule {
  public:
@@ -51,12 +82,11 @@ class Diffusion final : public PdeModule {
 
 }  // namespace
 
-ModuleInfo diffusion_module() {
-  return {"diffusion", {}, "phi_t - lap phi = 0",
-    {
+ModuleInfo diffusion_module() { return module_info<Diffusion>("diffusion", {}, "phi_t - lap phi = 0"); }
 
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<Diffusion>("diffusion", p); }};
+std::unique_ptr<GenerativeProcess> make_diffusion_process(int dim) {
+  detail::check_kernel_dim(dim);
+  return std::make_unique<DiffusionProcess>(dim);
 }
 
 }  // namespace genphys

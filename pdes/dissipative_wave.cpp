@@ -3,8 +3,12 @@
 
 #include <algorithm>
 
+#include <boost/math/tools/toms748_solve.hpp>
+
 #include "genphys/density_flow.hpp"
 #include "genphys/radial_kernel.hpp"
+#include "genphys/special.hpp"
+#include "physics/kernel_common.hpp"
 
 namespace genphys {
 namespace {
@@ -120,14 +124,105 @@ class DissipativeWave final : public PdeModule {
   // ==== end kernel ========================================================================
 };
 
+// E[x^2] / t^2 = (2a - 1 + e^(-2a)) / (2 a^2), a = eps t; its series sum_(n>=2) (-2)^n a^(n-2) / (2 n!)
+// for small a.
+double dw_second_moment_factor(double a) {
+  if (a < 0.5) {
+    double term = 1.0, sum = 0.0;  // term_n = (-2)^n a^(n-2) / (2 n!), term_2 = 1
+    for (int n = 2; n < 40; ++n) {
+      sum += term;
+      term *= -2.0 * a / (n + 1);
+    }
+    return sum;
+  }
+  return (2.0 * a - 1.0 + std::exp(-2.0 * a)) / (2.0 * a * a);
+}
+
+class DissipativeWaveProcess final : public RadialKernelProcess {
+ public:
+  explicit DissipativeWaveProcess(double eps) : RadialKernelProcess(1), eps_(eps) {}
+
+  double sigma(double t) const override {
+    RadialKernelProcess::check_time(t);
+    return t * std::sqrt(dw_second_moment_factor(eps_ * t));
+  }
+  double time(double s) const override {
+    if (!(s > 0.0) || !std::isfinite(s)) throw InputError(fmt::format("sigma must be positive and finite, got {}", s));
+    if (eps_ == 0.0) return s;
+    // t >= sigma (|x| <= t) and E[x^2] >= t/eps - 1/(2 eps^2).
+    const double lo = s, hi = std::max(s, eps_ * s * s + 0.5 / eps_) * (1.0 + 1e-12) + 1e-300;
+    auto f = [&](double t) {
+      const double v = t * std::sqrt(dw_second_moment_factor(eps_ * t));
+      return v - s;
+    };
+    const double flo = f(lo), fhi = f(hi);
+    if (flo >= 0.0) return lo;
+    if (fhi <= 0.0) return hi;
+    std::uintmax_t iters = 200;
+    const auto root = boost::math::tools::toms748_solve(f, lo, hi, flo, fhi,
+                                                        boost::math::tools::eps_tolerance<double>(52), iters);
+    return 0.5 * (root.first + root.second);
+  }
+  // The front pulses carry e^(-eps t) of the mass, which no velocity field can move back into the
+  // bulk: the flow is a density flow only once they are below 1e-3 (the module's condition).
+  double sigma_min() const override { return eps_ > 0.0 ? sigma(std::log(1e3) / eps_) : sigma_max(); }
+  bool affine_velocity() const override { return false; }
+  double velocity_scale(double) const override {
+    throw NotSupported(
+        "dissipative wave: the per-source velocity is u_t/(u_t + eps u) (x - y)/t inside the light cone and speed 1 "
+        "on the front, not velocity_scale(t) (x - y); it is not affine in E[y | x, t], so train on velocities "
+        "(quantile_radial_velocity) instead of a denoiser");
+  }
+  // Inside the light cone v = J/p = u_t/(u_t + eps u) r/t (density_flow.hpp); the front moves at 1.
+  double source_radial_speed(double r, double t) const override {
+    RadialKernelProcess::check_time(t);
+    if (!(r < t)) return 1.0;
+    const PdeModule::PointFlow f = telegraph_interior(eps_, r, t, 1).flow;
+    if (f.p.sign <= 0) return 0.0;
+    return f.flux.sign * std::exp(f.flux.log_abs - f.p.log_abs);
+  }
+
+ protected:
+  // Bulk density for |x| < t: (eps e^(-eps t)/2) [I0(eps w) + t I1(eps w)/w], w = sqrt(t^2 - x^2).
+  double log_kernel_unnormalised(double r, double t) const override {
+    if (!(r <= t) || eps_ == 0.0) return -HUGE_VAL;
+    const double w = std::sqrt((t - r) * (t + r)), z = eps_ * w;
+    double log_bracket;
+    if (z < 1e-5) {
+      // I0 = 1 + z^2/4 + ..., t I1(z)/w = (eps t / 2)(1 + z^2/8 + ...).
+      log_bracket = std::log1p(0.25 * z * z + 0.5 * eps_ * t * (1.0 + 0.125 * z * z));
+    } else {
+      const double li0 = special::log_bessel_i(0.0, z), li1 = special::log_bessel_i(1.0, z);
+      log_bracket = li0 + std::log1p(std::exp(li1 - li0 + std::log(t / w)));
+    }
+    return std::log(0.5 * eps_) - eps_ * t + log_bracket;
+  }
+  double support_radius(double t) const override { return t; }
+  double edge_atom(double t) const override { return std::exp(-eps_ * t); }
+  std::pair<double, double> scan_range(double t) const override {
+    return {t * std::min(std::exp(-3.0), 0.05 / std::sqrt(1.0 + eps_ * t)), t};
+  }
+
+ private:
+  double eps_;
+};
+
 }  // namespace
 
 ModuleInfo dissipative_wave_module() {
-  return {"dissipative-wave", {}, "phi_tt + 2 eps phi_t - lap phi = 0",
-    {
-      {"eps", 1.0, 0, 1000000.0, false, "damping rate"}
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<DissipativeWave>("dissipative-wave", p); }};
+  return module_info<DissipativeWave>("dissipative-wave", {}, "phi_tt + 2 eps phi_t - lap phi = 0",
+                                      {param_in("eps", 1.0, 0, 1e6, "damping rate")});
+}
+
+std::unique_ptr<GenerativeProcess> make_dissipative_wave_process(int dim, double eps) {
+  if (!(eps >= 0.0) || !std::isfinite(eps))
+    throw InputError(fmt::format("dissipative wave: eps must be >= 0 and finite, got {}", eps));
+  if (dim != 1)
+    throw NotSupported(fmt::format(
+        "dissipative wave in N = {}: p = -(phi_t + 2 eps phi) is not a positive measure for N >= 2 (negative just "
+        "inside the wave front), so there is no perturbation kernel to sample; only N = 1 is supported",
+        dim));
+  return std::make_unique<DissipativeWaveProcess>(eps);
 }
 
 }  // namespace genphys

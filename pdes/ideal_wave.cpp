@@ -55,12 +55,6 @@ class IdealWave final : public PdeModule {
 
 }  // namespace
 
-ModuleInfo ideal_wave_module() {
-  return {"ideal-wave", {"wave"}, "phi_tt - lap phi = 0",
-    {
-
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<IdealWave>("ideal-wave", p); }};
-}
+ModuleInfo ideal_wave_module() { return module_info<IdealWave>("ideal-wave", {"wave"}, "phi_tt - lap phi = 0"); }
 
 }  // namespace genphys

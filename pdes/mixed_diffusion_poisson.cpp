@@ -2,6 +2,8 @@
 #include "modules.hpp"
 
 #include "genphys/density_flow.hpp"
+#include "physics/kernel_common.hpp"
+#include "physics/scale_mixture.hpp"
 
 namespace genphys {
 namespace {
@@ -62,12 +64,18 @@ class MixedDiffusionPoisson final : public FourierFlowModule {
 }  // namespace
 
 ModuleInfo mixed_diffusion_poisson_module() {
-  return {"mixed-diffusion-poisson", {}, "a phi_tt - b phi_t + lap phi = 0",
-    {
-      {"a", 1.0, 0, 1000000.0, true, "second-order time coefficient"},
-      {"b", 1.0, 0, 1000000.0, true, "first-order time coefficient"}
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<MixedDiffusionPoisson>("mixed-diffusion-poisson", p); }};
+  return module_info<MixedDiffusionPoisson>("mixed-diffusion-poisson", {}, "a phi_tt - b phi_t + lap phi = 0",
+                                            {param_positive("a", 1.0, 1e6, "second-order time coefficient"),
+                                             param_positive("b", 1.0, 1e6, "first-order time coefficient")});
+}
+
+// The inverse-Gaussian mixture with mean 2t/b and shape t^2/a (Yukawa's law with
+// m' = b/(2 sqrt a) at t' = t/sqrt a).
+std::unique_ptr<GenerativeProcess> make_mixed_diffusion_poisson_process(int dim, double a, double b) {
+  detail::check_kernel_dim(dim);
+  detail::check_kernel_param("a (needs a > 0)", a, a > 0.0);
+  detail::check_kernel_param("b (needs b > 0)", b, b > 0.0);
+  return std::make_unique<InverseGaussianMixture>(dim, 2.0 / b, 1.0 / a);
 }
 
 }  // namespace genphys

@@ -1,8 +1,10 @@
 #pragma once
-// Internal to pdes/: each module file defines one factory below; registry.cpp lists them.
+// Internal to pdes/: what module files share. Each pdes/<name>.cpp defines <name>_module()
+// (built with module_info below); registry.cpp lists them, one line each.
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -43,16 +45,23 @@ class FourierFlowModule : public PdeModule {
   virtual std::string fourier_description() const = 0;
 };
 
-ModuleInfo diffusion_module();
-ModuleInfo poisson_module();
-ModuleInfo screened_poisson_module();
-ModuleInfo helmholtz_module();
-ModuleInfo dissipative_wave_module();
-ModuleInfo biharmonic_module();
-ModuleInfo ideal_wave_module();
-ModuleInfo schrodinger_module();
-ModuleInfo mixed_diffusion_poisson_module();
-ModuleInfo fractional_diffusion_module();
-ModuleInfo third_order_module();
+/// The registry entry of module class M, built as M(name, params) (see "Adding a PDE" in
+/// README.md): name, aliases, one-line summary, parameters.
+template <class M>
+ModuleInfo module_info(std::string name, std::vector<std::string> aliases, std::string summary,
+                       std::vector<ParamSpec> params = {}) {
+  auto make = [name](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<M>(name, p); };
+  return {std::move(name), std::move(aliases), std::move(summary), std::move(params), std::move(make)};
+}
+
+/// A parameter valid on [lower, upper].
+inline ParamSpec param_in(std::string name, double default_value, double lower, double upper, std::string help) {
+  return {std::move(name), default_value, lower, upper, false, std::move(help)};
+}
+
+/// A parameter valid on (0, upper].
+inline ParamSpec param_positive(std::string name, double default_value, double upper, std::string help) {
+  return {std::move(name), default_value, 0.0, upper, true, std::move(help)};
+}
 
 }  // namespace genphys

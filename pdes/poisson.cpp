@@ -1,13 +1,66 @@
 // poisson: phi_tt + lap phi = 0 (N + D dimensions)
 #include "modules.hpp"
 
+#include <boost/math/special_functions/beta.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+
 #include "genphys/density_flow.hpp"
 #include "genphys/special.hpp"
-
-#include <boost/math/special_functions/bessel.hpp>
+#include "physics/kernel_common.hpp"
+#include "physics/scale_mixture.hpp"
 
 namespace genphys {
 namespace {
+
+// PFGM++: A ~ InvGamma(D/2, t^2/2), R = t sqrt(G_{N/2} / G_{D/2}).
+class PfgmppProcess final : public GaussianScaleMixture {
+ public:
+  PfgmppProcess(int dim, double D)
+      : GaussianScaleMixture(dim), D_(D), half_d_(0.5 * D),
+        log_norm_(std::lgamma(0.5 * (dim + D)) - std::lgamma(0.5 * D) - 0.5 * dim * detail::kLogPi) {}
+  double sigma(double t) const override { return t / std::sqrt(D_); }
+  double time(double s) const override { return s * std::sqrt(D_); }
+  double velocity_scale(double t) const override { return 1.0 / t; }
+  double step_rate(double) const override { return 1.0 / std::sqrt(D_); }
+  // The radial density falls as r^(-D-1): E[r^2] is infinite for D <= 2.
+  bool heavy_tailed() const override { return D_ <= 2.0; }
+  double sigma_min() const override { return heavy_tail_sigma_min(); }
+  // Normalised 1/(r^2 + t^2)^((N+D)/2), written with log1p so that D = 1e6 keeps its digits.
+  double log_kernel(double r, double t) const override {
+    detail::check_kernel_time(t);
+    const double q = r / t;
+    const double l = q < 1e150 ? std::log1p(q * q) : 2.0 * std::log(q);
+    return log_norm_ - n_ * std::log(t) - 0.5 * (n_ + D_) * l;
+  }
+  // R^2 / (R^2 + t^2) ~ Beta(N/2, D/2); the complement argument when it is the more accurate.
+  double radial_cdf(double r, double t) const override {
+    detail::check_kernel_time(t);
+    if (!(r > 0.0)) return 0.0;
+    if (std::isinf(r)) return 1.0;
+    const double q = r / t, q2 = q * q;
+    if (std::isinf(q2)) return 1.0;
+    const double x = q2 / (1.0 + q2), y = 1.0 / (1.0 + q2);
+    return x < 0.5 ? boost::math::ibeta(0.5 * n_, 0.5 * D_, x) : boost::math::ibetac(0.5 * D_, 0.5 * n_, y);
+  }
+
+ protected:
+  double sample_mixing(Rng& rng, double t) const override { return 0.5 * t * t / half_d_(rng); }
+  double log_mixing_pdf(double a, double t) const override {
+    if (!(a > 0.0)) return -HUGE_VAL;
+    const double al = 0.5 * D_, b = 0.5 * t * t;
+    return al * std::log(b) - std::lgamma(al) - (al + 1.0) * std::log(a) - b / a;
+  }
+  double mixing_cdf(double a, double t) const override {
+    if (!(a > 0.0)) return 0.0;
+    return boost::math::gamma_q(0.5 * D_, 0.5 * t * t / a);
+  }
+  double typical_mixing(double t) const override { return t * t / D_; }
+
+ private:
+  double D_;
+  GammaVariate half_d_;
+  double log_norm_;
+};
 
 class Poisson final : public PdeModule {
  public:
@@ -86,11 +139,14 @@ class Poisson final : public PdeModule {
 }  // namespace
 
 ModuleInfo poisson_module() {
-  return {"poisson", {"pfgm", "pfgmpp", "pfgm++"}, "phi_tt + lap phi = 0 (N + D dimensions)",
-    {
-      {"D", 1, 1, 1000000000.0, false, "augmented dimensions: 1 = PFGM, large = diffusion"}
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<Poisson>("poisson", p); }};
+  return module_info<Poisson>("poisson", {"pfgm", "pfgmpp", "pfgm++"}, "phi_tt + lap phi = 0 (N + D dimensions)",
+                              {param_in("D", 1, 1, 1e9, "augmented dimensions: 1 = PFGM, large = diffusion")});
+}
+
+std::unique_ptr<GenerativeProcess> make_pfgmpp_process(int dim, double D) {
+  detail::check_kernel_dim(dim);
+  detail::check_kernel_param("D (needs D >= 1)", D, D >= 1.0);
+  return std::make_unique<PfgmppProcess>(dim, D);
 }
 
 }  // namespace genphys

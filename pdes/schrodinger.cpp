@@ -44,12 +44,6 @@ class Schrodinger final : public PdeModule {
 
 }  // namespace
 
-ModuleInfo schrodinger_module() {
-  return {"schrodinger", {}, "i phi_t + lap phi = 0",
-    {
-
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<Schrodinger>("schrodinger", p); }};
-}
+ModuleInfo schrodinger_module() { return module_info<Schrodinger>("schrodinger", {}, "i phi_t + lap phi = 0"); }
 
 }  // namespace genphys

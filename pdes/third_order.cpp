@@ -57,12 +57,6 @@ class ThirdOrder final : public FourierFlowModule {
 
 }  // namespace
 
-ModuleInfo third_order_module() {
-  return {"third-order", {}, "phi_ttt - lap phi = 0",
-    {
-
-    },
-    [](const ParamValues& p) -> std::unique_ptr<PdeModule> { return std::make_unique<ThirdOrder>("third-order", p); }};
-}
+ModuleInfo third_order_module() { return module_info<ThirdOrder>("third-order", {}, "phi_ttt - lap phi = 0"); }
 
 }  // namespace genphys

@@ -1,17 +1,25 @@
 #pragma once
-// Exact samplers and densities of the normalised perturbation kernels q_t(x | y) (physics.md
-// section 3). Every kernel here is a Gaussian scale mixture x = y + sqrt(A) xi, xi ~ N(0, I_N),
-// over a mixing law A that depends on the module's own time t:
+// The perturbation kernels q_t(x | y) of the modules (physics.md section 3), as generative
+// processes: exact samplers, normalised densities and radial CDFs. Each factory is defined in its
+// module's file in pdes/ (make_helmholtz_process in pdes/helmholtz.cpp, ...); the generic
+// machinery they build on is in src/physics (Gaussian scale mixtures: scale_mixture.hpp; radial
+// CDF tables and quantile transport: radial_kernel.hpp, included here).
+//
+// Gaussian scale mixtures x = y + sqrt(A) xi, xi ~ N(0, I_N), over a mixing law A that depends
+// on the module's own time t, radii drawn as sqrt(A * chi2_N) in O(1) for any N:
 //   diffusion                 A = 2t
 //   PFGM++ (D >= 1, t = r_D)  A ~ InvGamma(D/2, scale t^2/2)
 //   Yukawa (mass m)           A ~ InverseGaussian(mean t/m, shape t^2)
 //   fractional (0 < beta <= 1) A = 2 t^(1/beta) S, S positive beta-stable
+//   fractional Poisson (0 < alpha <= 2) the fractional law with beta = alpha/2 at the same t
 //   a phi_tt - b phi_t + Lap phi = 0   the Yukawa law with m' = b/(2 sqrt a) at t' = t/sqrt a
-// so radii are drawn as sqrt(A * chi2_N) in O(1) for any N.
+// Radial kernels without a mixture (Helmholtz, the dissipative wave) invert a tabulated radial
+// CDF (RadialKernelProcess).
 
 #include <memory>
 
 #include "genphys/generative.hpp"
+#include "genphys/radial_kernel.hpp"
 
 namespace genphys {
 
@@ -47,22 +55,42 @@ std::unique_ptr<GenerativeProcess> make_stable_process(int dim, double beta);
 /// speed, closed form); steps in lambda = t/sqrt(a + b t/2).
 std::unique_ptr<GenerativeProcess> make_mixed_diffusion_poisson_process(int dim, double a, double b);
 
-/// log of the radial density of |x - y| at r: log(|S^(N-1)| r^(N-1) q_t(r)).
-double log_radial_density(const GenerativeProcess& process, double r, double t);
+/// Fractional Poisson phi_tt - (-Lap)^alpha phi = 0, density p = -phi_t, G-hat = exp(-t k^alpha):
+/// the fractional-diffusion kernel with beta = alpha/2 at the same t (alpha = 1 is PFGM, alpha = 2
+/// the heat kernel at time t). 0 < alpha <= 2; NotSupported for alpha > 2 (no positive kernel),
+/// InputError for alpha <= 0.
+std::unique_ptr<GenerativeProcess> make_fractional_poisson_process(int dim, double alpha);
 
-/// The sigma at which the kernel's q-quantile radius equals that of a Gaussian of standard
-/// deviation `gaussian_sigma` in the same N: the end of the sampling range for heavy-tailed
-/// kernels. At EDM's sigma_min = 0.002 the PFGM (D = 1) kernel in N = 2 still puts 1% of its mass
-/// beyond 100 sigma, so the marginal there has not concentrated on the data and the last step
-/// (to E[y|x]) lands between points; matching the Gaussian's tail puts it at ~6e-5.
-/// Never below kSigmaMinFloor.
-inline constexpr double kSigmaMinFloor = 1e-6;
-double tail_matched_sigma_min(const GenerativeProcess& process, double gaussian_sigma = 0.002, double q = 0.99);
+/// Helmholtz phi_tt + Lap phi + k0^2 phi = 0 in data dimension N = dim: the density
+/// p = -phi_t = -pi C k0^(nu+1) t rho^-(nu+1) Y_(nu+1)(k0 rho) (nu = (N-1)/2, rho^2 = t^2 + r^2,
+/// C = (2 pi)^(-(N+1)/2)) is positive only while k0 rho < Z = y_(nu+1,1), the first zero of
+/// Y_(nu+1). Validity condition: the kernel is p restricted to rho < Z/k0 and normalised, so
+/// t < Z/k0 is required (InputError otherwise) and the support is r < sqrt((Z/k0)^2 - t^2).
+/// It generates from the normalised kernel's own mass-conserving flow: each source moves its
+/// radial quantiles (source_radial_speed = quantile_radial_velocity; not affine in E[y|x,t]; R = 0).
+/// sigma(t) = t as for PFGM (its k0 -> 0 limit, where the RMS is infinite); sigma_max =
+/// min(80, Z/(2 k0)) (in low N the spread of the kernel peaks
+/// near t = Z/(2 k0) and shrinks beyond as the support closes in), sigma_min = min(0.002,
+/// 1e-3 sigma_max). k0 = 0 returns the PFGM (D = 1) process.
+/// Note: for large N the factor x^(nu+1) |Y_(nu+1)(x)| grows by ~e^(0.3 N/2) towards its peak at
+/// x = y_(nu,1), so the normalised kernel is then a thin shell at rho ~ y_(nu,1)/k0 for all but
+/// astronomically small t: it agrees with PFGM only for small N and k0 t.
+std::unique_ptr<GenerativeProcess> make_helmholtz_process(int dim, double k0);
+/// Z/k0 = y_((N+1)/2,1)/k0, the bound on t of make_helmholtz_process (+inf for k0 = 0).
+double helmholtz_time_bound(int dim, double k0);
+/// Helmholtz's own (unnormalised) flow on the same truncated kernel: per-source velocity
+/// (x - y)/t and birth/death R/p = k0 rho Y_nu(k0 rho) / (t Y_(nu+1)(k0 rho)); its plain ODE
+/// ignores R. Kept as the measured alternative. k0 > 0.
+std::unique_ptr<GenerativeProcess> make_unnormalised_helmholtz_process(int dim, double k0);
 
-/// Per-source radial speed dR/dt that keeps every radial quantile fixed,
-/// -(d/dt F_t)(r) / f_t(r) (physics.md section 4); equals velocity_scale(t) * r for the
-/// self-similar kernels. Numerical (finite differences of radial_cdf): trust it where
-/// 1e-8 < F_t(r) < 1 - 1e-8.
-double quantile_radial_velocity(const GenerativeProcess& process, double r, double t);
+/// Dissipative wave phi_tt + 2 eps phi_t - Lap phi = 0 (eps >= 0), density p = -(phi_t + 2 eps phi),
+/// in N = 1, the only dimension where the point-source p is a positive measure:
+///   p(x, t) = (e^(-eps t)/2) [delta(x - t) + delta(x + t)]
+///           + (eps e^(-eps t)/2) [I0(eps w) + t I1(eps w)/w] for |x| < t, w = sqrt(t^2 - x^2),
+/// total mass 1 (the pulses carry e^(-eps t)). sigma(t) = sqrt(E[x^2]) with
+/// E[x^2] = t/eps - (1 - e^(-2 eps t))/(2 eps^2) (t^2 at eps = 0). The per-source velocity is not
+/// affine in y: affine_velocity() is false and velocity_scale() throws NotSupported. dim != 1
+/// throws NotSupported.
+std::unique_ptr<GenerativeProcess> make_dissipative_wave_process(int dim, double eps);
 
 }  // namespace genphys

@@ -235,9 +235,9 @@ ConditionVerdict c1_from_green_hat(const PdeModule& module, const std::string& p
   // Quadrature error is ~1e-10 of the peak; a lobe must clear that by a wide margin.
   if (rel < -1e-7)
     return {Verdict::no,
-            fmt::format("p = phi has negative lobes: min p/max p = {} for the 1D marginal of G-hat at t = 1 "
+            fmt::format("p = {} has negative lobes: min p/max p = {} for the 1D marginal of G-hat at t = 1 "
                         "(a marginal of the N-dim kernel, so p < 0 in every N)",
-                        num(rel)),
+                        module.density_flow_form().p, num(rel)),
             ""};
   return {Verdict::yes, fmt::format("p >= 0: 1D marginal min p/max p = {} (measured); {}", num(rel), positive_reason),
           ""};

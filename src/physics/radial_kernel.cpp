@@ -7,20 +7,17 @@
 #include <stdexcept>
 #include <string>
 
-#include <boost/math/tools/toms748_solve.hpp>
-#include <fmt/format.h>
+#include <boost/math/special_functions/gamma.hpp>
 
-#include "genphys/density_flow.hpp"
 #include "genphys/errors.hpp"
-#include "genphys/kernels.hpp"
 #include "genphys/special.hpp"
 #include "genphys/variates.hpp"
 #include "physics/chebyshev.hpp"
+#include "physics/kernel_common.hpp"
 
 namespace genphys {
 
 using detail::clenshaw;
-using detail::PiecewiseChebyshev;
 
 namespace {
 
@@ -300,12 +297,10 @@ double RadialCdfTable::quantile(double u) const {
 // ---- RadialKernelProcess -------------------------------------------------------------------------
 
 RadialKernelProcess::RadialKernelProcess(int dim, std::size_t cache_size) : n_(dim), cache_size_(std::max<std::size_t>(1, cache_size)) {
-  if (dim < 1) throw InputError("data dimension must be >= 1, got " + std::to_string(dim));
+  detail::check_kernel_dim(dim);
 }
 
-void RadialKernelProcess::check_time(double t) const {
-  if (!(t > 0.0) || !std::isfinite(t)) throw InputError(fmt::format("kernel time must be positive and finite, got {}", t));
-}
+void RadialKernelProcess::check_time(double t) const { detail::check_kernel_time(t); }
 
 std::shared_ptr<const RadialCdfTable> RadialKernelProcess::build(double t) const {
   const double rmax = support_radius(t);
@@ -390,247 +385,39 @@ double RadialKernelProcess::radial_cdf(double r, double t) const {
   return (1.0 - w) * tab->cdf(std::log(r));
 }
 
-// ---- Helmholtz -----------------------------------------------------------------------------------
+// ---- quantile transport and tails, for any radial kernel -------------------------------------------
 
-namespace {
-
-class HelmholtzProcess final : public RadialKernelProcess {
- public:
-  HelmholtzProcess(int dim, double k0, bool normalised)
-      : RadialKernelProcess(dim), normalised_(normalised), k0_(k0), nu_(0.5 * (dim - 1)), mu_(0.5 * (dim + 1)),
-        zero_(special::bessel_y_first_zero(mu_)), bound_(zero_ / k0),
-        log_const_(std::log(kPi) - mu_ * std::log(2.0 * kPi) + mu_ * std::log(k0)) {}
-
-  double sigma(double t) const override { return t; }
-  double time(double s) const override { return s; }
-  // The normalised (truncated) kernel's own mass-conserving flow: each source moves its radial
-  // quantiles (R = 0). The kernel is not self-similar, so the velocity is not affine in E[y|x,t].
-  // Unnormalised: Helmholtz's own flow, (x - y)/t with birth/death R = k0^2 phi, whose plain ODE
-  // ignores R (kept as the measured alternative).
-  bool affine_velocity() const override { return !normalised_; }
-  double velocity_scale(double t) const override {
-    if (normalised_)
-      throw NotSupported("helmholtz: the normalised kernel moves by radial quantile transport, not affinely in "
-                         "E[y|x,t]; train on a velocity target (source_radial_speed)");
-    return 1.0 / t;
-  }
-  double source_radial_speed(double r, double t) const override {
-    return normalised_ ? quantile_radial_velocity(*this, r, t) : r / t;
-  }
-  // sigma = t, but the radii reach the truncation radius ~Z/k0 >> t: a PFGM-like r^-2 tail in low
-  // N, a thin shell at Z/k0 in high N. Either way a draw's size says more than sigma does.
-  bool heavy_tailed() const override { return true; }
-  bool has_birth_death() const override { return !normalised_; }
-  // R/p = k0^2 phi / p = k0 rho Y_nu(k0 rho) / (t Y_(nu+1)(k0 rho)).
-  double birth_death_ratio(double r, double t) const override {
-    const double x = k0_ * std::hypot(t, r);
-    const SignedLog yn = special::bessel_y(nu_, x), ym = special::bessel_y(mu_, x);
-    if (ym.sign == 0) return std::numeric_limits<double>::quiet_NaN();
-    if (yn.sign == 0) return 0.0;
-    return yn.sign * ym.sign * std::exp(std::log(x) - std::log(t) + yn.log_abs - ym.log_abs);
-  }
-  // Half the bound. Measured (median radius over t in steps of 0.1 Z/k0): in N = 1, 2 the spread
-  // of the kernel peaks at t ~ 0.5 Z/k0 (0.3-0.4 in N = 10) and then shrinks as the support
-  // r < sqrt((Z/k0)^2 - t^2) closes in, so larger t would make the noise smaller again; in
-  // N >= 100 the kernel is a shell at rho ~ Z/k0 whose radius only shrinks with t.
-  double sigma_max() const override { return std::min(80.0, 0.5 * bound_); }
-  // EDM's 0.002 with the tail matched (tail_matched_sigma_min: the kernel is PFGM-like for small
-  // t), or 1e-3 sigma_max when the bound is that tight (k0 in the hundreds or more).
-  double sigma_min() const override {
-    std::call_once(sigma_min_once_, [this] {
-      const double cap = 1e-3 * sigma_max();
-      sigma_min_ = cap < 0.002 ? cap : tail_matched_sigma_min(*this, 0.002);
-    });
-    return sigma_min_;
-  }
-
- protected:
-  void check_time(double t) const override {
-    if (!(t > 0.0) || !std::isfinite(t)) throw InputError(fmt::format("kernel time must be positive and finite, got {}", t));
-    if (!(t < bound_))
-      throw InputError(fmt::format(
-          "helmholtz kernel in N = {}: t = {} is outside the validity region t < y_({},1)/k0 = {:.10g} (k0 = {}): "
-          "p = -phi_t is positive only while k0 sqrt(t^2 + r^2) < y_({},1) = {:.10g}, the first zero of Y_({})",
-          n_, t, mu_, bound_, k0_, mu_, zero_, mu_));
-  }
-  // log p = log(pi C k0^(nu+1)) + log t - (nu+1) log rho + log(-Y_(nu+1)(k0 rho)), rho < Z/k0.
-  // Z - k0 rho is formed as (Z - k0 t) - k0 r^2 / (rho + t): near the bound (Z - k0 t << Z) the
-  // plain difference would be a staircase in r at the rounding level of Z.
-  double log_kernel_unnormalised(double r, double t) const override {
-    const double rho = std::hypot(t, r), x = k0_ * rho;
-    const double d = (zero_ - k0_ * t) - k0_ * r * (r / (rho + t));
-    const double ly = log_minus_y(x, d);
-    if (!(ly > -kInf)) return -kInf;
-    return log_const_ + std::log(t) - mu_ * std::log(rho) + ly;
-  }
-  double support_radius(double t) const override { return std::sqrt((bound_ - t) * (bound_ + t)); }
-  std::pair<double, double> scan_range(double t) const override {
-    const double rmax = support_radius(t);
-    return {std::min(t, rmax) * std::exp(-2.0), rmax};
-  }
-
- public:
-  // log(-Y_(nu+1)(x)) for 0 < x < Z, given also d = Z - x (accurately). Near the first zero Z,
-  // Bessel Y of order in the hundreds costs ~10-50 us (Boost), and that is where the mass of the
-  // kernel sits in high N; so on [x_a, Z) it comes from a piecewise Chebyshev fit (in log x) of
-  // psi(x) = log(-Y(x)) - log((Z - x)/Z), smooth up to Z, built once per process: x_a = the Debye
-  // switch for orders >= 25 (special.hpp; below it Debye is cheap), 1e-3 Z for lower orders.
-  // Within 1e-6 Z of the zero, where -Y has lost digits to cancellation, psi comes from the
-  // Taylor series -Y(x) = Y'(Z) d [1 + d/(2Z) + (2 + mu^2 - Z^2) d^2/(6 Z^2)], Y'(Z) = Y_(mu-1)(Z)
-  // (Bessel's equation at the zero; truncation ~(d/mu^(1/3))^3 <~ 1e-11 there).
-  // Agrees with special::bessel_y to ~1e-12 relative (checked in the tests through log_kernel).
-  double log_minus_y(double x, double d) const {
-    if (!(d > 0.0)) return -kInf;
-    std::call_once(y_fit_once_, [this] { build_y_fit(); });
-    const double u = std::log(x);
-    if (u < y_fit_.lo()) return log_minus_y_direct(x);
-    return y_fit_(u) + std::log(d / zero_);
-  }
-  double log_minus_y_direct(double x) const {
-    const SignedLog y = special::bessel_y(mu_, x);
-    return y.sign < 0 ? y.log_abs : -kInf;
-  }
-
- private:
-  void build_y_fit() const {
-    const double xa = mu_ >= special::kDebyeMinOrder ? std::min(special::jy_debye_limit(mu_), 0.5 * zero_) : 1e-3 * zero_;
-    const SignedLog yp = special::bessel_y(mu_ - 1.0, zero_);  // Y'(Z) > 0
-    const double log_yp = yp.log_abs, c2 = (2.0 + mu_ * mu_ - zero_ * zero_) / (6.0 * zero_ * zero_);
-    auto f = [&](double u) {
-      const double x = std::exp(u), d = zero_ - x;
-      if (d > 1e-6 * zero_) {
-        const SignedLog y = special::bessel_y(mu_, x);
-        if (y.sign < 0) return y.log_abs - std::log(d / zero_);
-      }
-      return log_yp + std::log(zero_) + std::log1p(d / (2.0 * zero_) + c2 * d * d);
-    };
-    if (yp.sign <= 0) throw std::logic_error("helmholtz: Y_(mu-1) at the first zero of Y_mu is not positive");
-    y_fit_ = PiecewiseChebyshev(f, std::log(xa), std::log(zero_), 1e-14, 4);
-  }
-  bool normalised_;
-  double k0_, nu_, mu_, zero_, bound_, log_const_;
-  mutable std::once_flag sigma_min_once_;
-  mutable double sigma_min_ = 0.0;
-  mutable std::once_flag y_fit_once_;
-  mutable PiecewiseChebyshev y_fit_;
-};
-
-// ---- dissipative wave, N = 1 ----------------------------------------------------------------------
-
-// E[x^2] / t^2 = (2a - 1 + e^(-2a)) / (2 a^2), a = eps t; its series sum_(n>=2) (-2)^n a^(n-2) / (2 n!)
-// for small a.
-double dw_second_moment_factor(double a) {
-  if (a < 0.5) {
-    double term = 1.0, sum = 0.0;  // term_n = (-2)^n a^(n-2) / (2 n!), term_2 = 1
-    for (int n = 2; n < 40; ++n) {
-      sum += term;
-      term *= -2.0 * a / (n + 1);
-    }
-    return sum;
-  }
-  return (2.0 * a - 1.0 + std::exp(-2.0 * a)) / (2.0 * a * a);
+double log_radial_density(const GenerativeProcess& process, double r, double t) {
+  const int n = process.dim();
+  if (!(r > 0.0)) return n == 1 ? std::log(2.0) + process.log_kernel(0.0, t) : -kInf;
+  // |S^(N-1)| = 2 pi^(N/2) / Gamma(N/2).
+  return std::log(2.0) + 0.5 * n * detail::kLogPi - std::lgamma(0.5 * n) + (n - 1) * std::log(r) + process.log_kernel(r, t);
 }
 
-class DissipativeWaveProcess final : public RadialKernelProcess {
- public:
-  explicit DissipativeWaveProcess(double eps) : RadialKernelProcess(1), eps_(eps) {}
-
-  double sigma(double t) const override {
-    RadialKernelProcess::check_time(t);
-    return t * std::sqrt(dw_second_moment_factor(eps_ * t));
+double tail_matched_sigma_min(const GenerativeProcess& process, double gaussian_sigma, double q) {
+  const int n = process.dim();
+  // The Gaussian's q-quantile radius: sigma sqrt(chi2_N quantile q) = sigma sqrt(2 P^-1(N/2, q)).
+  const double r_star = gaussian_sigma * std::sqrt(2.0 * boost::math::gamma_p_inv(0.5 * n, q));
+  auto f = [&](double log_sigma) { return process.radial_cdf(r_star, process.time(std::exp(log_sigma))) - q; };
+  // A heavier tail needs a smaller sigma; a kernel no heavier than the Gaussian keeps its level;
+  // one that has not matched it by kSigmaMinFloor ends there (and `check` then finds that it does
+  // not concentrate).
+  double lo = std::log(kSigmaMinFloor), hi = std::log(gaussian_sigma);
+  if (!(f(hi) < 0.0)) return gaussian_sigma;
+  if (!(f(lo) > 0.0)) return kSigmaMinFloor;
+  for (int i = 0; i < 80 && hi - lo > 1e-6; ++i) {
+    const double mid = 0.5 * (lo + hi), fm = f(mid);
+    (fm > 0.0 ? lo : hi) = mid;
   }
-  double time(double s) const override {
-    if (!(s > 0.0) || !std::isfinite(s)) throw InputError(fmt::format("sigma must be positive and finite, got {}", s));
-    if (eps_ == 0.0) return s;
-    // t >= sigma (|x| <= t) and E[x^2] >= t/eps - 1/(2 eps^2).
-    const double lo = s, hi = std::max(s, eps_ * s * s + 0.5 / eps_) * (1.0 + 1e-12) + 1e-300;
-    auto f = [&](double t) {
-      const double v = t * std::sqrt(dw_second_moment_factor(eps_ * t));
-      return v - s;
-    };
-    const double flo = f(lo), fhi = f(hi);
-    if (flo >= 0.0) return lo;
-    if (fhi <= 0.0) return hi;
-    std::uintmax_t iters = 200;
-    const auto root = boost::math::tools::toms748_solve(f, lo, hi, flo, fhi,
-                                                        boost::math::tools::eps_tolerance<double>(52), iters);
-    return 0.5 * (root.first + root.second);
-  }
-  // The front pulses carry e^(-eps t) of the mass, which no velocity field can move back into the
-  // bulk: the flow is a density flow only once they are below 1e-3 (the module's condition).
-  double sigma_min() const override { return eps_ > 0.0 ? sigma(std::log(1e3) / eps_) : sigma_max(); }
-  bool affine_velocity() const override { return false; }
-  double velocity_scale(double) const override {
-    throw NotSupported(
-        "dissipative wave: the per-source velocity is u_t/(u_t + eps u) (x - y)/t inside the light cone and speed 1 "
-        "on the front, not velocity_scale(t) (x - y); it is not affine in E[y | x, t], so train on velocities "
-        "(quantile_radial_velocity) instead of a denoiser");
-  }
-  // Inside the light cone v = J/p = u_t/(u_t + eps u) r/t (density_flow.hpp); the front moves at 1.
-  double source_radial_speed(double r, double t) const override {
-    RadialKernelProcess::check_time(t);
-    if (!(r < t)) return 1.0;
-    const PdeModule::PointFlow f = telegraph_interior(eps_, r, t, 1).flow;
-    if (f.p.sign <= 0) return 0.0;
-    return f.flux.sign * std::exp(f.flux.log_abs - f.p.log_abs);
-  }
-
- protected:
-  // Bulk density for |x| < t: (eps e^(-eps t)/2) [I0(eps w) + t I1(eps w)/w], w = sqrt(t^2 - x^2).
-  double log_kernel_unnormalised(double r, double t) const override {
-    if (!(r <= t) || eps_ == 0.0) return -kInf;
-    const double w = std::sqrt((t - r) * (t + r)), z = eps_ * w;
-    double log_bracket;
-    if (z < 1e-5) {
-      // I0 = 1 + z^2/4 + ..., t I1(z)/w = (eps t / 2)(1 + z^2/8 + ...).
-      log_bracket = std::log1p(0.25 * z * z + 0.5 * eps_ * t * (1.0 + 0.125 * z * z));
-    } else {
-      const double li0 = special::log_bessel_i(0.0, z), li1 = special::log_bessel_i(1.0, z);
-      log_bracket = li0 + std::log1p(std::exp(li1 - li0 + std::log(t / w)));
-    }
-    return std::log(0.5 * eps_) - eps_ * t + log_bracket;
-  }
-  double support_radius(double t) const override { return t; }
-  double edge_atom(double t) const override { return std::exp(-eps_ * t); }
-  std::pair<double, double> scan_range(double t) const override {
-    return {t * std::min(std::exp(-3.0), 0.05 / std::sqrt(1.0 + eps_ * t)), t};
-  }
-
- private:
-  double eps_;
-};
-
-}  // namespace
-
-double helmholtz_time_bound(int dim, double k0) {
-  if (dim < 1) throw InputError("data dimension must be >= 1, got " + std::to_string(dim));
-  if (!(k0 >= 0.0) || !std::isfinite(k0)) throw InputError(fmt::format("helmholtz: k0 must be >= 0 and finite, got {}", k0));
-  if (k0 == 0.0) return kInf;
-  return special::bessel_y_first_zero(0.5 * (dim + 1)) / k0;
+  return std::exp(lo);
 }
 
-std::unique_ptr<GenerativeProcess> make_helmholtz_process(int dim, double k0) {
-  if (dim < 1) throw InputError("data dimension must be >= 1, got " + std::to_string(dim));
-  if (!(k0 >= 0.0) || !std::isfinite(k0)) throw InputError(fmt::format("helmholtz: k0 must be >= 0 and finite, got {}", k0));
-  if (k0 == 0.0) return make_pfgmpp_process(dim, 1.0);
-  return std::make_unique<HelmholtzProcess>(dim, k0, true);
-}
-
-std::unique_ptr<GenerativeProcess> make_unnormalised_helmholtz_process(int dim, double k0) {
-  if (dim < 1) throw InputError("data dimension must be >= 1, got " + std::to_string(dim));
-  if (!(k0 > 0.0) || !std::isfinite(k0)) throw InputError(fmt::format("helmholtz: k0 must be > 0 and finite, got {}", k0));
-  return std::make_unique<HelmholtzProcess>(dim, k0, false);
-}
-
-std::unique_ptr<GenerativeProcess> make_dissipative_wave_process(int dim, double eps) {
-  if (!(eps >= 0.0) || !std::isfinite(eps))
-    throw InputError(fmt::format("dissipative wave: eps must be >= 0 and finite, got {}", eps));
-  if (dim != 1)
-    throw NotSupported(fmt::format(
-        "dissipative wave in N = {}: p = -(phi_t + 2 eps phi) is not a positive measure for N >= 2 (negative just "
-        "inside the wave front), so there is no perturbation kernel to sample; only N = 1 is supported",
-        dim));
-  return std::make_unique<DissipativeWaveProcess>(eps);
+double quantile_radial_velocity(const GenerativeProcess& process, double r, double t) {
+  detail::check_kernel_time(t);
+  const double h = 1e-3 * t;
+  auto F = [&](double s) { return process.radial_cdf(r, s); };
+  const double dF = (-F(t + 2 * h) + 8.0 * F(t + h) - 8.0 * F(t - h) + F(t - 2 * h)) / (12.0 * h);
+  return -dF / std::exp(log_radial_density(process, r, t));
 }
 
 }  // namespace genphys

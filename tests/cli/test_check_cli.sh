@@ -18,7 +18,14 @@ PY
 "$genphys" check --pde helmholtz --k0 0.5 | grep -qE "^kernel: +no - .*does not concentrate.*795" && ok \
   || bad "helmholtz in N = 784 must say its kernel does not concentrate"
 "$genphys" check --all --dim 784 >"$tmp/all" || bad "check --all failed"
-[[ $(grep -c '' "$tmp/all") -eq 12 ]] && ok || bad "check --all: want header + 11 rows"
+# One row per registered module: the names the unknown-PDE error lists as valid (but custom).
+valid=$("$genphys" check --pde nope 2>&1 | sed -n "s/.*valid: \(.*\), custom (with --expr)$/\1/p" | tr -d ' ' | tr ',' '\n')
+[[ $(grep -c '' <<<"$valid") -ge 12 && $(grep -c '' "$tmp/all") -eq $(($(grep -c '' <<<"$valid") + 1)) ]] && ok \
+  || bad "check --all: want a header and one row per module ($(tr '\n' ' ' <<<"$valid"))"
+for name in $valid; do
+  grep -qE "^$name " "$tmp/all" || bad "check --all has no row for $name"
+done
+grep -qE '^fractional-poisson +yes +yes +yes' "$tmp/all" && ok || bad "fractional-poisson row: $(grep fractional-poisson "$tmp/all")"
 grep -qE '^biharmonic +no +yes +no ' "$tmp/all" && ok || bad "biharmonic row: $(grep biharmonic "$tmp/all")"
 grep -qE '^diffusion +yes +yes +yes' "$tmp/all" && ok || bad "diffusion row"
 grep -qE "^helmholtz +conditional +conditional +no +kernel: the kernel does not concentrate" "$tmp/all" && ok || bad "helmholtz row: $(grep helmholtz "$tmp/all")"

@@ -345,6 +345,7 @@ TEST_CASE("module closed forms agree with the parser") {
       {"mixed-diffusion-poisson", {{{"a", 2.0}, {"b", 3.0}}, "2 phi_tt - 3 phi_t + lap phi"}},
       {"fractional-diffusion", {{{"beta", 0.3}}, "phi_t + (-lap)^0.3 phi"}},
       {"third-order", {{}, "phi_ttt - lap phi"}},
+      {"fractional-poisson", {{{"alpha", 1.5}}, "phi_tt - (-lap)^1.5 phi"}},
   };
   // Every registered module has a case here.
   for (const auto& info : module_registry()) {
