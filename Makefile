@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 OUT ?= out/demo
 
-.PHONY: all setup configure build demo test bench clean
+.PHONY: all setup configure build demo test test-asan bench clean
 
 all: build
 
@@ -22,6 +22,14 @@ demo: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The physics core and the CLI without LibTorch, under ASan + UBSan (a second build folder).
+ASAN_BUILD ?= build-asan
+test-asan: setup
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENPHYS_WITH_TORCH=OFF -DGENPHYS_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -E notebooks
 
 # genphys against its PyTorch twin (bench/run_bench.py): medians and ratios, interleaved runs.
 bench: configure

@@ -143,11 +143,13 @@ struct ExportSummary {
   std::int64_t step = 0;     ///< optimiser steps the weights have seen
   std::int64_t tensors = 0;  ///< tensors written (model and EMA together)
   bool has_ema = false;
+  bool classifier = false;   ///< the file was a feature classifier
 };
 
 /// Writes a checkpoint's weights as a torch pickle archive that Python's torch.load opens:
 /// {"model": {name: tensor}, "ema": {name: tensor} (when kept), "config": JSON text, "step": int}.
-/// The names are the network's parameter and buffer names (EdmPrecond's, "net." prefixed).
+/// The names are the network's parameter and buffer names (EdmPrecond's, "net." prefixed). A
+/// feature classifier file gives {"classifier": {name: tensor}, "info": JSON text}.
 /// Atomic. Throws InputError for a missing or corrupt checkpoint or an unwritable output.
 ExportSummary export_checkpoint(const std::string& checkpoint, const std::string& out);
 

@@ -1,14 +1,10 @@
 #include "engine/checkpoint.hpp"
 
-#include <zlib.h>
-
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/framed_file.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
 
@@ -18,30 +14,7 @@ using nlohmann::json;
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, step, skipped, bad_in_row)
 
 namespace {
-
 const std::string kMagic = "GENPHYS-CKPT 1\n";
-constexpr std::size_t kHeader = 15 + 8 + 4;
-
-void put_u64(std::string& s, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) s.push_back(char((v >> (8 * i)) & 0xff));
-}
-std::uint64_t get_u64(const char* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-
-std::uint32_t crc_of(const char* data, std::size_t n) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while (n > 0) {
-    const uInt chunk = uInt(std::min<std::size_t>(n, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
-    data += chunk;
-    n -= chunk;
-  }
-  return std::uint32_t(crc);
-}
-
 }  // namespace
 
 EdmPrecond make_model(const RunConfig& c) {
@@ -84,37 +57,13 @@ void save_checkpoint(const std::string& path, const RunConfig& config, const Tra
     payload.append(static_cast<const char*>(data), n);
     return n;
   });
-  std::string out = kMagic;
-  out.reserve(kHeader + payload.size());
-  put_u64(out, payload.size(), 8);
-  put_u64(out, crc_of(payload.data(), payload.size()), 4);
-  out += payload;
-  write_file_atomic(path, out);
+  write_file_atomic(path, frame_payload(kMagic, payload));
 }
 
 CheckpointReader::CheckpointReader(const std::string& path, torch::Device device) : path_(path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError("checkpoint " + path + " does not exist");
-  if (std::filesystem::is_directory(path, ec)) throw InputError("checkpoint " + path + " is a directory");
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError("cannot open checkpoint " + path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    bytes_ = ss.str();
-  }
-  if (bytes_.size() < kHeader || bytes_.compare(0, kMagic.size(), kMagic) != 0)
-    throw InputError("checkpoint " + path + " is not a genphys checkpoint (bad header)");
-  const std::uint64_t size = get_u64(bytes_.data() + kMagic.size(), 8);
-  const std::uint32_t crc = std::uint32_t(get_u64(bytes_.data() + kMagic.size() + 8, 4));
-  if (bytes_.size() - kHeader < size)
-    throw InputError("checkpoint " + path + " is truncated: " + std::to_string(bytes_.size()) + " bytes of " +
-                     std::to_string(size + kHeader));
-  if (bytes_.size() - kHeader > size) throw InputError("checkpoint " + path + " has trailing bytes (corrupt)");
-  if (crc_of(bytes_.data() + kHeader, size) != crc)
-    throw InputError("checkpoint " + path + " is corrupt (CRC mismatch)");
+  bytes_ = unframe_payload(read_whole_file(path, "checkpoint"), kMagic, "checkpoint", path);
   try {
-    archive_.load_from(bytes_.data() + kHeader, size, device);
+    archive_.load_from(bytes_.data(), bytes_.size(), device);
     c10::IValue v;
     archive_.read("config", v);
     config_ = config_from_json(v.toStringRef());

@@ -1,21 +1,20 @@
 #include "engine/classifier_file.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/framed_file.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
 
 namespace genphys::engine {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ClassifierInfo, channels, classes, width, features, shape, test_accuracy, test_count,
-                                   data)
-
 namespace {
-const std::string kClassifierMagic = "GENPHYS-CLASSIFIER 1\n";
+// Version 2 frames "JSON meta line + LibTorch archive" with a size and CRC (framed_file.hpp);
+// version 1 files, without them, still load.
+const std::string kClassifierMagic = "GENPHYS-CLASSIFIER 2\n";
+const std::string kClassifierMagicV1 = "GENPHYS-CLASSIFIER 1\n";
 }
 
 ClassifierNet make_classifier(const ClassifierInfo& info) {
@@ -26,33 +25,30 @@ void save_classifier(const std::string& path, const ClassifierInfo& info, Classi
   const nlohmann::json meta = info;
   torch::serialize::OutputArchive archive;
   net->save(archive);
-  std::string out = kClassifierMagic + meta.dump() + "\n";
-  archive.save_to([&out](const void* data, size_t n) -> size_t {
-    out.append(static_cast<const char*>(data), n);
+  std::string payload = meta.dump() + "\n";
+  archive.save_to([&payload](const void* data, size_t n) -> size_t {
+    payload.append(static_cast<const char*>(data), n);
     return n;
   });
-  write_file_atomic(path, out);
+  write_file_atomic(path, frame_payload(kClassifierMagic, payload));
 }
 
 ClassifierNet load_classifier(const std::string& path, ClassifierInfo& info) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw InputError("classifier " + path + " does not exist (train one: genphys classifier train --out " + path + ")");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open classifier " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string bytes = ss.str();
-  if (bytes.compare(0, kClassifierMagic.size(), kClassifierMagic) != 0)
-    throw InputError("classifier " + path + " is not a genphys classifier file (bad header)");
-  const std::size_t eol = bytes.find('\n', kClassifierMagic.size());
+  const std::string bytes = read_whole_file(path, "classifier");
+  const std::string payload = bytes.compare(0, kClassifierMagicV1.size(), kClassifierMagicV1) == 0
+                                  ? bytes.substr(kClassifierMagicV1.size())
+                                  : unframe_payload(bytes, kClassifierMagic, "classifier", path);
+  const std::size_t eol = payload.find('\n');
   if (eol == std::string::npos) throw InputError("classifier " + path + " is truncated");
   try {
-    info = nlohmann::json::parse(bytes.substr(kClassifierMagic.size(), eol - kClassifierMagic.size())).get<ClassifierInfo>();
+    info = nlohmann::json::parse(payload.substr(0, eol)).get<ClassifierInfo>();
     if (info.shape.size() != 3) throw InputError("classifier " + path + " has a bad image shape");
     ClassifierNet net = make_classifier(info);
     torch::serialize::InputArchive archive;
-    archive.load_from(bytes.data() + eol + 1, bytes.size() - eol - 1);
+    archive.load_from(payload.data() + eol + 1, payload.size() - eol - 1);
     net->load(archive);
     net->eval();
     return net;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "classifier.hpp"
 
 namespace genphys::engine {
@@ -20,6 +22,9 @@ struct ClassifierInfo {
   std::int64_t test_count = 0;
   std::string data;
 };
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ClassifierInfo, channels, classes, width, features, shape, test_accuracy, test_count,
+                                   data)
 
 /// Builds the network an info describes.
 ClassifierNet make_classifier(const ClassifierInfo& info);

@@ -2,7 +2,12 @@
 // Python's torch.load reads without genphys.
 #include <torch/torch.h>
 
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 #include "engine/checkpoint.hpp"
+#include "engine/classifier_file.hpp"
 #include "genphys/engine.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
@@ -18,12 +23,40 @@ c10::Dict<std::string, torch::Tensor> state_dict(torch::nn::Module& module) {
   return out;
 }
 
+bool is_classifier_file(const std::string& path) {
+  const std::string magic = "GENPHYS-CLASSIFIER";
+  std::string head(magic.size(), '\0');
+  std::ifstream in(path, std::ios::binary);
+  return in.read(head.data(), std::streamsize(head.size())) && head == magic;
+}
+
+void write_pickle(const std::string& path, const c10::impl::GenericDict& root) {
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(root));
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+}
+
+// A feature classifier: {"classifier": {name: tensor}, "info": JSON text}.
+ExportSummary export_classifier(const std::string& path, const std::string& out) {
+  engine::ClassifierInfo info;
+  engine::ClassifierNet net = engine::load_classifier(path, info);
+  c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
+  auto weights = state_dict(*net);
+  ExportSummary summary;
+  summary.tensors = std::int64_t(weights.size());
+  summary.classifier = true;
+  root.insert("classifier", weights);
+  root.insert("info", nlohmann::json(info).dump());
+  write_pickle(out, root);
+  return summary;
+}
+
 }  // namespace
 
 ExportSummary export_checkpoint(const std::string& checkpoint, const std::string& out) {
   if (checkpoint.empty()) throw OptionError("checkpoint", "is required");
   if (out.empty()) throw OptionError("out", "is required");
   check_writable(out);
+  if (is_classifier_file(checkpoint)) return export_classifier(checkpoint, out);
   engine::CheckpointReader reader(checkpoint, torch::kCPU);
   const engine::RunConfig& config = reader.config();
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
@@ -40,8 +73,7 @@ ExportSummary export_checkpoint(const std::string& checkpoint, const std::string
   root.insert("config", engine::config_to_json(config));
   root.insert("step", reader.state().step);
   summary.step = reader.state().step;
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(root));
-  write_file_atomic(out, std::string(bytes.begin(), bytes.end()));
+  write_pickle(out, root);
   return summary;
 }
 

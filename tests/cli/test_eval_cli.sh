@@ -91,6 +91,17 @@ if [[ -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]]; then
   sum=$(md5sum <"$tmp/c.cls")
   expect_error 2 "already exists" -- classifier train --limit 100 --out "$tmp/c.cls"
   [[ $(md5sum <"$tmp/c.cls") == "$sum" ]] && ok || bad "refused classifier train changed the file"
+  if "$genphys" export --ckpt "$tmp/c.cls" --out "$tmp/c.pt" >"$tmp/out" 2>"$tmp/err" \
+    && grep -q "classifier tensors" "$tmp/out"; then ok; else bad "export classifier: $(cat "$tmp/err")"; fi
+  if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    /usr/bin/python3 - "$tmp/c.pt" <<'PY' && ok || bad "torch.load of the exported classifier"
+import json, sys, torch
+d = torch.load(sys.argv[1])
+info = json.loads(d["info"])
+assert info["width"] == 8 and info["features"] == 32, info
+assert len(d["classifier"]) > 4 and all(torch.isfinite(v).all() for v in d["classifier"].values())
+PY
+  fi
   "$genphys" train --pde pfgmpp --D 128 --data fashion-mnist --limit 64 --arch unet-small --channels 8 --batch 8 \
     --steps 2 --grid-every 0 "${common[@]}" --out "$tmp/img" >/dev/null 2>"$tmp/err" || bad "image train: $(cat "$tmp/err")"
   expect_error 2 "does not exist" -- eval --ckpt "$tmp/img" --n 20 --nfe 3 --classifier "$tmp/none.cls"

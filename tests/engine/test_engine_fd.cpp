@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "engine/data.hpp"
+#include "engine/classifier_file.hpp"
 #include "engine_fixtures.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/evaluation.hpp"
@@ -108,6 +109,44 @@ TEST_CASE("classifier files and eval references refuse bad input") {
   CHECK_THROWS_AS(train_classifier(o), InputError);
   CHECK_THROWS_WITH(make_eval_reference("fashion-mnist", 10, 0, nullptr), Catch::Contains("classifier"));
   CHECK_THROWS_WITH(make_eval_reference("toy:moons", 1, 0, nullptr), Catch::Contains("n must be >= 2"));
+}
+
+TEST_CASE("classifier files carry a CRC: a flipped or cut byte is refused; version 1 files still load") {
+  test::TempDir dir("cls_crc");
+  engine::ClassifierInfo info;
+  info.width = 4;
+  info.features = 8;
+  info.shape = {1, 28, 28};
+  info.data = "test";
+  auto net = engine::make_classifier(info);
+  const std::string path = dir / "c.cls";
+  engine::save_classifier(path, info, net);
+  engine::ClassifierInfo back;
+  engine::load_classifier(path, back);
+  CHECK(back.width == 4);
+  CHECK(back.features == 8);
+
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::ofstream(dir / name, std::ios::binary) << content;
+    return std::string(dir / name);
+  };
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] = char(flipped[bytes.size() / 2] ^ 0x10);
+  CHECK_THROWS_WITH(engine::load_classifier(write("flipped.cls", flipped), back), Catch::Contains("CRC"));
+  CHECK_THROWS_WITH(engine::load_classifier(write("cut.cls", bytes.substr(0, bytes.size() - 7)), back),
+                    Catch::Contains("truncated"));
+  // Version 1: the same payload behind its own magic line, without size and CRC.
+  const std::string v2_magic = "GENPHYS-CLASSIFIER 2\n";
+  REQUIRE(bytes.compare(0, v2_magic.size(), v2_magic) == 0);
+  const std::string v1 = "GENPHYS-CLASSIFIER 1\n" + bytes.substr(v2_magic.size() + 12);
+  engine::ClassifierInfo old;
+  engine::load_classifier(write("v1.cls", v1), old);
+  CHECK(old.features == 8);
 }
 
 TEST_CASE("2D references: held-out draws score near zero, a moment-matched Gaussian does not") {
