@@ -331,6 +331,9 @@ class Stream {
   PLINT id_ = 0;
 };
 
+// Colour-map 0 slot of the legend's translucent background; Pens hand out the slots below it.
+constexpr int kLegendSlot = 255;
+
 // Colour-map 0 slots for the colours in use, so that a legend can name several at once.
 class Pens {
  public:
@@ -338,9 +341,10 @@ class Pens {
     const auto key = std::make_tuple(c.r, c.g, c.b);
     auto it = slots_.find(key);
     if (it != slots_.end()) return it->second;
-    const int slot = next_ < 255 ? next_++ : 255;  // past 254 colours the last slot is shared
+    const int last = kLegendSlot - 1;
+    const int slot = next_ < last ? next_++ : last;  // past that many colours the last is shared
     plscol0(slot, c.r, c.g, c.b);
-    if (slot < 255) slots_[key] = slot;
+    if (slot < last) slots_[key] = slot;
     return slot;
   }
   void use(Color c) { plcol0(index(c)); }
@@ -433,8 +437,8 @@ void draw_legend(const Pixels& px, Pens& pens, const PlotArea& a, const std::vec
   const double bw = pad + sample + 8 + tw + pad, bh = 2 * pad + double(entries.size()) * row - kTextPx;
   const double x1 = a.right - 8, x0 = x1 - bw, y0 = a.top + 8, y1 = y0 + bh;
   px.enter();
-  plscol0a(255, 255, 255, 255, 0.9);
-  plcol0(255);
+  plscol0a(kLegendSlot, 255, 255, 255, 0.9);
+  plcol0(kLegendSlot);
   px.fill(x0, y0, x1, y1);
   pens.use({160, 160, 160});
   plwidth(1);
