@@ -131,6 +131,11 @@ void axis_range(double dlo, double dhi, const std::optional<double>& fmin,
     if (fmin) hi = lo + span;
     else lo = hi - span;
   }
+  // Data near both ends of the double range: keep hi - lo finite, the drawing divides by it.
+  if (!std::isfinite(hi - lo)) {
+    const double big = std::numeric_limits<double>::max() / 4;
+    lo = std::max(lo, -big), hi = std::min(hi, big);
+  }
 }
 
 Limits data_limits(const Panel& p, int index) {
@@ -189,7 +194,18 @@ struct Layout {
   int cell_left = 0;  ///< left edge of the panel's cell, where the y label goes
 };
 
-double tick_step(const std::vector<double>& t) { return t.size() >= 2 ? t[1] - t[0] : 1.0; }
+// The 1-2-5 step for about `target` intervals in [lo, hi] (lo < hi): the one whose number of
+// intervals is closest, in ratio, to the target.
+double nice_step(double lo, double hi, int target) {
+  const double raw = (hi - lo) / std::max(target, 1);
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag, best = std::numeric_limits<double>::infinity();
+  for (double f : {1.0, 2.0, 5.0, 10.0}) {
+    const double miss = std::abs(std::log((hi - lo) / (f * mag) / std::max(target, 1)));
+    if (miss < best) best = miss, step = f * mag;
+  }
+  return step;
+}
 
 TitleLines figure_title(const Figure& fig) { return title_lines(fig.title, kFigTitlePx, fig.width - 16); }
 
@@ -236,13 +252,14 @@ Layout layout(const Figure& fig, int index) {
     // As many x ticks as fit without their labels crowding each other.
     for (int target = std::clamp(int(W / 75), 2, 12);; --target) {
       a.xticks = nice_ticks(a.xmin, a.xmax, target);
-      const double step = tick_step(a.xticks), gap = step / (a.xmax - a.xmin) * W;
+      const double step = L.xstep = nice_step(a.xmin, a.xmax, target), gap = step / (a.xmax - a.xmin) * W;
       double widest = 0;
       for (double t : a.xticks) widest = std::max(widest, text_width(format_tick(t, step), kTextPx));
       if (target <= 2 || gap >= widest + 1.5 * kTextPx) break;
     }
-    a.yticks = nice_ticks(a.ymin, a.ymax, std::clamp(int(H / 55), 2, 10));
-    L.xstep = tick_step(a.xticks), L.ystep = tick_step(a.yticks);
+    const int ytarget = std::clamp(int(H / 55), 2, 10);
+    a.yticks = nice_ticks(a.ymin, a.ymax, ytarget);
+    L.ystep = nice_step(a.ymin, a.ymax, ytarget);
     double w = 0;
     for (double t : a.yticks) w = std::max(w, text_width(format_tick(t, L.ystep), kTextPx));
     double rp = 14;
@@ -290,6 +307,14 @@ std::mutex& plplot_mutex() {
 std::string plplot_error;  // the first plabort message of the figure being drawn (under the mutex)
 void on_plplot_abort(PLCHAR_VECTOR message) {
   if (plplot_error.empty()) plplot_error = message ? message : "unknown error";
+}
+
+// PLplot ends the process on a fatal error after calling this handler: throw instead, so that the
+// caller gets an InputError and the stream is still ended (libplplot is built with unwind tables,
+// as Debian's C code is; the layout keeps its known fatal cases, such as tick spacings far below
+// the axis range, from happening).
+int on_plplot_exit(PLCHAR_VECTOR message) {
+  throw InputError(std::string("cannot draw the plot: ") + (message ? message : "PLplot failed"));
 }
 
 // Without the driver plinit would ask on the terminal for another device: check first.
@@ -570,14 +595,7 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   if (!std::isfinite(lo) || !std::isfinite(hi)) return {};
   if (lo > hi) std::swap(lo, hi);
   if (lo == hi) return {lo};
-  const double raw = (hi - lo) / std::max(target, 1);
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  // The 1-2-5 step whose number of intervals is closest (in ratio) to the target.
-  double step = mag, best = std::numeric_limits<double>::infinity();
-  for (double f : {1.0, 2.0, 5.0, 10.0}) {
-    const double miss = std::abs(std::log((hi - lo) / (f * mag) / std::max(target, 1)));
-    if (miss < best) best = miss, step = f * mag;
-  }
+  const double step = nice_step(lo, hi, target);
   std::vector<double> t;
   const double k0 = std::ceil(lo / step - 1e-9), k1 = std::floor(hi / step + 1e-9);
   for (double k = k0; k <= k1 && t.size() < 1000; k += 1) t.push_back(k * step + 0.0);
@@ -654,6 +672,7 @@ void save_png(const Figure& fig, const std::string& path) {
     require_memcairo();
     plplot_error.clear();
     plsabort(on_plplot_abort);
+    plsexit(on_plplot_exit);
     {
       Stream stream(fig.width, fig.height, rgb.data());
       Pens pens;

@@ -451,6 +451,25 @@ TEST_CASE("limits come from the data with padding; degenerate and empty data sti
   CHECK(a.xmin < a.xmax);
   CHECK(a.ymin < a.ymax);
 
+  // Data spanning the double range: finite limits, a span that does not overflow, a drawing.
+  {
+    Figure wide;
+    Panel wp;
+    Series ws;
+    ws.x = {-1.7e308, 1.7e308};
+    ws.y = {3.0, 3.0};
+    wp.series.push_back(ws);
+    wide.panels.push_back(wp);
+    const PlotArea w = plot_area(wide, 0);
+    CHECK(std::isfinite(w.xmax - w.xmin));
+    CHECK(w.xmin < -1e307);
+    CHECK(w.xmax > 1e307);
+    CHECK_FALSE(w.xticks.empty());
+    auto dir = temp_dir();
+    CHECK_NOTHROW(save_png(wide, (dir / "wide.png").string()));
+    fs::remove_all(dir);
+  }
+
   // Only ymin fixed: the top still comes from the data.
   f.panels[0].series.push_back(s);
   f.panels[0].ymin = 0.0;
@@ -545,6 +564,28 @@ TEST_CASE("image size equals the figure size; panels tile a rows x cols grid") {
   CHECK(a0.top > 0);  // below the figure title
   // The unused fourth slot stays white.
   CHECK(is_color(im.at(3 * 517 / 4, 3 * 333 / 4), 255, 255, 255, 0));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cramped panels with a single tick still draw") {
+  auto dir = temp_dir();
+  Figure f;
+  f.width = 517, f.height = 333, f.rows = 2, f.cols = 2;
+  for (int i = 0; i < 3; ++i) {
+    Panel p;
+    p.title = "a rather long panel title that needs wrapping", p.xlabel = "x", p.ylabel = "y";
+    Series s;
+    for (int k = 0; k < 50; ++k) s.x.push_back(k * 1e-4), s.y.push_back(std::sin(k * 0.2) * 1e4 * (i + 1));
+    p.series.push_back(s);
+    f.panels.push_back(p);
+  }
+  const PlotArea a = plot_area(f, 2);
+  CHECK(a.yticks.size() == 1);  // only 0 fits: the tick spacing still comes from the range
+  const auto path = (dir / "cramped.png").string();
+  REQUIRE_NOTHROW(save_png(f, path));
+  Image im = load(path);
+  CHECK(im.w == 517);
+  CHECK(im.h == 333);
   fs::remove_all(dir);
 }
 
