@@ -415,11 +415,11 @@ struct Pixels {
   }
 };
 
-// Dash pattern for a stroke `width` pixels wide (PLplot takes micrometres; caps add a width).
+// Dashes for a stroke `width` pixels wide: 4 w + 4 pixels drawn, 2 w + 4 left out (PLplot takes
+// micrometres, and the round caps add a width to every dash).
 void dashes(double width) {
-  const PLINT mark = PLINT(std::lround((3 * width + 4) * kMmPerPx * 1000));
-  const PLINT space = PLINT(std::lround((3 * width + 4) * kMmPerPx * 1000));
-  plstyl(1, &mark, &space);
+  const PLINT length = PLINT(std::lround((3 * width + 4) * kMmPerPx * 1000));
+  plstyl(1, &length, &length);
 }
 void solid() { plstyl(0, nullptr, nullptr); }
 
@@ -494,18 +494,13 @@ void draw_panel(const Figure& fig, int index, Pens& pens) {
   const Layout L = layout(fig, index);
   const PlotArea& a = L.area;
   const Pixels px{double(fig.width), double(fig.height)};
-  auto enter_data = [&] {
-    plvpor(a.left / px.width, a.right / px.width, 1 - a.bottom / px.height, 1 - a.top / px.height);
-    plwind(a.xmin, a.xmax, a.ymin, a.ymax);
-  };
-  enter_data();
-  plschr(kTextPx * kMmPerPx, 1.0);
+  // The viewport is the plot rectangle in pixels; the window, its limits.
+  plvpor(a.left / px.width, a.right / px.width, 1 - a.bottom / px.height, 1 - a.top / px.height);
+  plwind(a.xmin, a.xmax, a.ymin, a.ymax);
   plsmaj(kTickPx * kMmPerPx, 1.0);
-  plsmin(0, 0);
   plwidth(1);
   solid();
   pens.use(kGrid);
-  plwidth(1);
   plbox("g", L.xstep, 0, "g", L.ystep, 0);
   std::vector<LegendEntry> legend;
   for (const auto& b : p.bands) {
