@@ -494,14 +494,24 @@ void draw_panel(const Figure& fig, int index, Pens& pens) {
   const Layout L = layout(fig, index);
   const PlotArea& a = L.area;
   const Pixels px{double(fig.width), double(fig.height)};
-  // The viewport is the plot rectangle in pixels; the window, its limits.
-  plvpor(a.left / px.width, a.right / px.width, 1 - a.bottom / px.height, 1 - a.top / px.height);
-  plwind(a.xmin, a.xmax, a.ymin, a.ymax);
-  plsmaj(kTickPx * kMmPerPx, 1.0);
   plwidth(1);
   solid();
+  // Grid lines and ticks sit on pixel centres, so that one pixel wide they stay sharp.
+  auto column = [&](double x) {
+    const double c = std::floor(a.left + (x - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left));
+    return std::clamp(c, double(a.left), a.right - 1.0) + 0.5;
+  };
+  auto row = [&](double y) {
+    const double r = std::floor(a.bottom - (y - a.ymin) / (a.ymax - a.ymin) * (a.bottom - a.top));
+    return std::clamp(r, double(a.top), a.bottom - 1.0) + 0.5;
+  };
+  px.enter();
   pens.use(kGrid);
-  plbox("g", L.xstep, 0, "g", L.ystep, 0);
+  for (double t : a.xticks) px.line(column(t), a.top, column(t), a.bottom);
+  for (double t : a.yticks) px.line(a.left, row(t), a.right, row(t));
+  // The data: the viewport is the plot rectangle in pixels, the window its limits.
+  plvpor(a.left / px.width, a.right / px.width, 1 - a.bottom / px.height, 1 - a.top / px.height);
+  plwind(a.xmin, a.xmax, a.ymin, a.ymax);
   std::vector<LegendEntry> legend;
   for (const auto& b : p.bands) {
     const double x0 = std::max(std::min(b.from, b.to), a.xmin), x1 = std::min(std::max(b.from, b.to), a.xmax);
@@ -545,12 +555,16 @@ void draw_panel(const Figure& fig, int index, Pens& pens) {
     if (!s.label.empty()) legend.push_back({LegendEntry::Kind::series, s.label, c, s.style, s.width});
   }
 
-  // Frame, with outward ticks on the bottom and left edges; the labels are placed below.
+  // Frame just outside the plot rectangle, outward ticks on the bottom and left edges.
+  px.enter();
   pens.use(kFrame);
   plwidth(1);
-  plbox("bti", L.xstep, 0, "bti", L.ystep, 0);
-  plbox("c", 0, 0, "c", 0, 0);
-  px.enter();
+  const PLFLT fx[5] = {a.left - 0.5, a.right + 0.5, a.right + 0.5, a.left - 0.5, a.left - 0.5};
+  const PLFLT fy[5] = {px.height - a.top + 0.5, px.height - a.top + 0.5, px.height - a.bottom - 0.5,
+                       px.height - a.bottom - 0.5, px.height - a.top + 0.5};
+  plline(5, fx, fy);
+  for (double t : a.xticks) px.line(column(t), a.bottom + 1, column(t), a.bottom + 1 + kTickPx);
+  for (double t : a.yticks) px.line(a.left - 1 - kTickPx, row(t), a.left - 1, row(t));
   pens.use(kText);
   for (double t : a.xticks)
     px.text(a.left + (t - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left), a.bottom + kTickLabelGap + kTextPx / 2,

@@ -296,9 +296,12 @@ TEST_CASE("a rendered plot has the figure's size, anti-aliased strokes and text"
     }
   CHECK(red >= 2 * (a.right - a.left));
   CHECK(stray == 0);
-  // The frame runs along the edges of the rectangle.
-  CHECK(im.at(a.left, (a.top + a.bottom) / 2)[0] < 160);
-  CHECK(im.at(a.right, (a.top + a.bottom) / 2)[0] < 160);
+  // The frame runs just outside the rectangle, one sharp pixel wide.
+  const int mid = (a.top + a.bottom) / 2 + 3;
+  CHECK(is_color(im.at(a.left - 1, mid), 40, 40, 40, 10));
+  CHECK(is_color(im.at(a.right, mid), 40, 40, 40, 10));
+  CHECK(is_color(im.at(a.left - 2, mid), 255, 255, 255, 10));
+  CHECK(is_color(im.at(a.right + 1, mid), 255, 255, 255, 10));
 
   // The blue diagonal is anti-aliased: across it, blue fades through intermediate levels.
   std::set<int> levels;
