@@ -67,6 +67,17 @@ Figure fixed_figure(int w = 500, int h = 360) {
   return f;
 }
 
+// One panel, limits from the data, one line series.
+Figure data_figure(std::vector<double> x, std::vector<double> y) {
+  Series s;
+  s.x = std::move(x), s.y = std::move(y);
+  Panel p;
+  p.series.push_back(s);
+  Figure f;
+  f.panels.push_back(p);
+  return f;
+}
+
 double px_of(const PlotArea& a, double x) {
   return a.left + (x - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left);
 }
@@ -158,14 +169,7 @@ TEST_CASE("the axes of a panel: limits and labelled ticks") {
   for (std::size_t i = 1; i < a.xticks.size(); ++i) CHECK(a.xticks[i] - a.xticks[i - 1] == Approx(xs));
 
   // Data limits are padded by 5% and ticks stay inside them.
-  Figure g;
-  Panel p;
-  Series s;
-  s.x = {-3.0, 7.0};
-  s.y = {100.0, 300.0};
-  p.series.push_back(s);
-  g.panels.push_back(p);
-  const PlotArea b = plot_area(g, 0);
+  const PlotArea b = plot_area(data_figure({-3.0, 7.0}, {100.0, 300.0}), 0);
   CHECK(b.xmin == Approx(-3.5));
   CHECK(b.xmax == Approx(7.5));
   CHECK(b.ymin == Approx(90.0));
@@ -456,13 +460,7 @@ TEST_CASE("limits come from the data with padding; degenerate and empty data sti
 
   // Data spanning the double range: finite limits, a span that does not overflow, a drawing.
   {
-    Figure wide;
-    Panel wp;
-    Series ws;
-    ws.x = {-1.7e308, 1.7e308};
-    ws.y = {3.0, 3.0};
-    wp.series.push_back(ws);
-    wide.panels.push_back(wp);
+    const Figure wide = data_figure({-1.7e308, 1.7e308}, {3.0, 3.0});
     const PlotArea w = plot_area(wide, 0);
     CHECK(std::isfinite(w.xmax - w.xmin));
     CHECK(w.xmin < -1e307);
