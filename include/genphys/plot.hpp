@@ -67,8 +67,8 @@ struct Figure {
 /// limits in use after padding and equal_aspect. A data point (x, y) lands at
 ///   px = left + (x - xmin) / (xmax - xmin) * (right - left),
 ///   py = bottom - (y - ymin) / (ymax - ymin) * (bottom - top).
-/// xticks and yticks are the labelled tick values (nice_ticks of the limits, labelled by
-/// format_tick with the spacing of consecutive ticks).
+/// xticks and yticks are the labelled tick values: nice_ticks of the limits, labelled by
+/// format_tick with the 1-2-5 step they were chosen with.
 struct PlotArea {
   int left = 0, top = 0, right = 0, bottom = 0;
   double xmin = 0, xmax = 1, ymin = 0, ymax = 1;
