@@ -6,7 +6,8 @@ packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-pthread
   libeigen3-dev libboost-math-dev libfftw3-dev catch2
-  libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev libpng-dev zlib1g-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev zlib1g-dev
+  libplplot-dev plplot-driver-cairo fonts-dejavu-core
   dataset-fashion-mnist
   python3 python3-numpy python3-matplotlib python3-nbconvert python3-nbformat python3-ipykernel
   python3-torch

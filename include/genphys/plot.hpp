@@ -1,6 +1,6 @@
 #pragma once
-// Plots and images written as PNG: line and scatter plots with axes, ticks, labels and a legend,
-// and grids of images. No LibTorch here.
+// Plots and images written as PNG: line and scatter plots with axes, ticks, labels and a legend
+// (drawn by PLplot's cairo driver: anti-aliased, real fonts), and grids of images. No LibTorch here.
 
 #include <optional>
 #include <string>
@@ -22,6 +22,10 @@ struct Series {
   Style style = Style::line;
   std::optional<Color> color;
   double width = 2.0;  ///< line width or point diameter, pixels
+};
+
+struct Point {
+  double x, y;
 };
 
 /// A horizontal or vertical reference line, e.g. Im omega(0).
@@ -63,11 +67,20 @@ struct Figure {
 /// limits in use after padding and equal_aspect. A data point (x, y) lands at
 ///   px = left + (x - xmin) / (xmax - xmin) * (right - left),
 ///   py = bottom - (y - ymin) / (ymax - ymin) * (bottom - top).
+/// xticks and yticks are the labelled tick values: nice_ticks of the limits, labelled by
+/// format_tick with the 1-2-5 step they were chosen with.
 struct PlotArea {
   int left = 0, top = 0, right = 0, bottom = 0;
   double xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+  std::vector<double> xticks, yticks;
 };
 PlotArea plot_area(const Figure& fig, int index);
+
+/// What series `s` draws inside the limits of `area`, in data coordinates. A line is cut at every
+/// point whose x or y is not finite and clipped to [xmin, xmax] x [ymin, ymax]: each run is a
+/// polyline, and a run of one point (a finite point between gaps) shows as a dot of the line's
+/// width. A points series gives one single-point run per point inside the limits.
+std::vector<std::vector<Point>> visible_runs(const Series& s, const PlotArea& area);
 
 /// Tick values in [lo, hi] with a 1-2-5 step, about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target);

@@ -1,17 +1,23 @@
-// Software rasteriser for line/scatter plots and image grids, written as PNG.
-// Lines and dots are anti-aliased through a per-series coverage mask (max-combined, so joints
-// of a polyline do not darken); text is stb_easy_font quads scaled by an integer factor.
+// Line and scatter plots drawn by PLplot: its memcairo device renders the figure with cairo
+// (anti-aliased strokes and fills) and Pango (real fonts) into an RGB buffer in memory, which is
+// encoded as PNG and written through write_file_atomic. Image grids are plain pixel copies.
+//
+// PLplot keeps global state and is not thread-safe: every figure is drawn under one mutex, in a
+// stream of its own (plmkstrm) that is ended (plend1) before the lock is released, also when a
+// call throws.
 
 #include "genphys/plot.hpp"
 
 #include <fmt/format.h>
+#include <plplot.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
@@ -23,7 +29,6 @@
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb_image_write.h>
-#include <stb_easy_font.h>
 #pragma GCC diagnostic pop
 
 namespace genphys::plot {
@@ -41,202 +46,33 @@ namespace {
 
 constexpr Color kText{25, 25, 25};
 constexpr Color kFrame{40, 40, 40};
-constexpr Color kGrid{228, 228, 228};
+constexpr Color kGrid{225, 225, 225};
 constexpr Color kRefLine{60, 60, 60};
-constexpr int kTextScale = 2;   // ticks, labels, panel titles
-constexpr int kTitleScale = 3;  // figure title
-constexpr int kTickLen = 5;
-constexpr double kFar = 1e12;   // pixel coordinates beyond this are treated as gaps
+// Text sizes are PLplot character heights (about the height of a capital) in pixels.
+constexpr double kTextPx = 10;  // ticks, axis labels, legend
+constexpr double kPanelTitlePx = 11;
+constexpr double kFigTitlePx = 14;
+constexpr double kTickPx = 5;
+// The cairo devices work at 72 dpi: PLplot's millimetres (character heights, tick lengths, dash
+// patterns in micrometres) become pixels through this.
+constexpr double kMmPerPx = 25.4 / 72;
 
-// ---- canvas -------------------------------------------------------------------------------
-
-struct Canvas {
-  int w, h;
-  std::vector<float> px;  // RGB, 0..255
-  Canvas(int w_, int h_) : w(w_), h(h_), px(std::size_t(w_) * h_ * 3, 255.f) {}
-
-  void blend(int x, int y, Color c, double a) {
-    if (x < 0 || y < 0 || x >= w || y >= h || a <= 0) return;
-    a = std::min(a, 1.0);
-    float* p = &px[(std::size_t(y) * w + x) * 3];
-    p[0] = float(p[0] * (1 - a) + c.r * a);
-    p[1] = float(p[1] * (1 - a) + c.g * a);
-    p[2] = float(p[2] * (1 - a) + c.b * a);
-  }
-
-  // Rectangle in continuous coordinates; partial pixels get their covered area as alpha.
-  void fill(double x0, double y0, double x1, double y1, Color c, double alpha = 1.0) {
-    if (x1 <= x0 || y1 <= y0) return;
-    const int i0 = std::max(0, int(std::floor(x0))), i1 = std::min(w - 1, int(std::ceil(x1)) - 1);
-    const int j0 = std::max(0, int(std::floor(y0))), j1 = std::min(h - 1, int(std::ceil(y1)) - 1);
-    for (int j = j0; j <= j1; ++j) {
-      const double cy = std::min(y1, j + 1.0) - std::max(y0, double(j));
-      for (int i = i0; i <= i1; ++i) {
-        const double cx = std::min(x1, i + 1.0) - std::max(x0, double(i));
-        blend(i, j, c, alpha * cx * cy);
-      }
-    }
-  }
-
-  std::vector<unsigned char> bytes() const {
-    std::vector<unsigned char> out(px.size());
-    for (std::size_t i = 0; i < px.size(); ++i)
-      out[i] = static_cast<unsigned char>(std::lround(std::clamp(px[i], 0.f, 255.f)));
-    return out;
-  }
-};
-
-// Coverage mask over the plot rectangle; shapes combine by max, then composite in one colour.
-struct Mask {
-  int x0, y0, w, h;
-  std::vector<float> cov;
-  Mask(int x0_, int y0_, int w_, int h_)
-      : x0(x0_), y0(y0_), w(std::max(w_, 0)), h(std::max(h_, 0)), cov(std::size_t(w) * h, 0.f) {}
-
-  void put(int i, int j, double c) {
-    if (i < x0 || j < y0 || i >= x0 + w || j >= y0 + h || c <= 0) return;
-    float& m = cov[std::size_t(j - y0) * w + (i - x0)];
-    m = std::max(m, float(std::min(c, 1.0)));
-  }
-
-  // Round-capped thick segment; coverage falls off linearly over the last pixel.
-  void segment(double ax, double ay, double bx, double by, double width) {
-    const double hw = std::max(width, 1.0) / 2, gain = std::min(width, 1.0), R = hw + 0.5;
-    const double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
-    const bool steep = std::abs(dy) > std::abs(dx);
-    double a0 = steep ? ay : ax, a1 = steep ? by : bx, b0 = steep ? ax : ay, b1 = steep ? bx : by;
-    if (a0 > a1) std::swap(a0, a1), std::swap(b0, b1);
-    const double slope = a1 - a0 > 1e-12 ? (b1 - b0) / (a1 - a0) : 0.0;
-    const double ext = R * std::sqrt(1 + slope * slope) + 1;
-    const int lo_major = steep ? y0 : x0, hi_major = lo_major + (steep ? h : w) - 1;
-    const int lo_minor = steep ? x0 : y0, hi_minor = lo_minor + (steep ? w : h) - 1;
-    const int i0 = std::max(lo_major, int(std::floor(a0 - R))),
-              i1 = std::min(hi_major, int(std::ceil(a1 + R)));
-    for (int i = i0; i <= i1; ++i) {
-      const double c = i + 0.5, m = b0 + (std::clamp(c, a0, a1) - a0) * slope;
-      const int j0 = std::max(lo_minor, int(std::floor(m - ext))),
-                j1 = std::min(hi_minor, int(std::ceil(m + ext)));
-      for (int j = j0; j <= j1; ++j) {
-        const double px = steep ? j + 0.5 : c, py = steep ? c : j + 0.5;
-        double t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0.0;
-        t = std::clamp(t, 0.0, 1.0);
-        const double d = std::hypot(px - (ax + t * dx), py - (ay + t * dy));
-        const int xi = steep ? j : i, yi = steep ? i : j;
-        put(xi, yi, gain * std::clamp(R - d, 0.0, 1.0));
-      }
-    }
-  }
-
-  void disc(double cx, double cy, double diameter) {
-    const double r = std::max(diameter, 1.0) / 2, gain = std::min(diameter, 1.0), R = r + 0.5;
-    for (int j = int(std::floor(cy - R)); j <= int(std::ceil(cy + R)); ++j)
-      for (int i = int(std::floor(cx - R)); i <= int(std::ceil(cx + R)); ++i)
-        put(i, j, gain * std::clamp(R - std::hypot(i + 0.5 - cx, j + 0.5 - cy), 0.0, 1.0));
-  }
-
-  void composite(Canvas& cv, Color c) {
-    for (int j = 0; j < h; ++j)
-      for (int i = 0; i < w; ++i) {
-        float& m = cov[std::size_t(j) * w + i];
-        if (m > 0) cv.blend(x0 + i, y0 + j, c, m);
-        m = 0;
-      }
-  }
-};
-
-// Liang-Barsky: clips the segment to [xl, xr] x [yt, yb]; returns false when nothing is left.
-bool clip(double ax, double ay, double bx, double by, double xl, double yt, double xr, double yb,
-          double& t0, double& t1) {
-  t0 = 0, t1 = 1;
-  const double dx = bx - ax, dy = by - ay;
-  const double p[4] = {-dx, dx, -dy, dy}, q[4] = {ax - xl, xr - ax, ay - yt, yb - ay};
-  for (int k = 0; k < 4; ++k) {
-    if (p[k] == 0) {
-      if (q[k] < 0) return false;
-    } else {
-      const double r = q[k] / p[k];
-      if (p[k] < 0) t0 = std::max(t0, r);
-      else t1 = std::min(t1, r);
-    }
-  }
-  return t0 <= t1;
-}
-
-struct Pt {
-  double x, y;
-};
-
-// Strokes a polyline into the mask, clipped to the mask (plus the stroke's reach); dashed
-// strokes keep their dash phase along the whole run.
-void stroke(Mask& mk, const std::vector<Pt>& run, double width, bool dashed) {
-  if (run.size() == 1) {
-    mk.disc(run[0].x, run[0].y, width);
-    return;
-  }
-  const double reach = width + 2;
-  const double xl = mk.x0 - reach, xr = mk.x0 + mk.w + reach;
-  const double yt = mk.y0 - reach, yb = mk.y0 + mk.h + reach;
-  const double on = 4 * width + 4, period = on + 2 * width + 4;
-  double phase = 0;
-  for (std::size_t k = 0; k + 1 < run.size(); ++k) {
-    const Pt a = run[k], b = run[k + 1];
-    const double len = std::hypot(b.x - a.x, b.y - a.y);
-    double t0, t1;
-    if (clip(a.x, a.y, b.x, b.y, xl, yt, xr, yb, t0, t1)) {
-      auto at = [&](double s) { return Pt{a.x + (b.x - a.x) * s, a.y + (b.y - a.y) * s}; };
-      if (!dashed || len <= 0) {
-        const Pt p = at(t0), q = at(t1);
-        mk.segment(p.x, p.y, q.x, q.y, width);
-      } else {
-        // Walk the visible part [t0, t1] in arc length, emitting the "on" pieces.
-        double s = t0 * len, ph = std::fmod(phase + s, period);
-        const double end = t1 * len;
-        while (s < end) {
-          const double piece_end = std::min(end, s + (ph < on ? on - ph : period - ph));
-          if (ph < on) {
-            const Pt p = at(s / len), q = at(piece_end / len);
-            mk.segment(p.x, p.y, q.x, q.y, width);
-          }
-          ph = std::fmod(ph + (piece_end - s), period);
-          s = piece_end;
-        }
-      }
-    }
-    phase = std::fmod(phase + len, period);
-  }
-}
-
-// ---- text ---------------------------------------------------------------------------------
-
-// stb_easy_font indexes a table by (c - 32): keep printable ASCII only.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (char c : s) out += (c >= 32 && c < 127) ? c : (c == '\n' || c == '\t' ? ' ' : '?');
-  return out;
-}
-
-int text_width(const std::string& s, int scale) {
-  if (s.empty()) return 0;
-  std::string t = printable(s);
-  return (stb_easy_font_width(t.data()) - 1) * scale;  // drop the trailing inter-letter gap
-}
-constexpr int kCapHeight = 7;  // font units, top of capitals to baseline
-
-// Largest scale up to `max_scale` at which `s` fits in `avail` pixels.
-int fit_scale(const std::string& s, int max_scale, double avail) {
-  int k = max_scale;
-  while (k > 1 && text_width(s, k) > avail) --k;
-  return k;
+// Width of `s` at character height `px` (the sans font's digits are 0.8 px wide, most letters
+// less), from above: the margins are laid out before anything is drawn.
+double text_width(const std::string& s, double px) {
+  std::size_t glyphs = 0;
+  for (unsigned char c : s) glyphs += (c & 0xC0) != 0x80;  // UTF-8 lead bytes
+  return 0.8 * px * double(glyphs);
 }
 
 // Greedy word wrap of `s` into lines at most `avail` pixels wide (a single long word may exceed).
-std::vector<std::string> wrap(const std::string& s, int scale, double avail) {
+std::vector<std::string> wrap(const std::string& s, double px, double avail) {
   std::vector<std::string> lines;
   std::string line, word;
   auto add = [&] {
     if (word.empty()) return;
     const std::string joined = line.empty() ? word : line + " " + word;
-    if (!line.empty() && text_width(joined, scale) > avail) lines.push_back(line), line = word;
+    if (!line.empty() && text_width(joined, px) > avail) lines.push_back(line), line = word;
     else line = joined;
     word.clear();
   };
@@ -249,57 +85,19 @@ std::vector<std::string> wrap(const std::string& s, int scale, double avail) {
   return lines;
 }
 
-// A panel title: one or two lines at the normal text scale, else one line at scale 1.
+// A title: one or two lines at `px`, else one line shrunk to fit (not below 8 pixels).
 struct TitleLines {
   std::vector<std::string> lines;
-  int scale = kTextScale;
-  int height() const {
-    return lines.empty() ? 0 : int(lines.size()) * kCapHeight * scale + (int(lines.size()) - 1) * 6;
-  }
+  double px = 0;
+  double height() const { return lines.empty() ? 0 : (1.6 * double(lines.size()) - 0.6) * px; }
 };
-TitleLines title_lines(const std::string& title, double avail) {
+TitleLines title_lines(const std::string& title, double px, double avail) {
   TitleLines t;
   if (title.empty()) return t;
-  t.lines = wrap(title, kTextScale, avail);
-  if (t.lines.size() > 2) t.lines = {title}, t.scale = 1;
+  t.px = px, t.lines = wrap(title, px, avail);
+  if (t.lines.size() > 2) t.lines = {title}, t.px = std::max(8.0, px * avail / text_width(title, px));
   return t;
 }
-
-enum class Align { left, center, right };
-
-// Draws `s` with its top-left (or top-centre / top-right) at (x, y). `vertical` rotates it
-// counter-clockwise about (x, y), which then names the centre of the rotated text.
-void draw_text(Canvas& cv, const std::string& s, double x, double y, int scale, Color color,
-               Align align = Align::left, bool vertical = false) {
-  if (s.empty()) return;
-  std::string t = printable(s);
-  std::vector<char> buf(t.size() * 64 * 48 + 64);
-  const int quads = stb_easy_font_print(0, 0, t.data(), nullptr, buf.data(), int(buf.size()));
-  const double tw = text_width(s, scale);
-  x = std::round(x), y = std::round(y);
-  if (!vertical) {
-    if (align == Align::center) x -= std::round(tw / 2);
-    if (align == Align::right) x -= tw;
-  }
-  for (int q = 0; q < quads; ++q) {
-    float qx0 = 1e9f, qy0 = 1e9f, qx1 = -1e9f, qy1 = -1e9f;
-    for (int v = 0; v < 4; ++v) {
-      float vx, vy;
-      std::memcpy(&vx, &buf[std::size_t(q * 4 + v) * 16], 4);
-      std::memcpy(&vy, &buf[std::size_t(q * 4 + v) * 16 + 4], 4);
-      qx0 = std::min(qx0, vx), qx1 = std::max(qx1, vx), qy0 = std::min(qy0, vy), qy1 = std::max(qy1, vy);
-    }
-    if (!vertical) {
-      cv.fill(x + qx0 * scale, y + qy0 * scale, x + qx1 * scale, y + qy1 * scale, color);
-    } else {
-      // Glyph u (along the text) runs upwards, v (down the glyph) runs rightwards.
-      const double ox = x - std::round(kCapHeight * scale / 2.0), oy = y + std::round(tw / 2);
-      cv.fill(ox + qy0 * scale, oy - qx1 * scale, ox + qy1 * scale, oy - qx0 * scale, color);
-    }
-  }
-}
-
-// ---- axes ---------------------------------------------------------------------------------
 
 int decimals_for(double step) {
   int d = -int(std::floor(std::log10(step) + 1e-9));
@@ -332,6 +130,11 @@ void axis_range(double dlo, double dhi, const std::optional<double>& fmin,
     const double span = std::max(std::abs(fmin ? lo : hi) * 0.1, 1.0);
     if (fmin) hi = lo + span;
     else lo = hi - span;
+  }
+  // Data near both ends of the double range: keep hi - lo finite, the drawing divides by it.
+  if (!std::isfinite(hi - lo)) {
+    const double big = std::numeric_limits<double>::max() / 4;
+    lo = std::max(lo, -big), hi = std::min(hi, big);
   }
 }
 
@@ -374,14 +177,6 @@ Limits data_limits(const Panel& p, int index) {
   return L;
 }
 
-struct Layout {
-  PlotArea area;
-  std::vector<double> xticks, yticks;
-  double xstep = 1, ystep = 1;
-};
-
-double tick_step(const std::vector<double>& t) { return t.size() >= 2 ? t[1] - t[0] : 1.0; }
-
 void validate(const Figure& fig) {
   if (fig.width < 32 || fig.height < 32 || fig.width > 16384 || fig.height > 16384)
     throw InputError(fmt::format("figure size {}x{} is outside 32..16384", fig.width, fig.height));
@@ -392,27 +187,56 @@ void validate(const Figure& fig) {
                                  fig.rows, fig.cols));
 }
 
-int title_band(const Figure& fig) { return fig.title.empty() ? 0 : kCapHeight * kTitleScale + 18; }
+struct Layout {
+  PlotArea area;
+  double xstep = 1, ystep = 1;
+  TitleLines title;
+  int cell_left = 0;  ///< left edge of the panel's cell, where the y label goes
+};
+
+// The 1-2-5 step for about `target` intervals in [lo, hi] (lo < hi): the one whose number of
+// intervals is closest, in ratio, to the target.
+double nice_step(double lo, double hi, int target) {
+  const double raw = (hi - lo) / std::max(target, 1);
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag, best = std::numeric_limits<double>::infinity();
+  for (double f : {1.0, 2.0, 5.0, 10.0}) {
+    const double miss = std::abs(std::log((hi - lo) / (f * mag) / std::max(target, 1)));
+    if (miss < best) best = miss, step = f * mag;
+  }
+  return step;
+}
+
+TitleLines figure_title(const Figure& fig) { return title_lines(fig.title, kFigTitlePx, fig.width - 16); }
+
+double title_band(const Figure& fig) {
+  const TitleLines t = figure_title(fig);
+  return t.lines.empty() ? 0 : t.height() + 18;
+}
+
+// Where the y tick labels end (right-aligned) and the x tick labels start, from the frame.
+constexpr double kTickLabelGap = kTickPx + 5;
 
 Layout layout(const Figure& fig, int index) {
   const Panel& p = fig.panels[std::size_t(index)];
-  const int s = kTextScale, th = kCapHeight * s, band = title_band(fig);
+  const double band = title_band(fig);
   const int r = index / fig.cols, c = index % fig.cols;
   const int cx0 = c * fig.width / fig.cols, cx1 = (c + 1) * fig.width / fig.cols;
-  const int cy0 = band + r * (fig.height - band) / fig.rows;
-  const int cy1 = band + (r + 1) * (fig.height - band) / fig.rows;
+  const int cy0 = int(band + r * (fig.height - band) / fig.rows);
+  const int cy1 = int(band + (r + 1) * (fig.height - band) / fig.rows);
   const Limits base = data_limits(p, index);
 
   Layout L;
+  L.cell_left = cx0;
   PlotArea& a = L.area;
-  const TitleLines tl = title_lines(p.title, cx1 - cx0 - 8);
-  a.top = cy0 + (p.title.empty() ? 12 : tl.height() + 18);
-  a.bottom = cy1 - (kTickLen + 6 + th + (p.xlabel.empty() ? 0 : 10 + th) + 14);
-  int ylabel_w = 0, right_pad = 14;
+  L.title = title_lines(p.title, kPanelTitlePx, cx1 - cx0 - 12);
+  a.top = cy0 + int(std::ceil(p.title.empty() ? 12 : L.title.height() + 16));
+  a.bottom = cy1 - int(std::ceil(kTickLabelGap + kTextPx + (p.xlabel.empty() ? 0 : 8 + kTextPx) + 10));
+  double ylabel_w = 0, right_pad = 14;
   // Margins depend on tick label widths, which depend on the limits: iterate to a fixed point.
   for (int iter = 0; iter < 3; ++iter) {
-    a.left = cx0 + 10 + (p.ylabel.empty() ? 0 : th + 10) + ylabel_w + 6 + kTickLen;
-    a.right = cx1 - right_pad;
+    a.left = cx0 + int(std::ceil(8 + (p.ylabel.empty() ? 0 : kTextPx + 10) + ylabel_w + kTickLabelGap));
+    a.right = cx1 - int(std::ceil(right_pad));
     if (a.right - a.left < 16 || a.bottom - a.top < 16)
       throw InputError(fmt::format("figure {}x{} is too small for {}x{} panels", fig.width,
                                    fig.height, fig.rows, fig.cols));
@@ -427,21 +251,22 @@ Layout layout(const Figure& fig, int index) {
     }
     // As many x ticks as fit without their labels crowding each other.
     for (int target = std::clamp(int(W / 75), 2, 12);; --target) {
-      L.xticks = nice_ticks(a.xmin, a.xmax, target);
-      const double step = tick_step(L.xticks), gap = step / (a.xmax - a.xmin) * W;
-      int widest = 0;
-      for (double t : L.xticks) widest = std::max(widest, text_width(format_tick(t, step), s));
-      if (target <= 2 || gap >= widest + 3 * s * 3) break;
+      a.xticks = nice_ticks(a.xmin, a.xmax, target);
+      const double step = L.xstep = nice_step(a.xmin, a.xmax, target), gap = step / (a.xmax - a.xmin) * W;
+      double widest = 0;
+      for (double t : a.xticks) widest = std::max(widest, text_width(format_tick(t, step), kTextPx));
+      if (target <= 2 || gap >= widest + 1.5 * kTextPx) break;
     }
-    L.yticks = nice_ticks(a.ymin, a.ymax, std::clamp(int(H / 55), 2, 10));
-    L.xstep = tick_step(L.xticks), L.ystep = tick_step(L.yticks);
-    int w = 0;
-    for (double t : L.yticks) w = std::max(w, text_width(format_tick(t, L.ystep), s));
-    int rp = 14;
-    if (!L.xticks.empty()) {
-      const double last = a.left + (L.xticks.back() - a.xmin) / (a.xmax - a.xmin) * W;
-      const int half = text_width(format_tick(L.xticks.back(), L.xstep), s) / 2;
-      rp = std::max(14, int(std::ceil(half - (a.right - last))) + 6);
+    const int ytarget = std::clamp(int(H / 55), 2, 10);
+    a.yticks = nice_ticks(a.ymin, a.ymax, ytarget);
+    L.ystep = nice_step(a.ymin, a.ymax, ytarget);
+    double w = 0;
+    for (double t : a.yticks) w = std::max(w, text_width(format_tick(t, L.ystep), kTextPx));
+    double rp = 14;
+    if (!a.xticks.empty()) {
+      const double last = a.left + (a.xticks.back() - a.xmin) / (a.xmax - a.xmin) * W;
+      const double half = text_width(format_tick(a.xticks.back(), L.xstep), kTextPx) / 2;
+      rp = std::max(14.0, std::ceil(half - (a.right - last)) + 6);
     }
     if (w == ylabel_w && rp == right_pad) break;
     ylabel_w = w, right_pad = rp;
@@ -449,11 +274,177 @@ Layout layout(const Figure& fig, int index) {
   return L;
 }
 
-struct Mapper {
-  PlotArea a;
-  double px(double x) const { return a.left + (x - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left); }
-  double py(double y) const { return a.bottom - (y - a.ymin) / (a.ymax - a.ymin) * (a.bottom - a.top); }
+// Liang-Barsky: clips the segment a-b to [xl, xr] x [yb, yt]; false when nothing is left.
+bool clip(const Point& a, const Point& b, const PlotArea& w, double& t0, double& t1) {
+  t0 = 0, t1 = 1;
+  const double dx = b.x - a.x, dy = b.y - a.y;
+  if (!std::isfinite(dx) || !std::isfinite(dy)) return false;  // beyond double range: a gap
+  const double p[4] = {-dx, dx, -dy, dy};
+  const double q[4] = {a.x - w.xmin, w.xmax - a.x, a.y - w.ymin, w.ymax - a.y};
+  for (int k = 0; k < 4; ++k) {
+    if (p[k] == 0) {
+      if (q[k] < 0) return false;
+    } else {
+      const double r = q[k] / p[k];
+      if (p[k] < 0) t0 = std::max(t0, r);
+      else t1 = std::min(t1, r);
+    }
+  }
+  return t0 <= t1;
+}
+
+bool inside(const Point& p, const PlotArea& w) {
+  return p.x >= w.xmin && p.x <= w.xmax && p.y >= w.ymin && p.y <= w.ymax;
+}
+
+// ---- drawing through PLplot ---------------------------------------------------------------
+
+std::mutex& plplot_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::string plplot_error;  // the first plabort message of the figure being drawn (under the mutex)
+void on_plplot_abort(PLCHAR_VECTOR message) {
+  if (plplot_error.empty()) plplot_error = message ? message : "unknown error";
+}
+
+// PLplot ends the process on a fatal error after calling this handler: throw instead, so that the
+// caller gets an InputError and the stream is still ended (libplplot is built with unwind tables,
+// as Debian's C code is; the layout keeps its known fatal cases, such as tick spacings far below
+// the axis range, from happening).
+int on_plplot_exit(PLCHAR_VECTOR message) {
+  throw InputError(std::string("cannot draw the plot: ") + (message ? message : "PLplot failed"));
+}
+
+// Without the driver plinit would ask on the terminal for another device: check first.
+void require_memcairo() {
+  static const bool present = [] {
+    std::vector<const char*> menus(256), names(256);
+    const char** m = menus.data();
+    const char** d = names.data();
+    int n = int(names.size());
+    plgDevs(&m, &d, &n);
+    for (int i = 0; i < n; ++i)
+      if (names[std::size_t(i)] && std::strcmp(names[std::size_t(i)], "memcairo") == 0) return true;
+    return false;
+  }();
+  if (!present)
+    throw InputError("cannot draw plots: PLplot's cairo driver is missing (Debian package plplot-driver-cairo)");
+}
+
+// One PLplot stream drawing into `rgb` (width x height x 3 bytes), ended when this goes away.
+class Stream {
+ public:
+  Stream(int width, int height, unsigned char* rgb) {
+    plmkstrm(&id_);
+    plsdev("memcairo");
+    plsmem(width, height, rgb);
+    plscmap0n(256);
+    plscolbg(255, 255, 255);
+    plinit();
+    pladv(0);
+  }
+  ~Stream() {
+    plsstrm(id_);
+    plend1();
+  }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+ private:
+  PLINT id_ = 0;
 };
+
+// Colour-map 0 slot of the legend's translucent background; Pens hand out the slots below it.
+constexpr int kLegendSlot = 255;
+
+// Colour-map 0 slots for the colours in use, so that a legend can name several at once.
+class Pens {
+ public:
+  int index(Color c) {
+    const auto key = std::make_tuple(c.r, c.g, c.b);
+    auto it = slots_.find(key);
+    if (it != slots_.end()) return it->second;
+    const int last = kLegendSlot - 1;
+    const int slot = next_ < last ? next_++ : last;  // past that many colours the last is shared
+    plscol0(slot, c.r, c.g, c.b);
+    if (slot < last) slots_[key] = slot;
+    return slot;
+  }
+  void use(Color c) { plcol0(index(c)); }
+
+ private:
+  std::map<std::tuple<int, int, int>, int> slots_;
+  int next_ = 1;  // slot 0 is the background
+};
+
+// PLplot text: '#' starts an escape sequence, "##" is a literal '#'.
+std::string escaped(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '#' ? "##" : std::string(1, c);
+  return out;
+}
+
+// The cairo driver also strokes the outline of a fill with the pen width: no outline here.
+void fill_polygon(int n, const PLFLT* xs, const PLFLT* ys) {
+  plwidth(0);
+  plfill(n, xs, ys);
+}
+
+// Pixel coordinates of the whole figure: (x, y) from its top-left corner, y downwards.
+struct Pixels {
+  double width, height;
+  void enter() const {
+    plvpor(0, 1, 0, 1);
+    plwind(0, width, 0, height);
+  }
+  // Text vertically centred on y; `just` 0 puts its left end at x, 0.5 its middle, 1 its right.
+  void text(double x, double y, const std::string& s, double px, double just, bool vertical = false) const {
+    if (s.empty()) return;
+    plschr(px * kMmPerPx, 1.0);
+    plptex(x, height - y, vertical ? 0 : 1, vertical ? 1 : 0, just, escaped(s).c_str());
+  }
+  void fill(double x0, double y0, double x1, double y1) const {
+    PLFLT xs[4] = {x0, x1, x1, x0}, ys[4] = {height - y0, height - y0, height - y1, height - y1};
+    fill_polygon(4, xs, ys);
+  }
+  void line(double x0, double y0, double x1, double y1) const {
+    PLFLT xs[2] = {x0, x1}, ys[2] = {height - y0, height - y1};
+    plline(2, xs, ys);
+  }
+};
+
+// Dashes for a stroke `width` pixels wide: 4 w + 4 pixels drawn, 2 w + 4 left out (PLplot takes
+// micrometres, and the round caps add a width to every dash).
+void dashes(double width) {
+  const PLINT length = PLINT(std::lround((3 * width + 4) * kMmPerPx * 1000));
+  plstyl(1, &length, &length);
+}
+void solid() { plstyl(0, nullptr, nullptr); }
+
+// A filled ellipse with semi-axes rx, ry (window units) at (x, y) of the current window.
+void disc(double x, double y, double rx, double ry) {
+  constexpr int n = 20;
+  PLFLT xs[n], ys[n];
+  for (int k = 0; k < n; ++k) {
+    const double phi = 2 * M_PI * k / n;
+    xs[k] = x + rx * std::cos(phi), ys[k] = y + ry * std::sin(phi);
+  }
+  fill_polygon(n, xs, ys);
+}
+
+// A dot `diameter` pixels wide at data point p of panel area a.
+void dot(const Point& p, double diameter, const PlotArea& a) {
+  disc(p.x, p.y, diameter / 2 * (a.xmax - a.xmin) / (a.right - a.left),
+       diameter / 2 * (a.ymax - a.ymin) / (a.bottom - a.top));
+}
+
+void polyline(const std::vector<Point>& run) {
+  std::vector<PLFLT> xs, ys;
+  for (const Point& p : run) xs.push_back(p.x), ys.push_back(p.y);
+  plline(PLINT(run.size()), xs.data(), ys.data());
+}
 
 struct LegendEntry {
   enum class Kind { series, line, band } kind;
@@ -463,116 +454,131 @@ struct LegendEntry {
   double width;
 };
 
-void draw_legend(Canvas& cv, const PlotArea& a, const std::vector<LegendEntry>& entries) {
+void draw_legend(const Pixels& px, Pens& pens, const PlotArea& a, const std::vector<LegendEntry>& entries) {
   if (entries.empty()) return;
-  const int s = kTextScale, row = kCapHeight * s + 10, sample = 32, pad = 8;
-  int tw = 0;
-  for (const auto& e : entries) tw = std::max(tw, text_width(e.label, s));
-  const int bw = pad + sample + 8 + tw + pad, bh = pad + int(entries.size()) * row - 10 + pad;
-  const int x1 = a.right - 8, x0 = x1 - bw, y0 = a.top + 8;
-  cv.fill(x0, y0, x1, y0 + bh, {255, 255, 255}, 0.92);
-  cv.fill(x0, y0, x1, y0 + 1, {160, 160, 160});
-  cv.fill(x0, y0 + bh - 1, x1, y0 + bh, {160, 160, 160});
-  cv.fill(x0, y0, x0 + 1, y0 + bh, {160, 160, 160});
-  cv.fill(x1 - 1, y0, x1, y0 + bh, {160, 160, 160});
+  const double row = kTextPx * 2, sample = 30, pad = 7;
+  double tw = 0;
+  for (const auto& e : entries) tw = std::max(tw, text_width(e.label, kTextPx));
+  const double bw = pad + sample + 8 + tw + pad, bh = 2 * pad + double(entries.size()) * row - kTextPx;
+  const double x1 = a.right - 8, x0 = x1 - bw, y0 = a.top + 8, y1 = y0 + bh;
+  px.enter();
+  plscol0a(kLegendSlot, 255, 255, 255, 0.9);
+  plcol0(kLegendSlot);
+  px.fill(x0, y0, x1, y1);
+  pens.use({160, 160, 160});
+  plwidth(1);
+  solid();
+  px.line(x0, y0, x1, y0), px.line(x1, y0, x1, y1), px.line(x1, y1, x0, y1), px.line(x0, y1, x0, y0);
   for (std::size_t k = 0; k < entries.size(); ++k) {
     const auto& e = entries[k];
-    const int ty = y0 + pad + int(k) * row;
-    const double cy = ty + kCapHeight * s / 2.0, sx0 = x0 + pad, sx1 = sx0 + sample;
-    Mask mk(int(sx0) - 4, ty - 6, sample + 8, kCapHeight * s + 12);
+    const double cy = y0 + pad + kTextPx / 2 + double(k) * row, sx0 = x0 + pad, sx1 = sx0 + sample;
+    pens.use(e.color);
     if (e.kind == LegendEntry::Kind::band) {
-      cv.fill(sx0 + 4, ty - 2, sx1 - 4, ty + kCapHeight * s + 2, e.color);
-    } else if (e.kind == LegendEntry::Kind::line) {
-      stroke(mk, {{sx0, cy}, {sx1, cy}}, 1.5, true);
+      px.fill(sx0 + 4, cy - kTextPx / 2 - 1, sx1 - 4, cy + kTextPx / 2 + 1);
     } else if (e.style == Series::Style::points) {
-      mk.disc((sx0 + sx1) / 2, cy, std::min(std::max(e.width, 4.0), 12.0));
+      const double r = std::clamp(e.width, 4.0, 12.0) / 2;
+      disc((sx0 + sx1) / 2, px.height - cy, r, r);
     } else {
-      stroke(mk, {{sx0, cy}, {sx1, cy}}, std::min(e.width, 6.0), e.style == Series::Style::dashed);
+      plwidth(std::min(e.width, 6.0));
+      if (e.style == Series::Style::dashed || e.kind == LegendEntry::Kind::line) dashes(std::min(e.width, 6.0));
+      px.line(sx0, cy, sx1, cy);
+      solid();
     }
-    mk.composite(cv, e.color);
-    draw_text(cv, e.label, sx1 + 8, ty, s, kText);
+    pens.use(kText);
+    px.text(sx1 + 8, cy, e.label, kTextPx, 0);
   }
 }
 
-void draw_panel(Canvas& cv, const Figure& fig, int index) {
+void draw_panel(const Figure& fig, int index, Pens& pens) {
   const Panel& p = fig.panels[std::size_t(index)];
   const Layout L = layout(fig, index);
   const PlotArea& a = L.area;
-  const Mapper m{a};
-  const int s = kTextScale, th = kCapHeight * s;
-
-  for (double t : L.xticks) cv.fill(std::floor(m.px(t)), a.top, std::floor(m.px(t)) + 1, a.bottom, kGrid);
-  for (double t : L.yticks) cv.fill(a.left, std::floor(m.py(t)), a.right, std::floor(m.py(t)) + 1, kGrid);
-
+  const Pixels px{double(fig.width), double(fig.height)};
+  plwidth(1);
+  solid();
+  // Grid lines and ticks sit on pixel centres, so that one pixel wide they stay sharp.
+  auto column = [&](double x) {
+    const double c = std::floor(a.left + (x - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left));
+    return std::clamp(c, double(a.left), a.right - 1.0) + 0.5;
+  };
+  auto row = [&](double y) {
+    const double r = std::floor(a.bottom - (y - a.ymin) / (a.ymax - a.ymin) * (a.bottom - a.top));
+    return std::clamp(r, double(a.top), a.bottom - 1.0) + 0.5;
+  };
+  px.enter();
+  pens.use(kGrid);
+  for (double t : a.xticks) px.line(column(t), a.top, column(t), a.bottom);
+  for (double t : a.yticks) px.line(a.left, row(t), a.right, row(t));
+  // The data: the viewport is the plot rectangle in pixels, the window its limits.
+  plvpor(a.left / px.width, a.right / px.width, 1 - a.bottom / px.height, 1 - a.top / px.height);
+  plwind(a.xmin, a.xmax, a.ymin, a.ymax);
   std::vector<LegendEntry> legend;
   for (const auto& b : p.bands) {
-    const double x0 = std::max(m.px(std::min(b.from, b.to)), double(a.left));
-    const double x1 = std::min(m.px(std::max(b.from, b.to)), double(a.right));
-    cv.fill(x0, a.top, x1, a.bottom, b.color);
+    const double x0 = std::max(std::min(b.from, b.to), a.xmin), x1 = std::min(std::max(b.from, b.to), a.xmax);
+    if (x0 < x1) {
+      pens.use(b.color);
+      PLFLT xs[4] = {x0, x1, x1, x0}, ys[4] = {a.ymin, a.ymin, a.ymax, a.ymax};
+      fill_polygon(4, xs, ys);
+    }
     if (!b.label.empty()) legend.push_back({LegendEntry::Kind::band, b.label, b.color, {}, 0});
   }
 
-  Mask mk(a.left, a.top, a.right - a.left, a.bottom - a.top);
   for (const auto& l : p.lines) {
     const Color c = l.color.value_or(kRefLine);
-    if (l.orientation == RefLine::Orientation::horizontal)
-      stroke(mk, {{double(a.left), m.py(l.value)}, {double(a.right), m.py(l.value)}}, 1.5, true);
-    else
-      stroke(mk, {{m.px(l.value), double(a.top)}, {m.px(l.value), double(a.bottom)}}, 1.5, true);
-    mk.composite(cv, c);
+    const bool horizontal = l.orientation == RefLine::Orientation::horizontal;
+    const Point from = horizontal ? Point{a.xmin, l.value} : Point{l.value, a.ymin};
+    const Point to = horizontal ? Point{a.xmax, l.value} : Point{l.value, a.ymax};
+    if (inside(from, a) && inside(to, a)) {
+      pens.use(c);
+      plwidth(1.5);
+      dashes(1.5);
+      polyline({from, to});
+      solid();
+    }
     if (!l.label.empty()) legend.push_back({LegendEntry::Kind::line, l.label, c, {}, 1.5});
   }
 
   for (std::size_t k = 0; k < p.series.size(); ++k) {
-    const Series& sr = p.series[k];
-    const Color c = sr.color.value_or(palette(int(k)));
-    std::vector<Pt> run;
-    auto flush = [&] {
-      if (!run.empty() && sr.style != Series::Style::points)
-        stroke(mk, run, sr.width, sr.style == Series::Style::dashed);
-      run.clear();
-    };
-    for (std::size_t i = 0; i < sr.x.size(); ++i) {
-      const double X = m.px(sr.x[i]), Y = m.py(sr.y[i]);
-      // NaN/inf (or absurdly far) points break the line.
-      if (!std::isfinite(X) || !std::isfinite(Y) || std::abs(X) > kFar || std::abs(Y) > kFar) {
-        flush();
-        continue;
+    const Series& s = p.series[k];
+    const Color c = s.color.value_or(palette(int(k)));
+    pens.use(c);
+    if (s.style == Series::Style::dashed) dashes(s.width);
+    for (const auto& run : visible_runs(s, a)) {
+      if (run.size() == 1) {
+        dot(run[0], s.width, a);
+      } else {
+        plwidth(s.width);
+        polyline(run);
       }
-      if (sr.style == Series::Style::points) mk.disc(X, Y, sr.width);
-      else run.push_back({X, Y});
     }
-    flush();
-    mk.composite(cv, c);
-    if (!sr.label.empty()) legend.push_back({LegendEntry::Kind::series, sr.label, c, sr.style, sr.width});
+    solid();
+    if (!s.label.empty()) legend.push_back({LegendEntry::Kind::series, s.label, c, s.style, s.width});
   }
 
-  // Frame just outside the data rectangle, so data at the edges stays visible.
-  cv.fill(a.left - 1, a.top - 1, a.right + 1, a.top, kFrame);
-  cv.fill(a.left - 1, a.bottom, a.right + 1, a.bottom + 1, kFrame);
-  cv.fill(a.left - 1, a.top - 1, a.left, a.bottom + 1, kFrame);
-  cv.fill(a.right, a.top - 1, a.right + 1, a.bottom + 1, kFrame);
-  for (double t : L.xticks) {
-    const double x = std::floor(m.px(t));
-    cv.fill(x, a.bottom + 1, x + 1, a.bottom + 1 + kTickLen, kFrame);
-    draw_text(cv, format_tick(t, L.xstep), x + 0.5, a.bottom + kTickLen + 6, s, kText, Align::center);
-  }
-  for (double t : L.yticks) {
-    const double y = std::floor(m.py(t));
-    cv.fill(a.left - 1 - kTickLen, y, a.left - 1, y + 1, kFrame);
-    draw_text(cv, format_tick(t, L.ystep), a.left - kTickLen - 6, y + 0.5 - th / 2.0, s, kText, Align::right);
-  }
-  const int cx0 = (index % fig.cols) * fig.width / fig.cols;
-  if (!p.xlabel.empty())
-    draw_text(cv, p.xlabel, (a.left + a.right) / 2.0, a.bottom + kTickLen + 6 + th + 10, s, kText, Align::center);
-  if (!p.ylabel.empty())
-    draw_text(cv, p.ylabel, cx0 + 10 + th / 2.0, (a.top + a.bottom) / 2.0, s, kText, Align::left, true);
-  const int cx1 = (index % fig.cols + 1) * fig.width / fig.cols;
-  const TitleLines tl = title_lines(p.title, cx1 - cx0 - 8);
-  for (std::size_t k = 0; k < tl.lines.size(); ++k)
-    draw_text(cv, tl.lines[k], (a.left + a.right) / 2.0,
-              a.top - 10 - tl.height() + int(k) * (kCapHeight * tl.scale + 6), tl.scale, kText, Align::center);
-  if (p.legend) draw_legend(cv, a, legend);
+  // Frame just outside the plot rectangle, outward ticks on the bottom and left edges.
+  px.enter();
+  pens.use(kFrame);
+  plwidth(1);
+  const PLFLT fx[5] = {a.left - 0.5, a.right + 0.5, a.right + 0.5, a.left - 0.5, a.left - 0.5};
+  const PLFLT fy[5] = {px.height - a.top + 0.5, px.height - a.top + 0.5, px.height - a.bottom - 0.5,
+                       px.height - a.bottom - 0.5, px.height - a.top + 0.5};
+  plline(5, fx, fy);
+  for (double t : a.xticks) px.line(column(t), a.bottom + 1, column(t), a.bottom + 1 + kTickPx);
+  for (double t : a.yticks) px.line(a.left - 1 - kTickPx, row(t), a.left - 1, row(t));
+  pens.use(kText);
+  for (double t : a.xticks)
+    px.text(a.left + (t - a.xmin) / (a.xmax - a.xmin) * (a.right - a.left), a.bottom + kTickLabelGap + kTextPx / 2,
+            format_tick(t, L.xstep), kTextPx, 0.5);
+  for (double t : a.yticks)
+    px.text(a.left - kTickLabelGap, a.bottom - (t - a.ymin) / (a.ymax - a.ymin) * (a.bottom - a.top),
+            format_tick(t, L.ystep), kTextPx, 1);
+  px.text((a.left + a.right) / 2.0, a.bottom + kTickLabelGap + 1.5 * kTextPx + 8,
+          p.xlabel, kTextPx, 0.5);
+  px.text(L.cell_left + 8 + kTextPx / 2, (a.top + a.bottom) / 2.0, p.ylabel, kTextPx, 0.5, true);
+  for (std::size_t k = 0; k < L.title.lines.size(); ++k)
+    px.text((a.left + a.right) / 2.0, a.top - 10 - L.title.height() + L.title.px / 2 + double(k) * 1.6 * L.title.px,
+            L.title.lines[k], L.title.px, 0.5);
+  if (p.legend) draw_legend(px, pens, a, legend);
 }
 
 void append_bytes(void* ctx, void* data, int size) {
@@ -598,14 +604,7 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   if (!std::isfinite(lo) || !std::isfinite(hi)) return {};
   if (lo > hi) std::swap(lo, hi);
   if (lo == hi) return {lo};
-  const double raw = (hi - lo) / std::max(target, 1);
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  // The 1-2-5 step whose number of intervals is closest (in ratio) to the target.
-  double step = mag, best = std::numeric_limits<double>::infinity();
-  for (double f : {1.0, 2.0, 5.0, 10.0}) {
-    const double miss = std::abs(std::log((hi - lo) / (f * mag) / std::max(target, 1)));
-    if (miss < best) best = miss, step = f * mag;
-  }
+  const double step = nice_step(lo, hi, target);
   std::vector<double> t;
   const double k0 = std::ceil(lo / step - 1e-9), k1 = std::floor(hi / step + 1e-9);
   for (double k = k0; k <= k1 && t.size() < 1000; k += 1) t.push_back(k * step + 0.0);
@@ -633,6 +632,37 @@ std::string format_tick(double value, double step) {
   return fmt::format("{:.{}f}", value, std::max(d, 0));
 }
 
+std::vector<std::vector<Point>> visible_runs(const Series& s, const PlotArea& area) {
+  if (s.x.size() != s.y.size())
+    throw InputError(fmt::format("series '{}' has {} x values but {} y values", s.label, s.x.size(), s.y.size()));
+  std::vector<std::vector<Point>> runs;
+  auto finite = [&](std::size_t i) { return std::isfinite(s.x[i]) && std::isfinite(s.y[i]); };
+  const std::size_t n = s.x.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!finite(i)) continue;
+    const Point a{s.x[i], s.y[i]};
+    const bool alone = (i == 0 || !finite(i - 1)) && (i + 1 == n || !finite(i + 1));
+    if (s.style == Series::Style::points || alone) {
+      if (inside(a, area)) runs.push_back({a});
+      continue;
+    }
+    if (i + 1 == n || !finite(i + 1)) continue;
+    const Point b{s.x[i + 1], s.y[i + 1]};
+    double t0, t1;
+    if (!clip(a, b, area, t0, t1)) continue;
+    auto at = [&](double t) {
+      return t == 0 ? a : t == 1 ? b : Point{a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t};
+    };
+    const Point p = at(t0), q = at(t1);
+    // Continue the current run when this piece starts where the last one ended unclipped.
+    const bool joins = t0 == 0 && !runs.empty() && runs.back().size() > 1 &&
+                       runs.back().back().x == p.x && runs.back().back().y == p.y && i > 0 && finite(i - 1);
+    if (joins) runs.back().push_back(q);
+    else runs.push_back({p, q});
+  }
+  return runs;
+}
+
 PlotArea plot_area(const Figure& fig, int index) {
   validate(fig);
   if (index < 0 || std::size_t(index) >= fig.panels.size())
@@ -643,14 +673,29 @@ PlotArea plot_area(const Figure& fig, int index) {
 
 void save_png(const Figure& fig, const std::string& path) {
   validate(fig);
-  Canvas cv(fig.width, fig.height);
-  for (std::size_t i = 0; i < fig.panels.size(); ++i) draw_panel(cv, fig, int(i));
-  if (!fig.title.empty()) {
-    const int ts = fit_scale(fig.title, kTitleScale, fig.width - 8);
-    draw_text(cv, fig.title, fig.width / 2.0, 12 + kCapHeight * (kTitleScale - ts) / 2.0, ts, kText, Align::center);
+  for (std::size_t i = 0; i < fig.panels.size(); ++i) layout(fig, int(i));  // throws before drawing
+  if (path.empty()) throw InputError("cannot write PNG: empty path");
+  std::vector<unsigned char> rgb(std::size_t(fig.width) * fig.height * 3, 255);
+  {
+    std::lock_guard<std::mutex> lock(plplot_mutex());
+    require_memcairo();
+    plplot_error.clear();
+    plsabort(on_plplot_abort);
+    plsexit(on_plplot_exit);
+    {
+      Stream stream(fig.width, fig.height, rgb.data());
+      Pens pens;
+      for (std::size_t i = 0; i < fig.panels.size(); ++i) draw_panel(fig, int(i), pens);
+      const TitleLines t = figure_title(fig);
+      const Pixels px{double(fig.width), double(fig.height)};
+      px.enter();
+      pens.use(kText);
+      for (std::size_t k = 0; k < t.lines.size(); ++k)
+        px.text(fig.width / 2.0, 10 + t.px / 2 + double(k) * 1.6 * t.px, t.lines[k], t.px, 0.5);
+    }
+    if (!plplot_error.empty()) throw InputError("cannot draw the plot: " + plplot_error);
   }
-  const auto bytes = cv.bytes();
-  write_png(path, fig.width, fig.height, 3, bytes.data());
+  write_png(path, fig.width, fig.height, 3, rgb.data());
 }
 
 void save_image_grid_png(const std::vector<float>& pixels, int count, int channels, int height,

@@ -31,6 +31,21 @@ chmod 600 "$tmp/private.csv"
 [[ $(stat -c %a "$tmp/new.csv") == 644 ]] && ok || bad "new file mode $(stat -c %a "$tmp/new.csv"), want 644"
 [[ -z $(find "$tmp" -name '*.tmp.*') ]] && ok || bad "temp files left: $(find "$tmp" -name '*.tmp.*')"
 
+# Plots (PNG) follow the same rules: a symlink's target keeps its mode, a FIFO gets the bytes.
+png_sig() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n'; }
+echo old >"$tmp/real.png"
+chmod 600 "$tmp/real.png"
+ln -s real.png "$tmp/link.png"
+"$genphys" "${disp[@]}" --csv "$tmp/p.csv" --plot "$tmp/link.png" >/dev/null && ok || bad "plot through a symlink"
+[[ -L "$tmp/link.png" && $(png_sig "$tmp/real.png") == 89504e470d0a1a0a ]] && ok || bad "the plot's link target is not a PNG"
+[[ $(stat -c %a "$tmp/real.png") == 600 ]] && ok || bad "plot: mode 600 became $(stat -c %a "$tmp/real.png")"
+mkfifo "$tmp/plot_fifo"
+cat "$tmp/plot_fifo" >"$tmp/plot_from_fifo" &
+reader=$!
+"$genphys" "${disp[@]}" --csv "$tmp/p.csv" --plot "$tmp/plot_fifo" >/dev/null && ok || bad "plot to a FIFO"
+wait "$reader"
+[[ -p "$tmp/plot_fifo" && $(png_sig "$tmp/plot_from_fifo") == 89504e470d0a1a0a ]] && ok || bad "the FIFO did not get the PNG"
+
 # "-" is standard output.
 [[ $("$genphys" "${disp[@]}" --csv - | head -1) == "pde,branch,k,re_omega,im_omega" ]] && ok || bad "--csv -"
 
