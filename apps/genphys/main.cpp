@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 #include <set>
+#include <string>
 
 #include "cli.hpp"
 #include "genphys/custom_pde.hpp"
@@ -138,6 +139,12 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return flushed(run());
+  } catch (const OptionError& e) {
+    // The library names the option's field ("solver", "channel_mult"); the flag spells it with dashes.
+    std::string flag = e.field();
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    std::cerr << "genphys: error: --" << flag << " " << e.message() << "\n";
+    return 2;
   } catch (const InputError& e) {
     std::cerr << "genphys: error: " << e.what() << "\n";
     return 2;

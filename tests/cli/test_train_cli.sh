@@ -57,7 +57,7 @@ expect_error 2 "truncated" -- train --pde diffusion --data "idx:$tmp/cut.idx" --
 expect_error 2 "labels" -- train --pde diffusion --data "mnist:$tmp/labels.idx" --out "$tmp/r0" "${common[@]}"
 expect_error 2 "one size" -- train --pde diffusion --data "png:$tmp/pngs" --out "$tmp/r0" "${common[@]}"
 expect_error 2 "unknown --data" -- train --pde diffusion --data imagenet --out "$tmp/r0" "${common[@]}"
-expect_error 2 "unknown --arch" -- train --pde diffusion --data toy:moons:100 --arch resnet --out "$tmp/r0" "${common[@]}"
+expect_error 2 "^genphys: error: --arch 'resnet' is unknown (valid: auto, unet-small, unet, ddpmpp-small, mlp)$" -- train --pde diffusion --data toy:moons:100 --arch resnet --out "$tmp/r0" "${common[@]}"
 expect_error 2 "needs image data" -- train --pde diffusion --data toy:moons:100 --arch unet-small --out "$tmp/r0" "${common[@]}"
 expect_error 2 "CUDA" -- train --pde diffusion --data toy:moons:100 --device cuda:99 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "cannot" -- train --pde diffusion --data toy:moons:100 --out /proc/genphys/run "${common[@]}"
