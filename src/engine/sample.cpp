@@ -128,7 +128,7 @@ SampleResult sample(const SampleOptions& opt) {
   result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
   if (!opt.quiet)
     std::cerr << fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0\n", result.count,
-                             opt.checkpoint, ema ? "EMA" : "raw", opt.solver, result.nfe, ode.sigma_max);
+                             opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver), result.nfe, ode.sigma_max);
   return result;
 }
 
