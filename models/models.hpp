@@ -18,4 +18,15 @@ ModelInfo mlp_model();
 /// MLP's fields are cleared. Throws OptionError.
 void finish_unet_layout(const std::string& name, ArchOptions& arch, std::int64_t image_size);
 
+/// The layout fields the UNet family's option structs share, set from a resolved ArchOptions.
+template <class Options>
+Options with_unet_layout(Options options, const ArchOptions& a) {
+  options.model_channels(a.channels)
+      .channel_mult(a.channel_mult)
+      .num_blocks(a.num_blocks)
+      .attn_resolutions(a.attn_resolutions)
+      .dropout(a.dropout);
+  return options;
+}
+
 }  // namespace genphys::engine

@@ -304,13 +304,7 @@ ModelInfo ddpmpp_small_model() {
     finish_unet_layout("ddpmpp-small", a, shape[1]);
   };
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
-    return SongUNet(SongUNetOptions(int(shape[0]), int(shape[1]))
-                        .model_channels(a.channels)
-                        .channel_mult(a.channel_mult)
-                        .num_blocks(a.num_blocks)
-                        .attn_resolutions(a.attn_resolutions)
-                        .dropout(a.dropout))
-        .ptr();
+    return SongUNet(with_unet_layout(SongUNetOptions(int(shape[0]), int(shape[1])), a)).ptr();
   };
   return {"ddpmpp-small", ModelInput::square_images, preset, build};
 }

@@ -199,14 +199,7 @@ ModelInfo unet_entry(const std::string& name, int channels, int blocks) {
     finish_unet_layout(name, a, shape[1]);
   };
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
-    return UNet(UNetOptions(int(shape[0]), int(shape[1]))
-                    .model_channels(a.channels)
-                    .channel_mult(a.channel_mult)
-                    .num_blocks(a.num_blocks)
-                    .attn_resolutions(a.attn_resolutions)
-                    .dropout(a.dropout)
-                    .emb_channels(a.emb_channels))
-        .ptr();
+    return UNet(with_unet_layout(UNetOptions(int(shape[0]), int(shape[1])), a).emb_channels(a.emb_channels)).ptr();
   };
   return {name, ModelInput::square_images, preset, build};
 }
