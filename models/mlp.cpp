@@ -1,6 +1,10 @@
 #include "mlp.hpp"
 
+#include <functional>
+#include <numeric>
+
 #include "genphys/errors.hpp"
+#include "models.hpp"
 
 namespace genphys::engine {
 namespace nn = torch::nn;
@@ -29,6 +33,24 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& c_no
   auto h = in_(x.flatten(1)) + emb;
   for (size_t i = 0; i < layers_.size(); ++i) h = h + layers_[i](dropout_(torch::silu(norms_[i](h))));
   return out_(torch::silu(h)).view(x.sizes());
+}
+
+ModelInfo mlp_model() {
+  auto preset = [](ArchOptions& a, const DataShape&) {
+    if (a.hidden <= 0) a.hidden = 128;
+    if (a.depth <= 0) a.depth = 3;
+    if (a.emb_channels <= 0) a.emb_channels = 32;
+    if (a.dropout < 0) a.dropout = 0.0;
+    a.channels = a.num_blocks = 0;
+    a.channel_mult.clear();
+    a.attn_resolutions.clear();
+  };
+  auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
+    const auto dim = std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
+    return Mlp(MlpOptions(int(dim)).hidden(a.hidden).depth(a.depth).emb_channels(a.emb_channels).dropout(a.dropout))
+        .ptr();
+  };
+  return {"mlp", ModelInput::any, preset, build};
 }
 
 }  // namespace genphys::engine

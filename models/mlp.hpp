@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "engine/network.hpp"
+#include "engine/model_registry.hpp"
 
 namespace genphys::engine {
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/network.hpp"
+#include "engine/model_registry.hpp"
 
 namespace genphys::engine {
 

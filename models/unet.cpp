@@ -5,6 +5,7 @@
 #include <set>
 
 #include "genphys/errors.hpp"
+#include "models.hpp"
 
 namespace genphys::engine {
 namespace nn = torch::nn;
@@ -179,5 +180,33 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& c_n
   }
   return conv_out_(torch::silu(norm_out_(h)));
 }
+
+namespace {
+
+// unet-small and unet: the same layout at two sizes.
+ModelInfo unet_entry(const std::string& name, int channels, int blocks) {
+  auto preset = [name, channels, blocks](ArchOptions& a, const DataShape& shape) {
+    if (a.channels <= 0) a.channels = channels;
+    if (a.num_blocks <= 0) a.num_blocks = blocks;
+    if (a.dropout < 0) a.dropout = 0.0;
+    if (a.emb_channels <= 0) a.emb_channels = a.channels;
+    if (a.channel_mult.empty()) {
+      // Preset 1,2,2, with fewer resolutions when the size does not halve twice.
+      a.channel_mult = {1, 2, 2};
+      while (a.channel_mult.size() > 1 && shape[1] % (1 << (a.channel_mult.size() - 1)) != 0)
+        a.channel_mult.pop_back();
+    }
+    finish_unet_layout(name, a, shape[1]);
+  };
+  auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
+    return UNet(with_unet_layout(UNetOptions(int(shape[0]), int(shape[1])), a).emb_channels(a.emb_channels)).ptr();
+  };
+  return {name, ModelInput::square_images, preset, build};
+}
+
+}  // namespace
+
+ModelInfo unet_small_model() { return unet_entry("unet-small", 32, 1); }
+ModelInfo unet_model() { return unet_entry("unet", 64, 2); }
 
 }  // namespace genphys::engine

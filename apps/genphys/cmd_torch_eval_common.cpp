@@ -71,7 +71,7 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
                             int quantize_bits, SampleResult* keep) {
   SampleOptions s;
   s.checkpoint = checkpoint;
-  s.solver = o.solver;
+  s.solver = parse_solver(o.solver);
   s.nfe = nfe;
   s.seed = o.seed;
   s.seeds.resize(std::size_t(o.n));

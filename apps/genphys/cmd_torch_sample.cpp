@@ -18,7 +18,7 @@ int run_network_sample(const SampleCliOptions& o) {
   if (!o.out.empty()) check_writable(o.out);
   SampleOptions s;
   s.checkpoint = o.ckpt;
-  s.solver = o.solver;
+  s.solver = parse_solver(o.solver);
   s.nfe = o.nfe;
   s.rtol = o.rtol;
   s.atol = o.atol;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <string>
 
 #include "cli.hpp"
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "genphys/generative.hpp"
+#include "genphys/ode.hpp"
 #include "genphys/pde.hpp"
 
 namespace genphys {
@@ -101,7 +102,7 @@ TrainResult train(const TrainOptions& options);
 
 struct SampleOptions {
   std::string checkpoint;
-  std::string solver = "heun";  ///< heun | euler | rk45
+  Solver solver = Solver::heun;
   int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler: steps; rk45: ignored
   double rtol = 1e-4, atol = 1e-4;  ///< rk45 tolerances
   std::vector<std::int64_t> seeds;  ///< sample indices; sample i starts from sample_rng(seed, i)

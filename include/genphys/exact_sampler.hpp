@@ -1,6 +1,7 @@
 #pragma once
 // Sampling with the exact empirical field: prior at t_max, then the backward ODE
-// dx/dt = velocity_scale(t) (x - E[y | x, t]) down to t = 0 with the integrators of ode.hpp.
+// dx/dt = velocity_scale(t) (x - E[y | x, t]) down to t = 0 with ode.hpp's integrate_steps, the
+// front end the network sampler uses too (Solver is ode.hpp's).
 // With the exact field the samples memorise the data; this is the reference a trained network's
 // sampler is compared against. No LibTorch here.
 
@@ -15,11 +16,6 @@
 #include "genphys/ode.hpp"
 
 namespace genphys {
-
-enum class Solver { euler, heun, rk45 };
-/// "euler" | "heun" | "rk45"; InputError otherwise.
-Solver parse_solver(const std::string& name);
-std::string to_string(Solver s);
 
 /// How a module with birth/death (R != 0) is sampled.
 ///  ignore:   follow the plain ODE; the R term is dropped (biased where R/p varies in space).

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <functional>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace genphys {
@@ -21,6 +23,21 @@ std::vector<double> edm_sigma_schedule(int n, double sigma_min, double sigma_max
 /// Number of Heun steps n such that heun on an n-step grid costs exactly `nfe` = 2n - 1
 /// evaluations; throws InputError unless nfe is odd and >= 1.
 int heun_steps_for_nfe(int nfe);
+
+/// The samplers' solvers. Named once where a user names one (the CLI: parse_solver) and passed on
+/// typed, to the exact sampler and the network sampler alike.
+enum class Solver { euler, heun, rk45 };
+/// "euler" | "heun" | "rk45"; OptionError("solver", ...) listing the valid names otherwise.
+Solver parse_solver(const std::string& name);
+std::string to_string(Solver s);
+
+/// Throws OptionError (field "nfe", "rtol" or "atol") unless `solver` can run: Heun an odd NFE >= 1
+/// (2 steps - 1), Euler NFE >= 1 (one per step), RK45 positive tolerances (it ignores NFE).
+void check_solver(Solver solver, int nfe, double rtol, double atol);
+
+/// Levels of the fixed grid on which Euler or Heun makes exactly `nfe` evaluations: nfe for
+/// Euler, heun_steps_for_nfe(nfe) for Heun.
+int solver_levels(Solver solver, int nfe);
 
 template <class State>
 using StepCallback = std::function<void(int step, double t, const State& x)>;
@@ -119,6 +136,50 @@ State integrate_rk45(State x, double t0, double t1, Velocity&& velocity, ErrorNo
     const double factor = norm == 0.0 ? 5.0 : std::clamp(0.9 * std::pow(norm, -0.2), 0.2, 5.0);
     h *= factor;
   }
+  return x;
+}
+
+/// The one integration front end of the exact and the network samplers: integrates
+/// dx/dlambda = velocity(x, lambda) from lambdas.front() down to lambdas.back() = 0, lambda being
+/// the module's step variable (step_schedule, exact_sampler.hpp).
+///  heun / euler: on the grid `lambdas` (the schedule's levels, then 0);
+///  rk45: lambdas = {lambda_max, lambda_min, 0}: Dormand-Prince in s = log lambda from lambda_max
+///        to lambda_min, where dx/ds = lambda dx/dlambda stays bounded (x - E[y|x] for an affine
+///        field), so a trial step reaching down to lambda_min never evaluates the field of size
+///        1/lambda_min far off; then one Euler step to 0, as EDM's last step.
+/// `nfe` counts every evaluation (the final Euler step included); `callback` sees (step, lambda,
+/// x) after each accepted step, the last one at lambda = 0.
+///
+/// A template over State like the integrators above, not a callback interface over an abstract
+/// state: the exact sampler's Eigen matrices and the engine's torch tensors run the same loop with
+/// their own arithmetic (x + h d in their own type, no conversion, no type erasure), so each keeps
+/// its floating-point operations and their order, and the physics core stays free of LibTorch.
+template <class State, class Velocity, class ErrorNorm>
+State integrate_steps(Solver solver, State x, const std::vector<double>& lambdas, Velocity&& velocity,
+                      ErrorNorm&& error_norm, int& nfe, const Rk45Options& rk45 = {},
+                      const StepCallback<State>& callback = nullptr) {
+  if (solver == Solver::heun) return integrate_heun(std::move(x), lambdas, velocity, nfe, callback);
+  if (solver == Solver::euler) return integrate_euler(std::move(x), lambdas, velocity, nfe, callback);
+  if (lambdas.size() != 3) throw std::invalid_argument("rk45 integrates over {lambda_max, lambda_min, 0}");
+  const double lambda_min = lambdas[1];
+  auto in_log = [&velocity](const State& state, double s) -> State {
+    const double lambda = std::exp(s);
+    return lambda * velocity(state, lambda);
+  };
+  int steps = 0;
+  StepCallback<State> in_lambda = nullptr;
+  if (callback)
+    in_lambda = [&](int step, double s, const State& state) {
+      steps = step;
+      callback(step, std::exp(s), state);
+    };
+  x = integrate_rk45(std::move(x), std::log(lambdas[0]), std::log(lambda_min), in_log, error_norm, nfe, rk45,
+                     in_lambda);
+  const double h = lambdas[2] - lambda_min;
+  State d = velocity(x, lambda_min);
+  ++nfe;
+  x = x + h * d;
+  if (callback) callback(steps + 1, lambdas[2], x);
   return x;
 }
 

@@ -1,31 +1,14 @@
 #pragma once
-// Networks and EDM preconditioning. Internal to the engine (includes LibTorch).
+// EDM preconditioning around any registered network (model_registry.hpp). Internal to the engine
+// (includes LibTorch).
 
 #include <torch/torch.h>
 
-#include <memory>
 #include <vector>
 
-#include "genphys/engine.hpp"
+#include "engine/model_registry.hpp"
 
 namespace genphys::engine {
-
-/// A raw network F(x_in, c_noise): x_in of the data's shape (B, ...), c_noise of shape (B).
-class NetworkImpl : public torch::nn::Module {
- public:
-  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) = 0;
-};
-using Network = std::shared_ptr<NetworkImpl>;
-
-/// ArchOptions with the preset filled in for data of `data_shape` ({C, H, W} or {d}); throws
-/// InputError for an arch that does not fit the data.
-ArchOptions resolve_arch(const ArchOptions& arch, const std::vector<std::int64_t>& data_shape);
-
-/// Builds the network for a resolved ArchOptions.
-Network make_network(const ArchOptions& arch, const std::vector<std::int64_t>& data_shape);
-
-/// EDM's positional embedding of a noise label: [cos(c f_j), sin(c f_j)], f_j = (1/10000)^(j/(n/2 - 1)).
-torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels);
 
 /// How the network's output is turned into what the ODE needs.
 struct PrecondOptions {

@@ -129,7 +129,7 @@ SampleResult sample(const SampleOptions& opt) {
   x = x.contiguous();
   result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
   say(fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0", result.count,
-                  opt.checkpoint, ema ? "EMA" : "raw", opt.solver, result.nfe, ode.sigma_max));
+                  opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver), result.nfe, ode.sigma_max));
   return result;
 }
 

@@ -12,15 +12,7 @@
 namespace genphys::engine {
 
 void validate_ode_options(const OdeOptions& o) {
-  if (o.solver == "heun") {
-    heun_steps_for_nfe(o.nfe);
-  } else if (o.solver == "euler") {
-    if (o.nfe < 1) throw InputError("euler needs --nfe >= 1, got " + std::to_string(o.nfe));
-  } else if (o.solver == "rk45") {
-    if (!(o.rtol > 0) || !(o.atol > 0)) throw InputError("rk45 needs positive --rtol and --atol");
-  } else {
-    throw InputError("unknown --solver '" + o.solver + "' (valid: heun, euler, rk45)");
-  }
+  check_solver(o.solver, o.nfe, o.rtol, o.atol);
   if (!(o.sigma_min > 0) || !(o.sigma_max > o.sigma_min) || !std::isfinite(o.sigma_max))
     throw InputError("need 0 < sigma_min < sigma_max < inf");
 }
@@ -43,12 +35,10 @@ double step_velocity_scale(const GenerativeProcess& process, double t) {
 StepClock::StepClock(const GenerativeProcess& process, const OdeOptions& o) : process_(process) {
   validate_ode_options(o);
   // EDM's schedule laid out in lambda (step_schedule): for lambda = sigma it is EDM's own.
-  if (o.solver == "rk45") {
+  if (o.solver == Solver::rk45)
     lambda_ = {process.step_variable(process.time(o.sigma_max)), process.step_variable(process.time(o.sigma_min)), 0.0};
-  } else {
-    const int levels = o.solver == "heun" ? heun_steps_for_nfe(o.nfe) : o.nfe;
-    lambda_ = step_schedule(process, levels, o.sigma_min, o.sigma_max);
-  }
+  else
+    lambda_ = step_schedule(process, solver_levels(o.solver, o.nfe), o.sigma_min, o.sigma_max);
   sigma_.resize(lambda_.size());
   t_.resize(lambda_.size());
   for (std::size_t i = 0; i + 1 < lambda_.size(); ++i) {
@@ -129,34 +119,21 @@ torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor
   validate_ode_options(o);
   const StepClock clock(process, o);
   auto in_lambda = [&](const torch::Tensor& state, double lambda) { return velocity(state, clock.at(lambda)); };
-  int count = 0;
   // Noise injection for robustness probes, at the schedule's sigma: the callback's tensor shares
   // storage with the state.
   StepCallback<torch::Tensor> inject = nullptr;
-  if (o.noise_alpha > 0)
+  if (o.noise_alpha > 0) {
+    if (o.solver == Solver::rk45) throw InputError("noise injection needs a fixed-step solver (heun or euler), not rk45");
     inject = [&](int step, double, const torch::Tensor& state) {
       const double sigma = clock.sigmas()[std::size_t(step)];
       if (sigma > 0) state.add_(torch::randn_like(state), o.noise_alpha * sigma);
     };
-  if (o.solver == "heun") {
-    x = integrate_heun(x, clock.lambdas(), in_lambda, count, inject);
-  } else if (o.solver == "euler") {
-    x = integrate_euler(x, clock.lambdas(), in_lambda, count, inject);
-  } else {
-    if (o.noise_alpha > 0) throw InputError("noise injection needs a fixed-step solver (heun or euler), not rk45");
-    // In s = log lambda, dx/ds = lambda dx/dlambda stays bounded (x - D for a denoiser): a trial
-    // step reaching down to lambda_min does not evaluate a field of size 1/lambda_min far off.
-    auto in_log = [&](const torch::Tensor& state, double s) {
-      const double lambda = std::exp(s);
-      return lambda * velocity(state, clock.at(lambda));
-    };
-    Rk45Options ro;
-    ro.rtol = o.rtol;
-    ro.atol = o.atol;
-    const double lambda_max = clock.lambdas()[0], lambda_min = clock.lambdas()[1];
-    x = integrate_rk45(x, std::log(lambda_max), std::log(lambda_min), in_log, tensor_error_norm, count, ro);
-    x = integrate_euler(x, std::vector<double>{lambda_min, 0.0}, in_lambda, count);
   }
+  Rk45Options rk45;
+  rk45.rtol = o.rtol;
+  rk45.atol = o.atol;
+  int count = 0;
+  x = integrate_steps(o.solver, std::move(x), clock.lambdas(), in_lambda, tensor_error_norm, count, rk45, inject);
   nfe += count;
   return x;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The network as the velocity of the module's ODE, integrated with the solvers of ode.hpp in the
-// module's own step variable lambda (GenerativeProcess::step_variable). Internal to the engine.
+// The network as the velocity of the module's ODE, integrated by ode.hpp's integrate_steps (the
+// exact sampler's front end too) in the module's own step variable lambda
+// (GenerativeProcess::step_variable). Internal to the engine.
 
 #include <torch/torch.h>
 
@@ -11,6 +12,7 @@
 
 #include "engine/network.hpp"
 #include "genphys/generative.hpp"
+#include "genphys/ode.hpp"
 
 namespace genphys::engine {
 
@@ -18,14 +20,14 @@ namespace genphys::engine {
 using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& sigma)>;
 
 struct OdeOptions {
-  std::string solver = "heun";  ///< heun | euler | rk45
+  Solver solver = Solver::heun;
   int nfe = 35;
   double sigma_min = 0.002, sigma_max = 80.0;
   double rtol = 1e-4, atol = 1e-4;
   double noise_alpha = 0.0;  ///< > 0: after each step to sigma_i > 0, x += alpha sigma_i eps (torch's generator)
 };
 
-/// Throws InputError for an unknown solver or an NFE the solver cannot hit exactly.
+/// Throws InputError for an NFE the solver cannot hit exactly, bad tolerances or a bad sigma range.
 void validate_ode_options(const OdeOptions& options);
 
 /// dt/dsigma of the module's time-noise map (central differences).

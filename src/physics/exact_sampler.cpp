@@ -40,13 +40,7 @@ Range resolve_range(const GenerativeProcess& process, const ExactSamplerOptions&
 }
 
 void check_options(const ExactSamplerOptions& opt) {
-  if (opt.solver != Solver::rk45) {
-    if (opt.nfe < 1) throw InputError(fmt::format("NFE must be >= 1, got {}", opt.nfe));
-    if (opt.solver == Solver::heun) heun_steps_for_nfe(opt.nfe);  // throws for even NFE
-  } else {
-    if (!(opt.rk45.rtol > 0) || !(opt.rk45.atol > 0))
-      throw InputError(fmt::format("RK45 needs rtol > 0 and atol > 0, got {} and {}", opt.rk45.rtol, opt.rk45.atol));
-  }
+  check_solver(opt.solver, opt.nfe, opt.rk45.rtol, opt.rk45.atol);
   if (!(opt.rho > 0) || !std::isfinite(opt.rho)) throw InputError(fmt::format("rho must be > 0, got {}", opt.rho));
   if (opt.batch_size < 1) throw InputError(fmt::format("batch size must be >= 1, got {}", opt.batch_size));
   if (opt.keep_trajectories < 0)
@@ -66,8 +60,8 @@ struct Clock {
 };
 
 std::vector<double> grid_for(const GenerativeProcess& process, const ExactSamplerOptions& opt, const Range& r) {
-  const int levels = opt.solver == Solver::heun ? heun_steps_for_nfe(opt.nfe) : opt.nfe;
-  const std::vector<double> lambdas = step_schedule(process, levels, r.sigma_min, r.sigma_max, opt.rho);
+  const std::vector<double> lambdas =
+      step_schedule(process, solver_levels(opt.solver, opt.nfe), r.sigma_min, r.sigma_max, opt.rho);
   std::vector<double> times(lambdas.size());
   for (std::size_t i = 0; i + 1 < lambdas.size(); ++i) times[i] = process.step_time(lambdas[i]);
   times.front() = r.t_max;
@@ -130,22 +124,6 @@ std::vector<double> step_schedule(const GenerativeProcess& process, int levels, 
     throw InputError(fmt::format("sigma range [{}, {}] maps to step variables [{}, {}]; need 0 < lambda_min < lambda_max",
                                  sigma_min, sigma_max, lambda_min, lambda_max));
   return edm_sigma_schedule(levels, lambda_min, lambda_max, rho);
-}
-
-Solver parse_solver(const std::string& name) {
-  if (name == "euler") return Solver::euler;
-  if (name == "heun") return Solver::heun;
-  if (name == "rk45") return Solver::rk45;
-  throw InputError("unknown solver '" + name + "'; valid: euler, heun, rk45");
-}
-
-std::string to_string(Solver s) {
-  switch (s) {
-    case Solver::euler: return "euler";
-    case Solver::heun: return "heun";
-    case Solver::rk45: return "rk45";
-  }
-  return "?";
 }
 
 BirthDeath parse_birth_death(const std::string& name) {
@@ -226,68 +204,35 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
   const long calls_before = field.evaluations();
   Eigen::MatrixXd end(n, cols);
 
+  // Euler / Heun on the schedule's grid in lambda; RK45 adapts between the end points.
+  std::vector<double> lambdas{clock.lambda(range.t_max), clock.lambda(range.t_min), 0.0};
   if (opt.solver != Solver::rk45) {
-    std::vector<double> times = grid_for(process, opt, range);
-    for (double& t : times) t = clock.lambda(t);
-    int nfe_per_batch = -1;
-    for (Eigen::Index b = 0; b < n; b += opt.batch_size) {
-      const Eigen::Index m = std::min<Eigen::Index>(opt.batch_size, n - b);
-      Eigen::MatrixXd state = Eigen::MatrixXd::Zero(m, cols);
-      state.leftCols(dim) = x0.middleRows(b, m);
-      StepCallback<Eigen::MatrixXd> cb = nullptr;
-      if (b < static_cast<Eigen::Index>(out.trajectories.size())) {
-        record(out.trajectories, b, range.t_max, state, dim);
-        cb = [&](int, double lambda, const Eigen::MatrixXd& x) {
-          record(out.trajectories, b, clock.time(lambda), x, dim);
-        };
-      }
-      int nfe = 0;
-      state = opt.solver == Solver::heun ? integrate_heun(std::move(state), times, velocity, nfe, cb)
-                                         : integrate_euler(std::move(state), times, velocity, nfe, cb);
-      nfe_per_batch = nfe;
-      end.middleRows(b, m) = state;
-    }
-    out.nfe = nfe_per_batch;
-    out.nfe_mean = nfe_per_batch;
-  } else {
-    // One adaptive integration per sample: a shared step size would couple the samples.
-    // RK45 steps in s = log lambda, where dx/ds = lambda dx/dlambda = x - E[y|x] stays bounded:
-    // in lambda itself a trial step reaching down to lambda_min puts a stage where the field is
-    // ~1/lambda_min and the state far off (the step is rejected, but the field was evaluated there).
-    auto log_velocity = [&](const Eigen::MatrixXd& x, double s) -> Eigen::MatrixXd {
-      const double lambda = std::exp(s);
-      return lambda * velocity(x, lambda);
-    };
-    auto norm = [dim](const Eigen::MatrixXd& err, const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double rtol,
-                      double atol) { return rk45_error_norm(err, a, b, rtol, atol, dim); };
-    long total = 0;
-    int worst = 0;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      Eigen::MatrixXd state = Eigen::MatrixXd::Zero(1, cols);
-      state.leftCols(dim) = x0.row(i);
-      StepCallback<Eigen::MatrixXd> cb = nullptr;
-      const bool keep = i < static_cast<Eigen::Index>(out.trajectories.size());
-      if (keep) {
-        record(out.trajectories, i, range.t_max, state, dim);
-        cb = [&](int, double s, const Eigen::MatrixXd& x) {
-          record(out.trajectories, i, clock.time(std::exp(s)), x, dim);
-        };
-      }
-      int nfe = 0;
-      const double lambda_min = clock.lambda(range.t_min);
-      state = integrate_rk45(std::move(state), std::log(clock.lambda(range.t_max)), std::log(lambda_min), log_velocity,
-                             norm, nfe, opt.rk45, cb);
-      // Final Euler step to t = 0, as EDM's last step.
-      state = state + (0.0 - lambda_min) * velocity(state, lambda_min);
-      ++nfe;
-      if (keep) record(out.trajectories, i, 0.0, state, dim);
-      end.row(i) = state.row(0);
-      total += nfe;
-      worst = std::max(worst, nfe);
-    }
-    out.nfe = worst;
-    out.nfe_mean = static_cast<double>(total) / static_cast<double>(n);
+    lambdas = grid_for(process, opt, range);
+    for (double& t : lambdas) t = clock.lambda(t);
   }
+  auto norm = [dim](const Eigen::MatrixXd& err, const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double rtol,
+                    double atol) { return rk45_error_norm(err, a, b, rtol, atol, dim); };
+  // RK45 integrates each sample alone: a shared step size would couple the samples.
+  const Eigen::Index batch = opt.solver == Solver::rk45 ? 1 : opt.batch_size;
+  long total = 0;
+  int worst = 0;
+  for (Eigen::Index b = 0; b < n; b += batch) {
+    const Eigen::Index m = std::min<Eigen::Index>(batch, n - b);
+    Eigen::MatrixXd state = Eigen::MatrixXd::Zero(m, cols);
+    state.leftCols(dim) = x0.middleRows(b, m);
+    StepCallback<Eigen::MatrixXd> cb = nullptr;
+    if (b < static_cast<Eigen::Index>(out.trajectories.size())) {
+      record(out.trajectories, b, range.t_max, state, dim);
+      cb = [&](int, double lambda, const Eigen::MatrixXd& x) { record(out.trajectories, b, clock.time(lambda), x, dim); };
+    }
+    int nfe = 0;
+    state = integrate_steps(opt.solver, std::move(state), lambdas, velocity, norm, nfe, opt.rk45, cb);
+    end.middleRows(b, m) = state;
+    total += static_cast<long>(nfe) * m;
+    worst = std::max(worst, nfe);
+  }
+  out.nfe = worst;
+  out.nfe_mean = static_cast<double>(total) / static_cast<double>(n);
   out.field_calls = field.evaluations() - calls_before;
 
   if (reweight) {

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <fmt/format.h>
+
 #include "genphys/errors.hpp"
 
 namespace genphys {
@@ -26,5 +28,38 @@ int heun_steps_for_nfe(int nfe) {
     throw InputError("Heun needs an odd NFE >= 1 (NFE = 2 steps - 1), got " + std::to_string(nfe));
   return (nfe + 1) / 2;
 }
+
+Solver parse_solver(const std::string& name) {
+  for (const Solver s : {Solver::euler, Solver::heun, Solver::rk45})
+    if (to_string(s) == name) return s;
+  throw OptionError("solver", "'" + name + "' is unknown (valid: euler, heun, rk45)");
+}
+
+std::string to_string(Solver s) {
+  switch (s) {
+    case Solver::euler: return "euler";
+    case Solver::heun: return "heun";
+    case Solver::rk45: return "rk45";
+  }
+  return "?";
+}
+
+void check_solver(Solver solver, int nfe, double rtol, double atol) {
+  switch (solver) {
+    case Solver::heun:
+      if (nfe < 1 || nfe % 2 == 0)
+        throw OptionError("nfe", fmt::format("must be odd and >= 1 for heun (NFE = 2 steps - 1), got {}", nfe));
+      return;
+    case Solver::euler:
+      if (nfe < 1) throw OptionError("nfe", fmt::format("must be >= 1 for euler (NFE = steps), got {}", nfe));
+      return;
+    case Solver::rk45:
+      if (!(rtol > 0)) throw OptionError("rtol", fmt::format("must be > 0 for rk45, got {}", rtol));
+      if (!(atol > 0)) throw OptionError("atol", fmt::format("must be > 0 for rk45, got {}", atol));
+      return;
+  }
+}
+
+int solver_levels(Solver solver, int nfe) { return solver == Solver::heun ? heun_steps_for_nfe(nfe) : nfe; }
 
 }  // namespace genphys

@@ -41,6 +41,65 @@ TEST_CASE("presets resolve per data shape") {
   CHECK_THROWS_AS(make_network(resolve_arch(odd, {1, 6, 6}), {1, 6, 6}), InputError);  // 6 / 4 is not whole
 }
 
+TEST_CASE("every registered architecture builds for data it takes and keeps the data's shape") {
+  torch::manual_seed(0);
+  torch::NoGradGuard guard;
+  REQUIRE(model_registry().size() == 4);
+  for (const ModelInfo& model : model_registry()) {
+    const std::vector<DataShape> shapes = model.input == ModelInput::square_images
+                                              ? std::vector<DataShape>{{1, 8, 8}, {3, 4, 4}}
+                                              : std::vector<DataShape>{{2}, {1, 4, 4}};
+    for (const DataShape& shape : shapes) {
+      INFO(model.name << " on " << shape.size() << "-axis data of " << shape[0] << " leading entries");
+      const ArchOptions a = resolve_arch(preset(model.name), shape);
+      CHECK(a.arch == model.name);
+      CHECK(&find_model(model.name) == &model);
+      Network net = make_network(a, shape);
+      std::int64_t parameters = 0;
+      for (const auto& p : net->parameters()) parameters += p.numel();
+      CHECK(parameters > 1000);
+      DataShape batch{3};
+      batch.insert(batch.end(), shape.begin(), shape.end());
+      net->eval();
+      const auto x = torch::randn(batch);
+      const auto y = net->forward(x, torch::tensor({-1.0f, 0.0f, 1.0f}));
+      CHECK(y.sizes() == x.sizes());
+      CHECK(y.isfinite().all().item<bool>());
+    }
+  }
+}
+
+TEST_CASE("bad architecture names and data shapes are OptionErrors naming arch") {
+  auto field_of = [](const ArchOptions& a, const DataShape& shape) -> std::string {
+    try {
+      resolve_arch(a, shape);
+    } catch (const OptionError& e) {
+      return e.field() + ": " + e.message();
+    }
+    return "(accepted)";
+  };
+  const std::string unknown = field_of(preset("resnet"), {1, 8, 8});
+  CHECK(unknown.rfind("arch: 'resnet' is unknown (valid: auto, ", 0) == 0);
+  for (const ModelInfo& model : model_registry()) CHECK(unknown.find(", " + model.name) != std::string::npos);
+  CHECK_THROWS_AS(find_model("auto"), OptionError);
+  for (const std::string name : {"unet-small", "unet", "ddpmpp-small"}) {
+    INFO(name);
+    CHECK(field_of(preset(name), {2}) == "arch: " + name + " needs image data (C x H x W); these are 2-dimensional points: use mlp");
+    CHECK(field_of(preset(name), {1, 8, 6}) == "arch: " + name + " needs square images, got 8x6");
+    ArchOptions deep = preset(name);
+    deep.channel_mult = {1, 2, 2, 2};  // 12 halves only twice
+    CHECK(field_of(deep, {1, 12, 12}) ==
+          "arch: " + name + ": image size 12 does not halve 3 times (4 resolutions); use fewer channel multipliers");
+    ArchOptions narrow = preset(name);
+    narrow.channels = 6;
+    CHECK(field_of(narrow, {1, 8, 8}) == "channels: must be a positive multiple of 4");
+  }
+  ArchOptions wet = preset("mlp");
+  wet.dropout = 1.0;
+  CHECK(field_of(wet, {2}) == "dropout: must be in [0, 1)");
+  CHECK(field_of(preset("mlp"), {1, 8, 6}) == "(accepted)");  // the MLP flattens any image
+}
+
 TEST_CASE("UNet maps images to images of the same shape, grey and colour") {
   torch::manual_seed(0);
   for (std::int64_t c : {1, 3}) {

@@ -109,7 +109,7 @@ TEST_CASE("NFE is exact: heun 2n - 1, euler n, rk45 as counted") {
     int calls = 0;
     std::int64_t counted = 0;
     OdeOptions o;
-    o.solver = solver;
+    o.solver = parse_solver(solver);
     o.nfe = nfe;
     integrate_denoiser(*p, x0, gaussian_denoiser(0.5, &calls), o, counted);
     CHECK(calls == want);
@@ -118,15 +118,16 @@ TEST_CASE("NFE is exact: heun 2n - 1, euler n, rk45 as counted") {
   int calls = 0;
   std::int64_t counted = 0;
   OdeOptions o;
-  o.solver = "rk45";
+  o.solver = Solver::rk45;
   integrate_denoiser(*p, x0, gaussian_denoiser(0.5, &calls), o, counted);
   CHECK(calls == counted);
   CHECK(calls > 7);
   OdeOptions even;
   even.nfe = 34;
   CHECK_THROWS_AS(validate_ode_options(even), InputError);
-  even.solver = "leapfrog";
-  CHECK_THROWS_AS(validate_ode_options(even), InputError);
+  even.solver = Solver::euler;
+  even.nfe = 0;
+  CHECK_THROWS_AS(validate_ode_options(even), OptionError);
 }
 
 TEST_CASE("the ODE in sigma: g = velocity_scale(t) dt/dsigma") {
@@ -174,7 +175,7 @@ TEST_CASE("frozen denoiser: every affine module's steps scale x - D by lambda'/l
     for (const auto& [solver, nfe] :
          std::vector<std::pair<std::string, int>>{{"heun", 9}, {"heun", 17}, {"heun", 35}, {"euler", 18}}) {
       OdeOptions o;
-      o.solver = solver;
+      o.solver = parse_solver(solver);
       o.nfe = nfe;
       const StepClock clock(*p, o);
       std::vector<std::int64_t> idx(16);
@@ -244,7 +245,7 @@ TEST_CASE("velocity models step in the module's variable with exact NFE") {
   };
   for (const auto& [solver, nfe] : std::vector<std::pair<std::string, int>>{{"heun", 35}, {"heun", 9}, {"euler", 12}}) {
     OdeOptions o;
-    o.solver = solver;
+    o.solver = parse_solver(solver);
     o.nfe = nfe;
     calls = 0;
     std::int64_t counted = 0;
@@ -292,7 +293,7 @@ TEST_CASE("velocity models step in the module's variable with exact NFE") {
     return one_source(x, at);
   };
   OdeOptions rk;
-  rk.solver = "rk45";
+  rk.solver = Solver::rk45;
   std::int64_t counted = 0;
   const auto end = integrate_velocity(*p, x0, counting, rk, counted);
   CHECK(rk_calls == counted);
@@ -324,7 +325,7 @@ TEST_CASE("diffusion with the exact Gaussian denoiser: the flow the solvers shou
     int calls = 0;
     std::int64_t nfe = 0;
     OdeOptions o;
-    o.solver = solver;
+    o.solver = parse_solver(solver);
     auto x = integrate_denoiser(*p, x0, gaussian_denoiser(a, &calls), o, nfe);
     INFO(solver << ": prior std " << x0.std().item<double>() << ", sample std " << x.std().item<double>());
     const auto ratio = x / x0;

@@ -503,6 +503,72 @@ TEST_CASE("bad sampler input throws InputError") {
   CHECK(to_string(Solver::heun) == "heun");
 }
 
+TEST_CASE("solvers are typed: parsed once, unknown names list the valid ones") {
+  for (const Solver s : {Solver::euler, Solver::heun, Solver::rk45}) CHECK(parse_solver(to_string(s)) == s);
+  auto error_of = [](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const OptionError& e) {
+      return e.field() + ": " + e.message();
+    }
+    return "(accepted)";
+  };
+  CHECK(error_of([] { parse_solver("leapfrog"); }) == "solver: 'leapfrog' is unknown (valid: euler, heun, rk45)");
+  CHECK(error_of([] { parse_solver("Heun"); }) == "solver: 'Heun' is unknown (valid: euler, heun, rk45)");
+  CHECK(error_of([] { check_solver(Solver::heun, 34, 1e-4, 1e-4); }) ==
+        "nfe: must be odd and >= 1 for heun (NFE = 2 steps - 1), got 34");
+  CHECK(error_of([] { check_solver(Solver::euler, 0, 1e-4, 1e-4); }) == "nfe: must be >= 1 for euler (NFE = steps), got 0");
+  CHECK(error_of([] { check_solver(Solver::rk45, 0, 0.0, 1e-4); }) == "rtol: must be > 0 for rk45, got 0");
+  CHECK(error_of([] { check_solver(Solver::rk45, 0, 1e-4, -1.0); }) == "atol: must be > 0 for rk45, got -1");
+  CHECK(error_of([] { check_solver(Solver::euler, 34, 0.0, 0.0); }) == "(accepted)");  // tolerances are rk45's
+  CHECK(solver_levels(Solver::heun, 35) == 18);
+  CHECK(solver_levels(Solver::euler, 35) == 35);
+}
+
+TEST_CASE("the integration front end: grid steps, the rk45 tail to 0, every evaluation counted") {
+  // dx/dlambda = 2 lambda, x = lambda^2 + c: the trapezoid rule is exact for it, so Heun errs only
+  // on its last step (an Euler step, no correction at 0); RK45 follows x to lambda_min, then steps
+  // to 0 by Euler.
+  const std::vector<double> grid{4.0, 2.0, 1.0, 0.0};
+  int calls = 0;
+  auto velocity = [&calls](double, double lambda) {
+    ++calls;
+    return 2 * lambda;
+  };
+  auto norm = [](double err, double x0, double x1, double rtol, double atol) {
+    return std::abs(err) / (atol + rtol * std::max(std::abs(x0), std::abs(x1)));
+  };
+  std::vector<double> seen;
+  const StepCallback<double> record = [&seen](int step, double lambda, const double&) {
+    CHECK(step == int(seen.size()) + 1);
+    seen.push_back(lambda);
+  };
+  int nfe = 0;
+  // Heun is exact on every step but the last, an Euler step to 0: x(1) = 1, then 1 - 2.
+  CHECK(integrate_steps(Solver::heun, 16.0, grid, velocity, norm, nfe, {}, record) == -1.0);
+  CHECK(nfe == 5);  // 2 per step, none for the correction at 0
+  CHECK(calls == 5);
+  CHECK(seen == std::vector<double>{2.0, 1.0, 0.0});
+  nfe = calls = 0;
+  seen.clear();
+  // Euler: 16 - (2*4*2 + 2*2*1 + 2*1*1) = 16 - 22.
+  CHECK(integrate_steps(Solver::euler, 16.0, grid, velocity, norm, nfe, {}, record) == -6.0);
+  CHECK(nfe == 3);
+  CHECK(calls == 3);
+  nfe = calls = 0;
+  seen.clear();
+  Rk45Options tight;
+  tight.rtol = tight.atol = 1e-10;
+  const double end = integrate_steps(Solver::rk45, 16.0, {4.0, 0.5, 0.0}, velocity, norm, nfe, tight, record);
+  CHECK(end == Approx(16.0 - 16.0 + 0.25 - 2 * 0.25).margin(1e-7));  // x(0.5) = 0.25, then -2 * 0.5 * 0.5
+  CHECK(nfe == calls);
+  CHECK((nfe - 2) % 6 == 0);  // the first evaluation, 6 per trial step, the final Euler step
+  REQUIRE(seen.size() >= 2);
+  CHECK(seen[seen.size() - 2] == Approx(0.5));
+  CHECK(seen.back() == 0.0);
+  CHECK_THROWS_AS(integrate_steps(Solver::rk45, 16.0, grid, velocity, norm, nfe), std::invalid_argument);
+}
+
 TEST_CASE("a field that is not affine: mixed diffusion-Poisson averages per-source velocities and memorises") {
   const auto process = make_mixed_diffusion_poisson_process(2, 1.0, 1.0);
   const Eigen::MatrixXd data = heart64();

@@ -1,0 +1,79 @@
+// The model registry: one line per architecture, and the rules every entry shares.
+#include <fmt/format.h>
+
+#include "genphys/errors.hpp"
+#include "models.hpp"
+
+namespace genphys::engine {
+
+namespace {
+// What `auto` picks.
+const char* const kAutoForImages = "unet-small";
+const char* const kAutoForPoints = "mlp";
+}  // namespace
+
+const std::vector<ModelInfo>& model_registry() {
+  static const std::vector<ModelInfo> registry = {
+      unet_small_model(),
+      unet_model(),
+      ddpmpp_small_model(),
+      mlp_model(),
+  };
+  return registry;
+}
+
+const ModelInfo& find_model(const std::string& name) {
+  std::string valid = "auto";
+  for (const auto& model : model_registry()) {
+    if (model.name == name) return model;
+    valid += ", " + model.name;
+  }
+  throw OptionError("arch", fmt::format("'{}' is unknown (valid: {})", name, valid));
+}
+
+ArchOptions resolve_arch(const ArchOptions& in, const DataShape& shape) {
+  ArchOptions a = in;
+  const bool image = shape.size() == 3;
+  if (a.arch == "auto") a.arch = image ? kAutoForImages : kAutoForPoints;
+  const ModelInfo& model = find_model(a.arch);
+  if (model.input == ModelInput::square_images) {
+    if (!image)
+      throw OptionError("arch", fmt::format("{} needs image data (C x H x W); these are {}-dimensional points: use {}",
+                                            a.arch, shape.empty() ? 0 : shape[0], kAutoForPoints));
+    if (shape[1] != shape[2])
+      throw OptionError("arch", fmt::format("{} needs square images, got {}x{}", a.arch, shape[1], shape[2]));
+  }
+  model.preset(a, shape);
+  if (!(a.dropout >= 0.0 && a.dropout < 1.0)) throw OptionError("dropout", "must be in [0, 1)");
+  return a;
+}
+
+Network make_network(const ArchOptions& arch, const DataShape& shape) { return find_model(arch.arch).build(arch, shape); }
+
+void finish_unet_layout(const std::string& name, ArchOptions& a, std::int64_t size) {
+  const int levels = int(a.channel_mult.size());
+  if (levels < 1 || size % (std::int64_t{1} << (levels - 1)) != 0)
+    throw OptionError("arch", fmt::format("{}: image size {} does not halve {} times ({} resolutions); use fewer "
+                                          "channel multipliers",
+                                          name, size, levels - 1, levels));
+  if (a.no_attention)
+    a.attn_resolutions.clear();
+  else if (a.attn_resolutions.empty())
+    a.attn_resolutions = {int(size >> (levels - 1))};
+  for (int m : a.channel_mult)
+    if (m < 1) throw OptionError("channel_mult", "entries must be >= 1");
+  if (a.channels < 4 || a.channels % 4 != 0) throw OptionError("channels", "must be a positive multiple of 4");
+  a.hidden = a.depth = 0;
+}
+
+// ---- shared by the models ------------------------------------------------------------------
+
+torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels) {
+  const int half = channels / 2;
+  auto freqs = torch::arange(half, c_noise.options().dtype(torch::kFloat32)) / double(std::max(half - 1, 1));
+  freqs = torch::pow(1.0 / 10000.0, freqs);
+  auto x = torch::outer(c_noise.to(torch::kFloat32), freqs);
+  return torch::cat({torch::cos(x), torch::sin(x)}, 1);
+}
+
+}  // namespace genphys::engine

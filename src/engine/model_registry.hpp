@@ -1,0 +1,64 @@
+#pragma once
+// What the engine knows of its networks: the interface every model implements and the model
+// registry (models/registry.cpp, one entry per architecture). The engine builds networks by name
+// through this header and never includes a model's own; the models include nothing of the engine
+// beyond it. Internal to the engine (includes LibTorch).
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "genphys/engine.hpp"
+
+namespace genphys::engine {
+
+/// A raw network F(x_in, c_noise): x_in of the data's shape (B, ...), c_noise of shape (B).
+class NetworkImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) = 0;
+};
+using Network = std::shared_ptr<NetworkImpl>;
+
+/// The data shape a model takes: {d} points or {C, H, W} images.
+using DataShape = std::vector<std::int64_t>;
+
+/// What data an architecture takes (checked before its preset runs).
+enum class ModelInput {
+  any,            ///< points, or images flattened
+  square_images,  ///< C x H x W with H = W
+};
+
+/// One registered architecture.
+struct ModelInfo {
+  std::string name;
+  ModelInput input = ModelInput::any;
+  /// Fills the preset into the fields of the ArchOptions left unset (<= 0, < 0 or empty) for data
+  /// of this shape and checks what the model needs of them; throws OptionError naming the field.
+  std::function<void(ArchOptions&, const DataShape&)> preset;
+  /// Builds the network for a resolved ArchOptions.
+  std::function<Network(const ArchOptions&, const DataShape&)> build;
+};
+
+/// All architectures, in the order `auto` and the error messages list them.
+const std::vector<ModelInfo>& model_registry();
+
+/// The architecture registered as `name`; OptionError("arch", ...) listing the valid names
+/// otherwise ("auto" is resolve_arch's, not an entry).
+const ModelInfo& find_model(const std::string& name);
+
+/// ArchOptions with the preset filled in for data of `data_shape` ({C, H, W} or {d}); "auto" picks
+/// unet-small for images and mlp for points. Throws OptionError ("arch" for an unknown name or data
+/// the architecture cannot take, else the offending field).
+ArchOptions resolve_arch(const ArchOptions& arch, const DataShape& data_shape);
+
+/// Builds the network for a resolved ArchOptions.
+Network make_network(const ArchOptions& arch, const DataShape& data_shape);
+
+/// EDM's positional embedding of a noise label: [cos(c f_j), sin(c f_j)], f_j = (1/10000)^(j/(n/2 - 1)).
+torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels);
+
+}  // namespace genphys::engine
