@@ -229,6 +229,28 @@ void validate(const TrainOptions& o) {
 
 std::string grid_name(std::int64_t step) { return fmt::format("grid_{:07d}.png", step); }
 
+// The EMA model's samples at Heun `nfe`: 36 images, or 1000 points of a 2D (or higher) run.
+void write_sample_grid(EdmPrecond& ema, const GenerativeProcess& process, const RunConfig& config, int nfe,
+                       torch::Device device, const std::string& path) {
+  if (!config.is_image && config.shape.at(0) < 2) return;  // nothing to plot
+  OdeOptions ode;
+  ode.nfe = nfe;
+  ode.sigma_min = config.sigma_min;
+  ode.sigma_max = config.sigma_max;
+  const int n = config.is_image ? 36 : 1000;
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::int64_t nfe_done = 0;
+  auto x = generate(ema, process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe_done,
+                    config.data_mean);
+  SampleResult s;
+  s.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  s.shape = config.shape;
+  s.count = n;
+  s.is_image = config.is_image;
+  save_sample_grid(s, path);
+}
+
 // What train() starts from: the run's config and state (read back on resume), its data and its
 // process; on resume, the reader still holds the weights, optimiser and RNG to load.
 struct RunSetup {
@@ -247,10 +269,17 @@ std::shared_ptr<const GenerativeProcess> run_process(const TrainOptions& opt, Ru
     return opt.process;
   }
   if (opt.resume && !opt.module.empty()) {
-    const std::string want = opt.module.is_custom() ? opt.module.name : find_module(opt.module.name).name;
+    const std::string want = make_module(opt.module)->name();  // the canonical name, aliases resolved
     if (want != config.module.name)
       throw OptionError("module", "differs from the checkpoint's: it was trained with " + config.module.name + ", not " +
                                       opt.module.name + " (--resume)");
+    for (const auto& [name, value] : opt.module.params) {
+      const auto kept = config.module.params.find(name);
+      if (kept == config.module.params.end() || kept->second != value)
+        throw OptionError(name, fmt::format("= {:g} differs from the checkpoint's {} (--resume keeps the run's module)",
+                                            value, kept == config.module.params.end() ? "(none)"
+                                                                                      : fmt::format("{:g}", kept->second)));
+    }
   }
   ResolvedProcess r = resolve_process(config.module, dim, true);
   if (!opt.resume) {
@@ -398,7 +427,6 @@ TrainResult train(const TrainOptions& opt) {
   const RunConfig& config = run.config;
   TrainState& state = run.state;
   const GenerativeProcess& process = *run.process;
-  const int dim = int(run.data.dim());
   // Output directory: created and checked before any work is done.
   fs::create_directories(run_dir, ec);
   if (ec || !fs::is_directory(run_dir)) throw InputError("cannot create run directory " + opt.out_dir + ": " + ec.message());
@@ -459,23 +487,7 @@ TrainResult train(const TrainOptions& opt) {
                  {"median", result.eval_median_start}});
 
   auto write_grid = [&](std::int64_t step) {
-    if (!config.is_image && dim < 2) return;  // nothing to plot
-    OdeOptions ode;
-    ode.nfe = opt.grid_nfe;
-    ode.sigma_min = config.sigma_min;
-    ode.sigma_max = config.sigma_max;
-    const int n = config.is_image ? 36 : 1000;
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
-    std::iota(idx.begin(), idx.end(), 0);
-    std::int64_t nfe = 0;
-    auto x = generate(ema, process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe,
-                      config.data_mean);
-    SampleResult s;
-    s.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-    s.shape = config.shape;
-    s.count = n;
-    s.is_image = config.is_image;
-    save_sample_grid(s, (run_dir / grid_name(step)).string());
+    write_sample_grid(ema, process, config, opt.grid_nfe, device, (run_dir / grid_name(step)).string());
   };
 
   const int B = config.batch;

@@ -85,6 +85,7 @@ expect_error 2 "already holds a checkpoint" -- "${run[@]}" --out "$tmp/run" --st
 [[ $(md5sum <"$tmp/run/last.ckpt") == "$sum" ]] && ok || bad "refused run changed last.ckpt"
 expect_error 2 "no checkpoint" -- train --resume --out "$tmp/elsewhere" --steps 5 --no-progress
 expect_error 2 "not toy:rings" -- train --resume --data toy:rings --out "$tmp/run" --steps 80 --no-progress
+expect_error 2 "--pde differs from the checkpoint's" -- train --resume --pde pfgm --out "$tmp/run" --steps 80 --no-progress
 if "$genphys" train --resume --out "$tmp/run" --steps 80 --no-progress --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "resume: $(cat "$tmp/err")"; fi
 grep -q "steps 60..80" "$tmp/out" && ok || bad "resume summary: $(cat "$tmp/out")"
 grep -q '"event":"resume"' "$tmp/run/stats.jsonl" && ok || bad "no resume record"
