@@ -44,6 +44,9 @@ class ModuleOptions {
 /// The module's generative process in `dim`, or an InputError quoting why there is none.
 std::unique_ptr<GenerativeProcess> require_process(const PdeModule& module, int dim);
 
+/// Refuses an empty value (`--D ""`, `--csv ""`) instead of letting it mean "not given".
+CLI::Validator non_empty();
+
 /// Splits "a,b,c" (no empty items allowed).
 std::vector<std::string> split_list(const std::string& text, const std::string& what);
 

@@ -47,7 +47,7 @@ auto supported(const PdeModule& m, F&& f) {
   }
 }
 
-void write_plot(const PdeModule& m, const GreenOptions& opt, double r_max) {
+void write_plot(const PdeModule& m, const GreenOptions& opt, double r_max, const std::string& path) {
   plot::Panel panel;
   panel.title = fmt::format("p = {}, N = {}; each curve / its max |p|", m.density_flow_form().p, opt.dim);
   panel.xlabel = "r = |x - y|";
@@ -85,20 +85,19 @@ void write_plot(const PdeModule& m, const GreenOptions& opt, double r_max) {
   const std::string method = m.green_method(opt.dim);
   fig.title = fmt::format("{}: {} ({})", m.name(), m.equation(), method.substr(0, method.find(':')));
   fig.panels = {panel};
-  plot::save_png(fig, opt.plot);
-  std::cerr << "wrote " << opt.plot << "\n";
+  plot::save_png(fig, path);
 }
 
 }  // namespace
 
 CommandRunner setup_green(CLI::App& app) {
   auto opt = std::make_shared<GreenOptions>();
-  app.add_option("--pde", opt->pde, "PDE module name or alias")->required();
+  app.add_option("--pde", opt->pde, "PDE module name or alias")->required()->check(non_empty());
   app.add_option("--dim", opt->dim, "data dimension N")->required();
   app.add_option("--t", opt->t, "time t > 0 (r_D for Poisson/PFGM++)")->required();
-  app.add_option("--r", opt->radii, "radii r = |x - y| >= 0, comma-separated")->required();
+  app.add_option("--r", opt->radii, "radii r = |x - y| >= 0, comma-separated")->required()->check(non_empty());
   app.add_flag("--json", opt->json, "one JSON object per radius: r, t, value, log_value, sign, p, log_p, p_sign, method");
-  app.add_option("--plot", opt->plot, "write a PNG of p(r) at t/4, t/2, t, 2t (zero line: negative lobes show)");
+  app.add_option("--plot", opt->plot, "write a PNG of p(r) at t/4, t/2, t, 2t (zero line: negative lobes show)")->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {
     if (opt->dim < 1) throw InputError("--dim must be >= 1, got " + std::to_string(opt->dim));
@@ -110,9 +109,15 @@ CommandRunner setup_green(CLI::App& app) {
       radii.push_back(r);
     }
     const auto m = opt->module.make(opt->pde);
-    if (!opt->plot.empty()) check_writable(opt->plot);
+    OutputSet outputs;
+    outputs.add("-");
+    if (!opt->plot.empty()) {
+      check_png_path(opt->plot, "--plot");
+      outputs.add(opt->plot);
+    }
     const std::string method = m->green_method(opt->dim);
 
+    std::string rows;
     for (double r : radii) {
       const SignedLog g = supported(*m, [&] { return m->green(r, opt->t, opt->dim); });
       const double value = g.value();
@@ -129,20 +134,22 @@ CommandRunner setup_green(CLI::App& app) {
         j["log_p"] = std::isfinite(p.log_abs) ? nlohmann::ordered_json(p.log_abs) : nlohmann::ordered_json(nullptr);
         j["p_sign"] = p.sign;
         j["method"] = method;
-        std::cout << j.dump() << "\n";
+        rows += j.dump() + "\n";
       } else {
-        std::cout << fmt::format("{:.10g} {:.10g} {:.10g} {:.12g} {:+d} {}\n", r, opt->t, value, g.log_abs, g.sign,
-                                 method);
+        rows += fmt::format("{:.10g} {:.10g} {:.10g} {:.12g} {:+d} {}\n", r, opt->t, value, g.log_abs, g.sign, method);
       }
     }
     if (!opt->plot.empty()) {
       double r_max = *std::max_element(radii.begin(), radii.end());
       if (!(r_max > 0)) r_max = 3 * opt->t * std::max(1.0, std::sqrt(static_cast<double>(opt->dim)));
       supported(*m, [&] {
-        write_plot(*m, *opt, r_max);
+        outputs.set_from_file(opt->plot, [&](const std::string& path) { write_plot(*m, *opt, r_max, path); });
         return 0;
       });
     }
+    outputs.set("-", rows);
+    outputs.commit();
+    if (!opt->plot.empty()) std::cerr << "wrote " << opt->plot << "\n";
     return 0;
   };
 }

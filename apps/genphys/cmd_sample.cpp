@@ -30,9 +30,12 @@ CommandRunner setup_sample(CLI::App& app) {
   auto exact = std::make_shared<ExactSampleCliOptions>();
   add_sample_options(app, *opt);
   add_exact_sample_options(app, *exact);
-  return [opt, exact]() -> int {
+  return [opt, exact, &app]() -> int {
     if (exact->exact) {
       if (!opt->grid.empty() || !opt->out.empty()) throw InputError("--exact writes --csv and --plot (not --grid/--out)");
+      for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads"})
+        if (app.count(flag) > 0)
+          throw InputError(std::string(flag) + " is for a network (--ckpt); --exact draws samples 0..n-1 on the CPU");
       return run_exact_sample(*opt, *exact);
     }
     if (!exact->csv.empty() || !exact->plot.empty() || !exact->pde.empty() || !exact->data.empty())

@@ -226,7 +226,8 @@ Eigen::MatrixXd load_points(const std::string& spec, std::uint64_t seed, int def
   return load_csv_points(spec);
 }
 
-void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bool header) {
+std::string format_csv_points(const Eigen::MatrixXd& points, bool header) {
+  if (!points.allFinite()) throw InputError("a point has a NaN or infinite coordinate; not written");
   std::string text;
   if (header) {
     for (Eigen::Index c = 0; c < points.cols(); ++c) text += fmt::format("{}x{}", c ? "," : "", c);
@@ -236,7 +237,11 @@ void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bo
     for (Eigen::Index c = 0; c < points.cols(); ++c) text += fmt::format("{}{:.17g}", c ? "," : "", points(r, c));
     text += '\n';
   }
-  write_file_atomic(path, text);
+  return text;
+}
+
+void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bool header) {
+  write_file_atomic(path, format_csv_points(points, header));
 }
 
 }  // namespace genphys
