@@ -158,15 +158,17 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
     throw InputError(fmt::format("{}: the samples are not finite (the noise range overflows); lower --sigma-max or "
                                  "rescale the data", module->name()));
   const double median = median_nearest_distance(r.samples, data);
-  std::cout << fmt::format("{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]",
-                           o.n, module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
-  if (opt.birth_death == BirthDeath::reweight) std::cout << fmt::format(", ESS {:.1f}", r.ess);
-  std::cout << fmt::format(", median distance to nearest data point {:.3g}\n", median);
+  // The report goes out after the files: a failed output leaves no report of success.
+  std::string report = fmt::format(
+      "{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]", o.n,
+      module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
+  if (opt.birth_death == BirthDeath::reweight) report += fmt::format(", ESS {:.1f}", r.ess);
+  report += fmt::format(", median distance to nearest data point {:.3g}\n", median);
   if (o.prior_gap) {
     const PriorGap g = prior_gap(*process, data, o.n, s.seed, opt.sigma_max > 0 ? opt.sigma_max : process->sigma_max());
-    std::cout << fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "
-                             "(two prior draws: {:.4f}, n = {})\n",
-                             g.sigma_max, g.t_max, g.sliced_ks, g.noise_floor, g.n);
+    report += fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "
+                          "(two prior draws: {:.4f}, n = {})\n",
+                          g.sigma_max, g.t_max, g.sliced_ks, g.noise_floor, g.n);
   }
   if (!o.csv.empty()) outputs.set(o.csv, format_csv_points(r.samples));
   if (!o.plot.empty())
@@ -174,6 +176,7 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
       save_scatter(data, r, fmt::format("{}: exact field, {} NFE {}", module->name(), s.solver, r.nfe), path);
     });
   outputs.commit();
+  std::cout << report;
   return 0;
 }
 

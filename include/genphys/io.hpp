@@ -31,7 +31,7 @@ void check_png_path(const std::string& path, const std::string& flag);
 /// path as check_writable does, and refuses one file named for two outputs); set() the contents
 /// as they are made; commit() at the end writes them with write_file_atomic's guarantees. commit
 /// first stages every regular file as a flushed temp file beside it, then writes the in-place
-/// outputs (standard output, devices, FIFOs), and renames the temp files over their targets only
+/// outputs (devices and FIFOs, then standard output), and renames the temp files over their targets only
 /// when all of that succeeded: a failure leaves every existing file as it was and no temp file.
 class OutputSet {
  public:

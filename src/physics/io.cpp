@@ -222,9 +222,11 @@ void OutputSet::commit() {
       if (!o.content) throw std::logic_error("OutputSet: nothing was set for " + o.path);
       staged.push_back(stage(o.path, *o.content));
     }
-    // In-place outputs (standard output, devices, FIFOs) first: if one fails, no file is replaced.
-    for (const auto& s : staged)
-      if (s.tmp.empty()) publish(s);
+    // In-place outputs first, devices and FIFOs before standard output: if one fails, no file
+    // is replaced.
+    for (const bool to_stdout : {false, true})
+      for (const auto& s : staged)
+        if (s.tmp.empty() && (s.target == "-") == to_stdout) publish(s);
   } catch (...) {
     for (const auto& s : staged) discard(s);
     throw;
