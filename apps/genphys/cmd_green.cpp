@@ -120,6 +120,8 @@ CommandRunner setup_green(CLI::App& app) {
     std::string rows;
     for (double r : radii) {
       const SignedLog g = supported(*m, [&] { return m->green(r, opt->t, opt->dim); });
+      if (std::isnan(g.log_abs))
+        throw InputError(fmt::format("G(r = {:g}, t = {:g}) in N = {} is not a number for {}", r, opt->t, opt->dim, m->name()));
       const double value = g.value();
       if (opt->json) {
         const SignedLog p = supported(*m, [&] { return m->point_flow(r, opt->t, opt->dim).p; });
@@ -129,6 +131,9 @@ CommandRunner setup_green(CLI::App& app) {
         j["value"] = std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
         j["log_value"] = std::isfinite(g.log_abs) ? nlohmann::ordered_json(g.log_abs) : nlohmann::ordered_json(nullptr);
         j["sign"] = g.sign;
+        if (std::isnan(p.log_abs))
+          throw InputError(fmt::format("p(r = {:g}, t = {:g}) in N = {} is not a number for {}", r, opt->t, opt->dim,
+                                       m->name()));
         const double pv = p.value();
         j["p"] = std::isfinite(pv) ? nlohmann::ordered_json(pv) : nlohmann::ordered_json(nullptr);
         j["log_p"] = std::isfinite(p.log_abs) ? nlohmann::ordered_json(p.log_abs) : nlohmann::ordered_json(nullptr);

@@ -1,8 +1,10 @@
 #include "genphys/toy_data.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -162,8 +164,10 @@ ToySpec parse_toy_spec(const std::string& spec, int default_n) {
 }
 
 Eigen::MatrixXd load_csv_points(const std::string& path) {
+  errno = 0;
   std::ifstream in(path);
-  if (!in) throw InputError("cannot open point file '" + path + "'");
+  // The reason (missing, a folder that cannot be searched, no read permission) comes from errno.
+  if (!in) throw InputError("cannot open point file '" + path + "': " + std::strerror(errno ? errno : ENOENT));
   std::vector<double> values;
   long cols = -1;
   long first_data_line = 0;

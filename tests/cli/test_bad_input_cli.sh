@@ -24,7 +24,7 @@ refuse() {
   shift 2
   [[ -s $tmp/out ]] && bad "$* -> wrote to standard output: $(head -c 200 "$tmp/out")"
   [[ $(sums) == "$before" ]] || bad "$* -> changed an existing output file"
-  [[ -z $(find "$tmp" -name '*.tmp.*') ]] || bad "$* -> left temp files: $(find "$tmp" -name '*.tmp.*')"
+  [[ -z $(find "$tmp" -name '*.tmp.*' 2>/dev/null) ]] || bad "$* -> left temp files"
 }
 
 # Each case names the flags it needs beyond these (CLI11 refuses a flag given twice).
@@ -119,7 +119,7 @@ refuse "need about .* GB; the limit is 16 GB" -- "${moons[@]}" --data toy:moons:
 refuse "--seeds is for a network" -- "${moons[@]}" --data toy:moons:50 --n 10 --seeds 0-3 --csv "$keep/a.csv"
 refuse "--plot writes a PNG" -- "${moons[@]}" --data toy:moons:50 --n 10 --csv "$keep/a.csv" --plot "$keep/a.jpg"
 refuse "given for two outputs" -- "${moons[@]}" --data toy:moons:50 --n 10 --csv "$keep/a.png" --plot "$keep/a.png"
-refuse "cannot open point file" -- "${moons[@]}" --n 10 --data "$tmp/none.csv" --csv "$keep/a.csv"
+refuse "cannot open point file .*: No such file or directory" -- "${moons[@]}" --n 10 --data "$tmp/none.csv" --csv "$keep/a.csv"
 printf '1,2,3\n4,5,6\n' >"$tmp/three.csv"
 refuse "--plot draws 2D data" -- "${moons[@]}" --n 10 --data "$tmp/three.csv" --csv "$keep/a.csv" --plot "$keep/a.png"
 refuse "nothing to write" -- "${moons[@]}" --data toy:moons:50 --n 10
@@ -133,7 +133,8 @@ refuse "exactly one of --pde NAME or --all" -- check
 if [[ $(id -u) -ne 0 ]]; then
   mkdir -p "$tmp/locked/sub"
   chmod 000 "$tmp/locked"
-  refuse "Permission denied" -- "${disp[@]}" --csv "$tmp/locked/sub/x.csv"
+  refuse "directory $tmp/locked/sub: Permission denied" -- "${disp[@]}" --csv "$tmp/locked/sub/x.csv"
+  refuse "cannot open point file .*: Permission denied" -- "${moons[@]}" --n 10 --data "$tmp/locked/sub/x.csv" --csv "$keep/a.csv"
   chmod 700 "$tmp/locked"
 fi
 
