@@ -39,15 +39,21 @@ std::string read(const std::string& path) {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
+// An existing a.csv ("old a") and a set with a.csv (its new bytes set) and `second` added.
+OutputSet with_a_csv(const TempDir& dir, const std::string& second) {
+  write(dir.file("a.csv"), "old a");
+  OutputSet out;
+  out.add(dir.file("a.csv"));
+  out.add(second);
+  out.set(dir.file("a.csv"), "new a");
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("OutputSet writes every output at commit, none before") {
   TempDir dir;
-  write(dir.file("a.csv"), "old a");
-  OutputSet out;
-  out.add(dir.file("a.csv"));
-  out.add(dir.file("b.png"));
-  out.set(dir.file("a.csv"), "new a");
+  OutputSet out = with_a_csv(dir, dir.file("b.png"));
   out.set_from_file(dir.file("b.png"), [](const std::string& path) {
     CHECK(fs::path(path).extension() == ".png");  // the writer sees the target's extension
     write(path, "png bytes");
@@ -62,11 +68,7 @@ TEST_CASE("OutputSet writes every output at commit, none before") {
 
 TEST_CASE("OutputSet: a failing output leaves the others untouched") {
   TempDir dir;
-  write(dir.file("a.csv"), "old a");
-  OutputSet out;
-  out.add(dir.file("a.csv"));
-  out.add(dir.file("b.png"));
-  out.set(dir.file("a.csv"), "new a");
+  OutputSet out = with_a_csv(dir, dir.file("b.png"));
   // The writer of the second output fails: nothing is written, the first file keeps its bytes.
   CHECK_THROWS_AS(out.set_from_file(dir.file("b.png"), [](const std::string&) { throw InputError("plot failed"); }),
                   InputError);
@@ -77,11 +79,7 @@ TEST_CASE("OutputSet: a failing output leaves the others untouched") {
 TEST_CASE("OutputSet: a failing in-place output (a full disk) replaces no file") {
   if (::access("/dev/full", W_OK) != 0) return;
   TempDir dir;
-  write(dir.file("a.csv"), "old a");
-  OutputSet out;
-  out.add(dir.file("a.csv"));
-  out.add("/dev/full");
-  out.set(dir.file("a.csv"), "new a");
+  OutputSet out = with_a_csv(dir, "/dev/full");
   out.set("/dev/full", "bytes");
   CHECK_THROWS_WITH(out.commit(), Catch::Contains("cannot write /dev/full"));
   CHECK(read(dir.file("a.csv")) == "old a");
