@@ -49,7 +49,7 @@ CommandRunner setup_check(CLI::App& app) {
   app.add_flag("--json", opt->json, "print JSON (one object, or one per line with --all)");
   opt->module.add_to(&app);
   return [opt]() -> int {
-    if (opt->dim < 1) throw InputError("--dim must be >= 1, got " + std::to_string(opt->dim));
+    check_dim(opt->dim);
     if (opt->all == !opt->pde.empty()) throw InputError("give exactly one of --pde NAME or --all");
     std::vector<CheckResult> rows;
     if (opt->all) {

@@ -100,7 +100,7 @@ CommandRunner setup_green(CLI::App& app) {
   app.add_option("--plot", opt->plot, "write a PNG of p(r) at t/4, t/2, t, 2t (zero line: negative lobes show)")->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {
-    if (opt->dim < 1) throw InputError("--dim must be >= 1, got " + std::to_string(opt->dim));
+    check_dim(opt->dim);
     if (!(opt->t > 0) || !std::isfinite(opt->t)) throw InputError(fmt::format("--t must be > 0, got {}", opt->t));
     std::vector<double> radii;
     for (const auto& item : split_list(opt->radii, "--r")) {

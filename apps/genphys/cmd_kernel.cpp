@@ -41,11 +41,11 @@ CommandRunner setup_kernel(CLI::App& app) {
   app.add_option("--t", opt->t, "the module's time t (r_D for Poisson/PFGM++)");
   app.add_option("--sigma", opt->sigma, "or: the noise level sigma, mapped to t by the module");
   app.add_option("--samples", opt->samples, "number of independent draws")->capture_default_str();
-  app.add_option("--seed", opt->seed, "draw i uses stream (seed, i)")->capture_default_str();
+  app.add_option("--seed", opt->seed, "draw i uses stream (seed, i)")->check(non_negative())->capture_default_str();
   app.add_option("--csv", opt->csv, "write the CSV (one column: radius) here (default: standard output)")->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {
-    if (opt->dim < 1) throw InputError("--dim must be >= 1, got " + std::to_string(opt->dim));
+    check_dim(opt->dim);
     if (opt->samples < 1 || opt->samples > 100000000) throw InputError("--samples must be in [1, 1e8]");
     if ((opt->t != 0) == (opt->sigma != 0)) throw InputError("give exactly one of --t T or --sigma S");
     for (double v : {opt->t, opt->sigma})

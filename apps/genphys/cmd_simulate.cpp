@@ -89,7 +89,7 @@ CommandRunner setup_simulate(CLI::App& app) {
   app.add_option("--length", opt->length, "side of the periodic box [-L/2, L/2)")->capture_default_str();
   app.add_option("--width", opt->width, "standard deviation of each initial bump (default max(0.15, 2 dx))");
   app.add_option("--sources", opt->sources, "number of initial bumps (random positions)")->capture_default_str();
-  app.add_option("--seed", opt->seed, "random seed for the bump positions")->capture_default_str();
+  app.add_option("--seed", opt->seed, "random seed for the bump positions")->check(non_negative())->capture_default_str();
   app.add_option("--out", opt->out, "PNG: curves per t (1D) or a row of heatmaps (2D, one colour scale)")->required()->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {

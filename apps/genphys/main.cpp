@@ -1,4 +1,6 @@
 // genphys: physical processes as generative models.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -71,6 +73,18 @@ ParamValues ModuleOptions::given() const {
   for (const auto& [name, value] : values_)
     if (value) out[name] = *value;
   return out;
+}
+
+void check_dim(int dim) {
+  if (dim < 1 || dim > kMaxDim) throw InputError(fmt::format("--dim must be >= 1 and <= {}, got {}", kMaxDim, dim));
+}
+
+CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& value) {
+        return value.find('-') != std::string::npos ? "must be >= 0, got " + value : std::string();
+      },
+      "", "non-negative");
 }
 
 CLI::Validator non_empty() {

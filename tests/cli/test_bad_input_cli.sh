@@ -124,6 +124,14 @@ printf '1,2,3\n4,5,6\n' >"$tmp/three.csv"
 refuse "--plot draws 2D data" -- "${moons[@]}" --n 10 --data "$tmp/three.csv" --csv "$keep/a.csv" --plot "$keep/a.png"
 refuse "nothing to write" -- "${moons[@]}" --data toy:moons:50 --n 10
 
+# --- seeds and dimensions: no wrap-around, no dimension the module machinery cannot handle.
+refuse "--seed: must be >= 0, got -1" -- "${ker[@]}" --t 1 --seed -1
+refuse "--seed: must be >= 0, got -1" -- "${sim[@]}" --seed -1 --out "$keep/a.png"
+refuse "--seed: must be >= 0, got -5" -- "${moons[@]}" --data toy:moons:50 --n 10 --seed -5 --csv "$keep/a.csv"
+refuse "--dim must be >= 1 and <= 100000, got 2147483647" -- check --all --dim 2147483647
+refuse "--dim must be >= 1 and <= 100000, got 1000000" -- "${green[@]}" --t 1 --r 1 --dim 1000000
+refuse "--dim must be >= 1 and <= 100000, got 200000" -- kernel --pde poisson --dim 200000 --t 1
+
 # --- check.
 refuse "unknown PDE 'nosuch'" -- check --pde nosuch
 refuse "--dim must be >= 1" -- check --pde diffusion --dim 0
