@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "cli.hpp"
 #include "genphys/density_flow.hpp"
@@ -37,13 +38,16 @@ double parse_number(const std::string& text, const std::string& what) {
   return x;
 }
 
-// Calls into the module, turning "no Green's function here" into a one-line input error.
+// Calls into the module, turning "no Green's function here" and a special function's domain
+// error at extreme arguments (t = 1e-200 underflows its argument to 0) into one-line input errors.
 template <class F>
-auto supported(const PdeModule& m, F&& f) {
+auto supported(const PdeModule& m, const GreenOptions& opt, F&& f) {
   try {
     return f();
   } catch (const NotSupported& e) {
     throw InputError(e.what());
+  } catch (const std::domain_error& e) {
+    throw InputError(fmt::format("{} in N = {} cannot be evaluated at t = {:g}: {}", m.name(), opt.dim, opt.t, e.what()));
   }
 }
 
@@ -119,12 +123,12 @@ CommandRunner setup_green(CLI::App& app) {
 
     std::string rows;
     for (double r : radii) {
-      const SignedLog g = supported(*m, [&] { return m->green(r, opt->t, opt->dim); });
+      const SignedLog g = supported(*m, *opt, [&] { return m->green(r, opt->t, opt->dim); });
       if (std::isnan(g.log_abs))
         throw InputError(fmt::format("G(r = {:g}, t = {:g}) in N = {} is not a number for {}", r, opt->t, opt->dim, m->name()));
       const double value = g.value();
       if (opt->json) {
-        const SignedLog p = supported(*m, [&] { return m->point_flow(r, opt->t, opt->dim).p; });
+        const SignedLog p = supported(*m, *opt, [&] { return m->point_flow(r, opt->t, opt->dim).p; });
         nlohmann::ordered_json j;
         j["r"] = r;
         j["t"] = opt->t;
@@ -147,7 +151,7 @@ CommandRunner setup_green(CLI::App& app) {
     if (!opt->plot.empty()) {
       double r_max = *std::max_element(radii.begin(), radii.end());
       if (!(r_max > 0)) r_max = 3 * opt->t * std::max(1.0, std::sqrt(static_cast<double>(opt->dim)));
-      supported(*m, [&] {
+      supported(*m, *opt, [&] {
         outputs.set_from_file(opt->plot, [&](const std::string& path) { write_plot(*m, *opt, r_max, path); });
         return 0;
       });

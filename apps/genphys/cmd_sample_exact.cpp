@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <stdexcept>
 
 #include "cli.hpp"
 #include "genphys/exact_sampler.hpp"
@@ -14,9 +15,10 @@
 namespace genphys::cli {
 namespace {
 
-// Beyond these the field's squared distances and exponentials leave double's range, or the run
-// cannot fit in memory: refused before any work.
-constexpr double kMaxSigma = 1e100;
+// Beyond these the field's squared distances and exponentials leave double's range (below
+// kMinSigma the kernels are narrower than the distances' rounding), or the run cannot fit in
+// memory: refused before any work.
+constexpr double kMinSigma = 1e-6, kMaxSigma = 1e100;
 constexpr double kMaxCoordinate = 1e100;
 constexpr double kMaxBytes = 16e9;
 constexpr int kMaxNfe = 100000;
@@ -94,8 +96,8 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   if (s.nfe > kMaxNfe) throw InputError(fmt::format("--nfe must be <= {}, got {}", kMaxNfe, s.nfe));
   if (o.csv.empty() && o.plot.empty()) throw InputError("nothing to write: give --csv F.csv and/or --plot F.png");
   for (const auto& [flag, value] : {std::pair{"--sigma-min", s.sigma_min}, std::pair{"--sigma-max", s.sigma_max}})
-    if (!(value >= 0) || !std::isfinite(value) || value > kMaxSigma)
-      throw InputError(fmt::format("{} must be a positive number <= {:g} (0: the module's default), got {}", flag,
+    if (value != 0 && !(value >= kMinSigma && value <= kMaxSigma))
+      throw InputError(fmt::format("{} must be in [{:g}, {:g}] (or 0: the module's default), got {}", flag, kMinSigma,
                                    kMaxSigma, value));
   if (s.sigma_min > 0 && s.sigma_max > 0 && !(s.sigma_min < s.sigma_max))
     throw InputError(fmt::format("--sigma-min ({}) must be below --sigma-max ({})", s.sigma_min, s.sigma_max));
@@ -153,10 +155,15 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   }
 
   if (o.prior_gap && o.n < 2) throw InputError("--prior-gap needs --n >= 2");
-  const ExactSamples r = sample_exact(*process, data, o.n, s.seed, opt);
+  ExactSamples r;
+  try {
+    r = sample_exact(*process, data, o.n, s.seed, opt);
+  } catch (const std::domain_error& e) {  // a special function beyond its range at these noise levels
+    throw InputError(fmt::format("{} cannot be sampled in this noise range: {}", module->name(), e.what()));
+  }
   if (!r.samples.allFinite())
-    throw InputError(fmt::format("{}: the samples are not finite (the noise range overflows); lower --sigma-max or "
-                                 "rescale the data", module->name()));
+    throw InputError(fmt::format("{}: the samples are not finite; narrow the --sigma-min/--sigma-max range or rescale "
+                                 "the data", module->name()));
   const double median = median_nearest_distance(r.samples, data);
   // The report goes out after the files: a failed output leaves no report of success.
   std::string report = fmt::format(

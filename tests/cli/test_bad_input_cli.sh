@@ -91,6 +91,7 @@ refuse "--t must be > 0" -- "${green[@]}" --dim 3 --r 1 --t inf
 refuse "is not a finite number" -- "${green[@]}" --dim 3 --t 1 --r 1,nan
 refuse "--r values must be >= 0" -- "${green[@]}" --dim 3 --t 1 --r -1
 refuse "--dim must be >= 1" -- "${green[@]}" --t 1 --r 1 --dim 0
+refuse "dissipative-wave in N = 2 cannot be evaluated at t = 1e-200" -- green --pde dissipative-wave --dim 2 --t 1e-200 --r 0,1 --json
 refuse "--plot writes a PNG: 'g.jpg' must end in .png" -- "${green[@]}" --dim 3 --t 1 --r 1 --plot g.jpg
 
 # --- simulate.
@@ -103,10 +104,11 @@ refuse "--t-max must be > 0" -- "${sim[@]}" --t-max inf --out "$keep/a.png"
 refuse "--grid must be even" -- "${sim[@]}" --grid 1000000 --out "$keep/a.png"
 
 # --- sample --exact: noise range, data range and sizes checked before any work.
-refuse "--sigma-max must be a positive number <= 1e+100" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max 1e300 --csv "$keep/a.csv"
-refuse "--sigma-max must be a positive number" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max nan --csv "$keep/a.csv"
-refuse "--sigma-min must be a positive number" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min -1 --csv "$keep/a.csv"
-refuse "--sigma-min must be a positive number" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min inf --csv "$keep/a.csv"
+refuse "--sigma-max must be in \[1e-06, 1e+100\] (or 0: the module.s default), got 1e+300" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max 1e300 --csv "$keep/a.csv"
+refuse "--sigma-max must be in" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max nan --csv "$keep/a.csv"
+refuse "--sigma-min must be in" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min -1 --csv "$keep/a.csv"
+refuse "--sigma-min must be in" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min inf --csv "$keep/a.csv"
+refuse "--sigma-min must be in \[1e-06, 1e+100\] (or 0: the module.s default), got 1e-50" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min 1e-50 --csv "$keep/a.csv"
 refuse "--sigma-min (0.5) must be below --sigma-max (0.1)" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min 0.5 --sigma-max 0.1 --csv "$keep/a.csv"
 printf '1e308,1\n2,3\n3,4\n' >"$tmp/huge.csv"
 refuse "coordinates must be within +-1e+100, found 1e+308" -- "${moons[@]}" --n 10 --data "$tmp/huge.csv" --csv "$keep/a.csv"
