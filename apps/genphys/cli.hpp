@@ -44,6 +44,18 @@ class ModuleOptions {
 /// The module's generative process in `dim`, or an InputError quoting why there is none.
 std::unique_ptr<GenerativeProcess> require_process(const PdeModule& module, int dim);
 
+/// Largest data dimension the physics commands take: beyond it some modules' Bessel and
+/// quadrature machinery runs for minutes or gives up.
+constexpr int kMaxDim = 100000;
+/// Throws InputError ("--dim must be >= 1 and <= 100000, got 0") for a dimension out of range.
+void check_dim(int dim);
+
+/// Refuses an empty value (`--D ""`, `--csv ""`) instead of letting it mean "not given".
+CLI::Validator non_empty();
+
+/// Refuses a negative value for an unsigned option (`--seed -1` would wrap to 2^64 - 1).
+CLI::Validator non_negative();
+
 /// Splits "a,b,c" (no empty items allowed).
 std::vector<std::string> split_list(const std::string& text, const std::string& what);
 

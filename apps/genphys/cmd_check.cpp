@@ -43,13 +43,13 @@ void print_table(const std::vector<CheckResult>& rows) {
 
 CommandRunner setup_check(CLI::App& app) {
   auto opt = std::make_shared<CheckOptions>();
-  app.add_option("--pde", opt->pde, "PDE module name or alias (see --all for the list), or custom");
+  app.add_option("--pde", opt->pde, "PDE module name or alias (see --all for the list), or custom")->check(non_empty());
   app.add_flag("--all", opt->all, "check every registered module with its default parameters");
   app.add_option("--dim", opt->dim, "data dimension N")->capture_default_str();
   app.add_flag("--json", opt->json, "print JSON (one object, or one per line with --all)");
   opt->module.add_to(&app);
   return [opt]() -> int {
-    if (opt->dim < 1) throw InputError("--dim must be >= 1, got " + std::to_string(opt->dim));
+    check_dim(opt->dim);
     if (opt->all == !opt->pde.empty()) throw InputError("give exactly one of --pde NAME or --all");
     std::vector<CheckResult> rows;
     if (opt->all) {

@@ -62,19 +62,24 @@ void add_to_plot(const PdeModule& m, const std::vector<Curve>& curves, int color
 
 CommandRunner setup_dispersion(CLI::App& app) {
   auto opt = std::make_shared<DispersionOptions>();
-  app.add_option("--pde", opt->pdes, "PDE module name, or a comma-separated list to overlay")->required();
+  app.add_option("--pde", opt->pdes, "PDE module name, or a comma-separated list to overlay")->required()->check(non_empty());
   app.add_option("--kmax", opt->kmax, "largest wave number k")->capture_default_str();
   app.add_option("--points", opt->points, "number of k values in [0, kmax]")->capture_default_str();
-  app.add_option("--csv", opt->csv, "write the CSV here (default: standard output)");
-  app.add_option("--plot", opt->plot, "write a PNG plot of Im and Re omega_j(k) here");
+  app.add_option("--csv", opt->csv, "write the CSV here (default: standard output)")->check(non_empty());
+  app.add_option("--plot", opt->plot, "write a PNG plot of Im and Re omega_j(k) here")->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {
     if (!(opt->kmax > 0) || !std::isfinite(opt->kmax)) throw InputError("--kmax must be a positive number");
     if (opt->points < 2 || opt->points > 1000000) throw InputError("--points must be in [2, 1000000]");
     const std::vector<std::string> names = split_list(opt->pdes, "--pde");
     opt->module.check_used(names);
-    if (!opt->csv.empty()) check_writable(opt->csv);
-    if (!opt->plot.empty()) check_writable(opt->plot);
+    const std::string csv_path = opt->csv.empty() ? "-" : opt->csv;
+    OutputSet outputs;
+    outputs.add(csv_path);
+    if (!opt->plot.empty()) {
+      check_png_path(opt->plot, "--plot");
+      outputs.add(opt->plot);
+    }
 
     std::ostringstream csv;
     csv << "pde,branch,k,re_omega,im_omega\n";
@@ -94,6 +99,9 @@ CommandRunner setup_dispersion(CLI::App& app) {
         for (int i = 0; i < opt->points; ++i) {
           const double k = opt->kmax * i / (opt->points - 1);
           const complex w = branch.omega(k);
+          if (!std::isfinite(w.real()) || !std::isfinite(w.imag()))
+            throw InputError(fmt::format("{} branch \"{}\": omega({:g}) is not finite; use a smaller --kmax", m->name(),
+                                         branch.label, k));
           c.k.push_back(k);
           c.re.push_back(w.real());
           c.im.push_back(w.imag());
@@ -103,11 +111,7 @@ CommandRunner setup_dispersion(CLI::App& app) {
       }
       add_to_plot(*m, curves, color++, im_panel, re_panel);
     }
-    if (opt->csv.empty()) {
-      std::cout << csv.str();
-    } else {
-      write_file_atomic(opt->csv, csv.str());
-    }
+    outputs.set(csv_path, csv.str());
     if (!opt->plot.empty()) {
       for (auto* p : {&im_panel, &re_panel}) {
         p->xmin = 0.0;
@@ -123,9 +127,10 @@ CommandRunner setup_dispersion(CLI::App& app) {
       fig.rows = 2;
       fig.title = "Dispersion relations, phi ~ exp(i(k.x - omega t)); solid: the branch C2 uses";
       fig.panels = {im_panel, re_panel};
-      plot::save_png(fig, opt->plot);
-      std::cerr << "wrote " << opt->plot << "\n";
+      outputs.set_from_file(opt->plot, [&](const std::string& path) { plot::save_png(fig, path); });
     }
+    outputs.commit();
+    if (!opt->plot.empty()) std::cerr << "wrote " << opt->plot << "\n";
     return 0;
   };
 }

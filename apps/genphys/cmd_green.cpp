@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "cli.hpp"
 #include "genphys/density_flow.hpp"
@@ -37,17 +38,20 @@ double parse_number(const std::string& text, const std::string& what) {
   return x;
 }
 
-// Calls into the module, turning "no Green's function here" into a one-line input error.
+// Calls into the module, turning "no Green's function here" and a special function's domain
+// error at extreme arguments (t = 1e-200 underflows its argument to 0) into one-line input errors.
 template <class F>
-auto supported(const PdeModule& m, F&& f) {
+auto supported(const PdeModule& m, const GreenOptions& opt, F&& f) {
   try {
     return f();
   } catch (const NotSupported& e) {
     throw InputError(e.what());
+  } catch (const std::domain_error& e) {
+    throw InputError(fmt::format("{} in N = {} cannot be evaluated at t = {:g}: {}", m.name(), opt.dim, opt.t, e.what()));
   }
 }
 
-void write_plot(const PdeModule& m, const GreenOptions& opt, double r_max) {
+void write_plot(const PdeModule& m, const GreenOptions& opt, double r_max, const std::string& path) {
   plot::Panel panel;
   panel.title = fmt::format("p = {}, N = {}; each curve / its max |p|", m.density_flow_form().p, opt.dim);
   panel.xlabel = "r = |x - y|";
@@ -85,23 +89,22 @@ void write_plot(const PdeModule& m, const GreenOptions& opt, double r_max) {
   const std::string method = m.green_method(opt.dim);
   fig.title = fmt::format("{}: {} ({})", m.name(), m.equation(), method.substr(0, method.find(':')));
   fig.panels = {panel};
-  plot::save_png(fig, opt.plot);
-  std::cerr << "wrote " << opt.plot << "\n";
+  plot::save_png(fig, path);
 }
 
 }  // namespace
 
 CommandRunner setup_green(CLI::App& app) {
   auto opt = std::make_shared<GreenOptions>();
-  app.add_option("--pde", opt->pde, "PDE module name or alias")->required();
+  app.add_option("--pde", opt->pde, "PDE module name or alias")->required()->check(non_empty());
   app.add_option("--dim", opt->dim, "data dimension N")->required();
   app.add_option("--t", opt->t, "time t > 0 (r_D for Poisson/PFGM++)")->required();
-  app.add_option("--r", opt->radii, "radii r = |x - y| >= 0, comma-separated")->required();
+  app.add_option("--r", opt->radii, "radii r = |x - y| >= 0, comma-separated")->required()->check(non_empty());
   app.add_flag("--json", opt->json, "one JSON object per radius: r, t, value, log_value, sign, p, log_p, p_sign, method");
-  app.add_option("--plot", opt->plot, "write a PNG of p(r) at t/4, t/2, t, 2t (zero line: negative lobes show)");
+  app.add_option("--plot", opt->plot, "write a PNG of p(r) at t/4, t/2, t, 2t (zero line: negative lobes show)")->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {
-    if (opt->dim < 1) throw InputError("--dim must be >= 1, got " + std::to_string(opt->dim));
+    check_dim(opt->dim);
     if (!(opt->t > 0) || !std::isfinite(opt->t)) throw InputError(fmt::format("--t must be > 0, got {}", opt->t));
     std::vector<double> radii;
     for (const auto& item : split_list(opt->radii, "--r")) {
@@ -110,39 +113,52 @@ CommandRunner setup_green(CLI::App& app) {
       radii.push_back(r);
     }
     const auto m = opt->module.make(opt->pde);
-    if (!opt->plot.empty()) check_writable(opt->plot);
+    OutputSet outputs;
+    outputs.add("-");
+    if (!opt->plot.empty()) {
+      check_png_path(opt->plot, "--plot");
+      outputs.add(opt->plot);
+    }
     const std::string method = m->green_method(opt->dim);
 
+    std::string rows;
     for (double r : radii) {
-      const SignedLog g = supported(*m, [&] { return m->green(r, opt->t, opt->dim); });
+      const SignedLog g = supported(*m, *opt, [&] { return m->green(r, opt->t, opt->dim); });
+      if (std::isnan(g.log_abs))
+        throw InputError(fmt::format("G(r = {:g}, t = {:g}) in N = {} is not a number for {}", r, opt->t, opt->dim, m->name()));
       const double value = g.value();
       if (opt->json) {
-        const SignedLog p = supported(*m, [&] { return m->point_flow(r, opt->t, opt->dim).p; });
+        const SignedLog p = supported(*m, *opt, [&] { return m->point_flow(r, opt->t, opt->dim).p; });
         nlohmann::ordered_json j;
         j["r"] = r;
         j["t"] = opt->t;
         j["value"] = std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
         j["log_value"] = std::isfinite(g.log_abs) ? nlohmann::ordered_json(g.log_abs) : nlohmann::ordered_json(nullptr);
         j["sign"] = g.sign;
+        if (std::isnan(p.log_abs))
+          throw InputError(fmt::format("p(r = {:g}, t = {:g}) in N = {} is not a number for {}", r, opt->t, opt->dim,
+                                       m->name()));
         const double pv = p.value();
         j["p"] = std::isfinite(pv) ? nlohmann::ordered_json(pv) : nlohmann::ordered_json(nullptr);
         j["log_p"] = std::isfinite(p.log_abs) ? nlohmann::ordered_json(p.log_abs) : nlohmann::ordered_json(nullptr);
         j["p_sign"] = p.sign;
         j["method"] = method;
-        std::cout << j.dump() << "\n";
+        rows += j.dump() + "\n";
       } else {
-        std::cout << fmt::format("{:.10g} {:.10g} {:.10g} {:.12g} {:+d} {}\n", r, opt->t, value, g.log_abs, g.sign,
-                                 method);
+        rows += fmt::format("{:.10g} {:.10g} {:.10g} {:.12g} {:+d} {}\n", r, opt->t, value, g.log_abs, g.sign, method);
       }
     }
     if (!opt->plot.empty()) {
       double r_max = *std::max_element(radii.begin(), radii.end());
       if (!(r_max > 0)) r_max = 3 * opt->t * std::max(1.0, std::sqrt(static_cast<double>(opt->dim)));
-      supported(*m, [&] {
-        write_plot(*m, *opt, r_max);
+      supported(*m, *opt, [&] {
+        outputs.set_from_file(opt->plot, [&](const std::string& path) { write_plot(*m, *opt, r_max, path); });
         return 0;
       });
     }
+    outputs.set("-", rows);
+    outputs.commit();
+    if (!opt->plot.empty()) std::cerr << "wrote " << opt->plot << "\n";
     return 0;
   };
 }

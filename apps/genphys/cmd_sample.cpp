@@ -14,7 +14,7 @@ void add_sample_options(CLI::App& app, SampleCliOptions& o) {
   app.add_option("--rtol", o.rtol, "rk45 relative tolerance")->capture_default_str();
   app.add_option("--atol", o.atol, "rk45 absolute tolerance")->capture_default_str();
   app.add_option("--seeds", o.seeds, "sample indices, e.g. 0-63 or 0,5,9-12")->capture_default_str();
-  app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i)")->capture_default_str();
+  app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i)")->check(non_negative())->capture_default_str();
   app.add_option("--batch", o.batch, "samples integrated together (results do not depend on it)")->capture_default_str();
   app.add_option("--grid", o.grid, "write a PNG grid (images) or scatter plot (2D points)");
   app.add_option("--out", o.out, "write samples: .pt (torch.load), .bin (raw float32) or .csv");
@@ -30,9 +30,12 @@ CommandRunner setup_sample(CLI::App& app) {
   auto exact = std::make_shared<ExactSampleCliOptions>();
   add_sample_options(app, *opt);
   add_exact_sample_options(app, *exact);
-  return [opt, exact]() -> int {
+  return [opt, exact, &app]() -> int {
     if (exact->exact) {
       if (!opt->grid.empty() || !opt->out.empty()) throw InputError("--exact writes --csv and --plot (not --grid/--out)");
+      for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads"})
+        if (app.count(flag) > 0)
+          throw InputError(std::string(flag) + " is for a network (--ckpt); --exact draws samples 0..n-1 on the CPU");
       return run_exact_sample(*opt, *exact);
     }
     if (!exact->csv.empty() || !exact->plot.empty() || !exact->pde.empty() || !exact->data.empty())

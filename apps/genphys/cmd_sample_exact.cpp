@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <stdexcept>
 
 #include "cli.hpp"
 #include "genphys/exact_sampler.hpp"
@@ -13,6 +14,14 @@
 
 namespace genphys::cli {
 namespace {
+
+// Beyond these the field's squared distances and exponentials leave double's range (below
+// kMinSigma the kernels are narrower than the distances' rounding), or the run cannot fit in
+// memory: refused before any work.
+constexpr double kMinSigma = 1e-6, kMaxSigma = 1e100;
+constexpr double kMaxCoordinate = 1e100;
+constexpr double kMaxBytes = 16e9;
+constexpr int kMaxNfe = 100000;
 
 std::vector<double> column(const Eigen::MatrixXd& m, int c) {
   std::vector<double> out(static_cast<size_t>(m.rows()));
@@ -61,17 +70,17 @@ void save_scatter(const Eigen::MatrixXd& data, const ExactSamples& r, const std:
 
 void add_exact_sample_options(CLI::App& app, ExactSampleCliOptions& o) {
   app.add_flag("--exact", o.exact, "use the exact empirical field of --data instead of a network");
-  app.add_option("--pde", o.pde, "--exact: PDE module name or alias");
-  app.add_option("--data", o.data, "--exact: toy:NAME[:N] (heart, rings, moons, checkerboard, swiss-roll) or a CSV of points");
+  app.add_option("--pde", o.pde, "--exact: PDE module name or alias")->check(non_empty());
+  app.add_option("--data", o.data, "--exact: toy:NAME[:N] (heart, rings, moons, checkerboard, swiss-roll) or a CSV of points")->check(non_empty());
   app.add_option("--n", o.n, "--exact: number of samples (sample i uses stream (seed, i))")->capture_default_str();
-  app.add_option("--csv", o.csv, "--exact: write the samples as CSV");
-  app.add_option("--plot", o.plot, "--exact: scatter plot of samples over the data (2D data)");
+  app.add_option("--csv", o.csv, "--exact: write the samples as CSV")->check(non_empty());
+  app.add_option("--plot", o.plot, "--exact: scatter plot of samples over the data (2D data)")->check(non_empty());
   app.add_option("--trajectories", o.trajectories, "--exact: draw this many sample paths on the plot")->capture_default_str();
   app.add_option("--flow", o.flow,
                  "--exact, modules whose PDE has R != 0: normalised (the normalised kernel's own mass-conserving flow) | "
                  "unnormalised (the PDE's own flow with birth/death, needs --birth-death)")
       ->capture_default_str();
-  app.add_option("--birth-death", o.birth_death, "--exact --flow unnormalised: ignore (drop R) | reweight (log-weights + resampling)");
+  app.add_option("--birth-death", o.birth_death, "--exact --flow unnormalised: ignore (drop R) | reweight (log-weights + resampling)")->check(non_empty());
   app.add_flag("--prior-gap", o.prior_gap,
                "--exact: also report the sliced KS statistic between the prior and the data's forward marginal at "
                "t_max (and its noise floor at --n)");
@@ -84,11 +93,32 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   if (!s.ckpt.empty()) throw InputError("--exact and --ckpt exclude each other");
   if (o.n < 1 || o.n > 10000000) throw InputError("--n must be in [1, 1e7]");
   if (o.trajectories < 0) throw InputError("--trajectories must be >= 0");
+  if (s.nfe > kMaxNfe) throw InputError(fmt::format("--nfe must be <= {}, got {}", kMaxNfe, s.nfe));
   if (o.csv.empty() && o.plot.empty()) throw InputError("nothing to write: give --csv F.csv and/or --plot F.png");
-  if (!o.csv.empty()) check_writable(o.csv);
-  if (!o.plot.empty()) check_writable(o.plot);
+  for (const auto& [flag, value] : {std::pair{"--sigma-min", s.sigma_min}, std::pair{"--sigma-max", s.sigma_max}})
+    if (value != 0 && !(value >= kMinSigma && value <= kMaxSigma))
+      throw InputError(fmt::format("{} must be in [{:g}, {:g}] (or 0: the module's default), got {}", flag, kMinSigma,
+                                   kMaxSigma, value));
+  if (s.sigma_min > 0 && s.sigma_max > 0 && !(s.sigma_min < s.sigma_max))
+    throw InputError(fmt::format("--sigma-min ({}) must be below --sigma-max ({})", s.sigma_min, s.sigma_max));
+  OutputSet outputs;
+  if (!o.csv.empty()) outputs.add(o.csv);
+  if (!o.plot.empty()) {
+    check_png_path(o.plot, "--plot");
+    outputs.add(o.plot);
+  }
 
   const Eigen::MatrixXd data = load_points(o.data, s.seed);
+  if (const double largest = data.cwiseAbs().maxCoeff(); largest > kMaxCoordinate)
+    throw InputError(fmt::format("{}: coordinates must be within +-{:g}, found {:g}", o.data, kMaxCoordinate, largest));
+  // The samples, their trajectories and the per-sample work space must fit in memory.
+  const double kept = std::min(o.trajectories, o.n), batch = std::clamp(s.batch, 1, o.n);
+  const double bytes = 8.0 * static_cast<double>(data.cols()) * (4.0 * o.n + static_cast<double>(data.rows())) +
+                       8.0 * kept * (std::max(s.nfe, 1) + 2.0) * static_cast<double>(data.cols()) +
+                       8.0 * batch * static_cast<double>(data.rows());
+  if (bytes > kMaxBytes)
+    throw InputError(fmt::format("--n {} samples of {} coordinates need about {:.3g} GB; the limit is {:g} GB", o.n,
+                                 data.cols(), bytes / 1e9, kMaxBytes / 1e9));
   const auto module = o.module.make(o.pde);
   if (o.flow != "normalised" && o.flow != "unnormalised")
     throw InputError(fmt::format("unknown --flow '{}'; valid: normalised, unnormalised", o.flow));
@@ -125,21 +155,35 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   }
 
   if (o.prior_gap && o.n < 2) throw InputError("--prior-gap needs --n >= 2");
-  const ExactSamples r = sample_exact(*process, data, o.n, s.seed, opt);
+  ExactSamples r;
+  try {
+    r = sample_exact(*process, data, o.n, s.seed, opt);
+  } catch (const std::domain_error& e) {  // a special function beyond its range at these noise levels
+    throw InputError(fmt::format("{} cannot be sampled in this noise range: {}", module->name(), e.what()));
+  }
+  if (!r.samples.allFinite())
+    throw InputError(fmt::format("{}: the samples are not finite; narrow the --sigma-min/--sigma-max range or rescale "
+                                 "the data", module->name()));
   const double median = median_nearest_distance(r.samples, data);
-  std::cout << fmt::format("{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]",
-                           o.n, module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
-  if (opt.birth_death == BirthDeath::reweight) std::cout << fmt::format(", ESS {:.1f}", r.ess);
-  std::cout << fmt::format(", median distance to nearest data point {:.3g}\n", median);
+  // The report goes out after the files: a failed output leaves no report of success.
+  std::string report = fmt::format(
+      "{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]", o.n,
+      module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
+  if (opt.birth_death == BirthDeath::reweight) report += fmt::format(", ESS {:.1f}", r.ess);
+  report += fmt::format(", median distance to nearest data point {:.3g}\n", median);
   if (o.prior_gap) {
     const PriorGap g = prior_gap(*process, data, o.n, s.seed, opt.sigma_max > 0 ? opt.sigma_max : process->sigma_max());
-    std::cout << fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "
-                             "(two prior draws: {:.4f}, n = {})\n",
-                             g.sigma_max, g.t_max, g.sliced_ks, g.noise_floor, g.n);
+    report += fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "
+                          "(two prior draws: {:.4f}, n = {})\n",
+                          g.sigma_max, g.t_max, g.sliced_ks, g.noise_floor, g.n);
   }
-  if (!o.csv.empty()) write_csv_points(o.csv, r.samples);
+  if (!o.csv.empty()) outputs.set(o.csv, format_csv_points(r.samples));
   if (!o.plot.empty())
-    save_scatter(data, r, fmt::format("{}: exact field, {} NFE {}", module->name(), s.solver, r.nfe), o.plot);
+    outputs.set_from_file(o.plot, [&](const std::string& path) {
+      save_scatter(data, r, fmt::format("{}: exact field, {} NFE {}", module->name(), s.solver, r.nfe), path);
+    });
+  outputs.commit();
+  std::cout << report;
   return 0;
 }
 

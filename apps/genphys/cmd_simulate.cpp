@@ -81,7 +81,7 @@ void plot_2d(const SimulationBox& box, const std::vector<Snapshot>& snaps, const
 
 CommandRunner setup_simulate(CLI::App& app) {
   auto opt = std::make_shared<SimulateOptions>();
-  app.add_option("--pde", opt->pde, "PDE module name or alias")->required();
+  app.add_option("--pde", opt->pde, "PDE module name or alias")->required()->check(non_empty());
   app.add_option("--dim", opt->dim, "1 or 2")->capture_default_str();
   app.add_option("--grid", opt->grid, "grid points per axis (even)")->capture_default_str();
   app.add_option("--steps", opt->steps, "snapshots after t = 0, evenly spaced up to --t-max")->capture_default_str();
@@ -89,12 +89,14 @@ CommandRunner setup_simulate(CLI::App& app) {
   app.add_option("--length", opt->length, "side of the periodic box [-L/2, L/2)")->capture_default_str();
   app.add_option("--width", opt->width, "standard deviation of each initial bump (default max(0.15, 2 dx))");
   app.add_option("--sources", opt->sources, "number of initial bumps (random positions)")->capture_default_str();
-  app.add_option("--seed", opt->seed, "random seed for the bump positions")->capture_default_str();
-  app.add_option("--out", opt->out, "PNG: curves per t (1D) or a row of heatmaps (2D, one colour scale)")->required();
+  app.add_option("--seed", opt->seed, "random seed for the bump positions")->check(non_negative())->capture_default_str();
+  app.add_option("--out", opt->out, "PNG: curves per t (1D) or a row of heatmaps (2D, one colour scale)")->required()->check(non_empty());
   opt->module.add_to(&app);
   return [opt]() -> int {
     SimulationBox box{opt->dim, opt->grid, opt->length};
     box.validate();
+    if (!(opt->length >= 1e-3 && opt->length <= 1e6))
+      throw InputError(fmt::format("--length must be in [1e-3, 1e6], got {}", opt->length));
     if (opt->steps < 1 || opt->steps > 64) throw InputError(fmt::format("--steps must be in [1, 64], got {}", opt->steps));
     if (!(opt->t_max > 0) || !std::isfinite(opt->t_max))
       throw InputError(fmt::format("--t-max must be > 0, got {}", opt->t_max));
@@ -103,8 +105,13 @@ CommandRunner setup_simulate(CLI::App& app) {
     const double width = opt->width.value_or(std::max(0.15, 2 * box.dx()));
     if (!(width >= 2 * box.dx()) || !std::isfinite(width))
       throw InputError(fmt::format("--width must be at least two grid cells ({:.4g}), got {}", 2 * box.dx(), width));
+    if (width > box.length / 4)
+      throw InputError(fmt::format("--width must be at most a quarter of --length ({:.4g}), got {}", box.length / 4, width));
     const auto m = opt->module.make(opt->pde);
-    check_writable(opt->out);
+    check_png_path(opt->out, "--out");
+    OutputSet outputs;
+    outputs.add("-");
+    outputs.add(opt->out);
 
     const std::vector<double> initial = gaussian_bumps(box, random_centers(box, opt->sources, opt->seed), width);
     std::vector<double> times;
@@ -117,15 +124,23 @@ CommandRunner setup_simulate(CLI::App& app) {
     } catch (const NotSupported& e) {
       throw InputError(e.what());
     }
-    std::cout << fmt::format("{:>12} {:>14} {:>14} {:>14} {:>14}\n", "t", "mass", "min", "max", "contrast");
-    for (const auto& s : snaps)
-      std::cout << fmt::format("{:>12.6g} {:>14.8g} {:>14.6g} {:>14.6g} {:>14.6g}\n", s.t, s.mass, s.min, s.max,
-                               s.contrast());
-    if (box.dim == 1) {
-      plot_1d(*m, box, snaps, amplitude, opt->out);
-    } else {
-      plot_2d(box, snaps, opt->out);
+    std::string table = fmt::format("{:>12} {:>14} {:>14} {:>14} {:>14}\n", "t", "mass", "min", "max", "contrast");
+    for (const auto& s : snaps) {
+      const bool finite = std::all_of(s.density.begin(), s.density.end(), [](double v) { return std::isfinite(v); });
+      if (!finite || !std::isfinite(s.mass))
+        throw InputError(fmt::format("the density at t = {:.6g} is not finite (it overflows); use a smaller --t-max", s.t));
+      table += fmt::format("{:>12.6g} {:>14.8g} {:>14.6g} {:>14.6g} {:>14.6g}\n", s.t, s.mass, s.min, s.max,
+                           s.contrast());
     }
+    outputs.set("-", table);
+    outputs.set_from_file(opt->out, [&](const std::string& path) {
+      if (box.dim == 1) {
+        plot_1d(*m, box, snaps, amplitude, path);
+      } else {
+        plot_2d(box, snaps, path);
+      }
+    });
+    outputs.commit();
     std::cerr << "wrote " << opt->out << "\n";
     return 0;
   };

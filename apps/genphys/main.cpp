@@ -1,4 +1,6 @@
 // genphys: physical processes as generative models.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -26,7 +28,7 @@ void ModuleOptions::add_to(CLI::App* cmd) {
           if (s.name == spec.name) owners += (owners.empty() ? "" : ", ") + other.name;
       help += owners + "; default " + CLI::detail::to_string(spec.default_value) + ")";
       values_[spec.name] = std::nullopt;
-      cmd->add_option("--" + spec.name, values_[spec.name], help);
+      cmd->add_option("--" + spec.name, values_[spec.name], help)->check(non_empty());
     }
   cmd->add_option("--expr", expr_, "custom PDE: polynomial in phi_t/phi_tt/... and lap, e.g. \"phi_tt + lap phi - 0.25 phi\"");
 }
@@ -74,6 +76,23 @@ ParamValues ModuleOptions::given() const {
   return out;
 }
 
+void check_dim(int dim) {
+  if (dim < 1 || dim > kMaxDim) throw InputError(fmt::format("--dim must be >= 1 and <= {}, got {}", kMaxDim, dim));
+}
+
+CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& value) {
+        return value.find('-') != std::string::npos ? "must be >= 0, got " + value : std::string();
+      },
+      "", "non-negative");
+}
+
+CLI::Validator non_empty() {
+  return CLI::Validator([](std::string& value) { return value.empty() ? std::string("an empty value") : std::string(); },
+                        "", "non-empty");
+}
+
 std::vector<std::string> split_list(const std::string& text, const std::string& what) {
   std::vector<std::string> items;
   std::string item;
@@ -98,6 +117,25 @@ std::string flag_for(std::string field) {
   if (const auto it = renamed.find(field); it != renamed.end()) field = it->second;
   std::replace(field.begin(), field.end(), '_', '-');
   return "--" + field;
+}
+
+// CLI11 reports the first failed rule, e.g. "--pde is required" for `dispersion --bogus 1`; an
+// argument nobody took is the likelier mistake, so it is named first.
+std::string parse_error_message(CLI::App& app, const std::string& what) {
+  const CLI::App* sub = nullptr;
+  for (const CLI::App* s : app.get_subcommands()) sub = s;
+  const std::vector<std::string> left = app.remaining(true);
+  if (left.empty()) return what;
+  const std::string& first = left.front();
+  if (sub == nullptr && first.rfind('-', 0) != 0) {
+    std::string names;
+    for (const CLI::App* s : app.get_subcommands([](CLI::App*) { return true; }))
+      names += (names.empty() ? "" : ", ") + s->get_name();
+    return "unknown command '" + first + "'; valid: " + names;
+  }
+  const std::string where = sub ? " for " + sub->get_name() : "";
+  if (first.rfind('-', 0) == 0) return "unknown option '" + first.substr(0, first.find('=')) + "'" + where;
+  return "unexpected argument '" + first + "'" + where;
 }
 
 }  // namespace genphys::cli
@@ -138,7 +176,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "genphys: error: " << e.what() << " (see --help)\n";
+    std::cerr << "genphys: error: " << cli::parse_error_message(app, e.what()) << " (see --help)\n";
     return 2;
   }
 

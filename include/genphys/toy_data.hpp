@@ -48,4 +48,8 @@ Eigen::MatrixXd load_points(const std::string& spec, std::uint64_t seed = 0, int
 /// be written.
 void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bool header = true);
 
+/// The text write_csv_points writes. Throws InputError for a NaN or infinite value: no CSV of
+/// points carries one.
+std::string format_csv_points(const Eigen::MatrixXd& points, bool header = true);
+
 }  // namespace genphys

@@ -1,6 +1,7 @@
 #include "genphys/empirical.hpp"
 
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <stdexcept>
 
@@ -12,6 +13,27 @@ namespace genphys {
 
 namespace {
 constexpr double kNegligibleWeight = 1e-30;
+
+// An exception may not leave an OpenMP region (it would end the process): run() keeps the first
+// one thrown by its loop bodies, and rethrow() raises it after the region.
+class FirstException {
+ public:
+  template <class F>
+  void run(F&& body) noexcept {
+    try {
+      body();
+    } catch (...) {
+#pragma omp critical(empirical_first_exception)
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+};
 }  // namespace
 
 EmpiricalField::EmpiricalField(const GenerativeProcess& process, Eigen::MatrixXd data)
@@ -46,12 +68,13 @@ EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix
   RowMatrix w(r.rows(), r.cols());
   const Eigen::Index n = r.cols();
   // Rows are independent (one row, as in per-sample RK45, runs without waking the threads); an
-  // exception may not leave an OpenMP region, so the first bad value is
+  // exception may not leave an OpenMP region, so the first bad value (or exception) is
   // recorded and thrown after it.
   double bad_r = 0;
   int bad = 0;  // 1: a NaN log-kernel at bad_r, 2: +inf
+  FirstException error;
 #pragma omp parallel for schedule(static) if (r.rows() > 1)
-  for (Eigen::Index i = 0; i < r.rows(); ++i) {
+  for (Eigen::Index i = 0; i < r.rows(); ++i) error.run([&] {
     double* wi = w.row(i).data();
     const double* ri = r.row(i).data();
     double max_log = -std::numeric_limits<double>::infinity();
@@ -67,19 +90,19 @@ EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix
       wi[j] = l;
       max_log = std::max(max_log, l);
     }
-    if (nan) continue;
+    if (nan) return;
     if (max_log == -std::numeric_limits<double>::infinity()) {
       // No data point within the kernel's support: fall back on the nearest one.
       Eigen::Index nearest = 0;
       for (Eigen::Index j = 1; j < n; ++j)
         if (ri[j] < ri[nearest]) nearest = j;
       for (Eigen::Index j = 0; j < n; ++j) wi[j] = j == nearest ? 1.0 : 0.0;
-      continue;
+      return;
     }
     if (max_log == std::numeric_limits<double>::infinity()) {
 #pragma omp critical(empirical_bad)
       if (!bad) bad = 2;
-      continue;
+      return;
     }
     double sum = 0.0;
     for (Eigen::Index j = 0; j < n; ++j) {
@@ -88,7 +111,8 @@ EmpiricalField::RowMatrix EmpiricalField::weights_from_distances(const RowMatrix
     }
     const double inv = 1.0 / sum;  // sum >= 1: the maximum contributes exp(0)
     for (Eigen::Index j = 0; j < n; ++j) wi[j] *= inv;
-  }
+  });
+  error.rethrow();
   if (bad == 1) throw std::runtime_error(fmt::format("log_kernel({}, {}) is NaN", bad_r, t));
   if (bad == 2) throw std::runtime_error(fmt::format("log_kernel is +inf at t = {}", t));
   return w;
@@ -117,13 +141,15 @@ Eigen::VectorXd EmpiricalField::birth_death_ratio(const Eigen::MatrixXd& x, doub
 
 Eigen::VectorXd EmpiricalField::ratio_from_weights(const RowMatrix& r, const RowMatrix& w, double t) const {
   Eigen::VectorXd out = Eigen::VectorXd::Zero(r.rows());
+  FirstException error;
 #pragma omp parallel for schedule(static) if (r.rows() > 1)
-  for (Eigen::Index i = 0; i < r.rows(); ++i) {
+  for (Eigen::Index i = 0; i < r.rows(); ++i) error.run([&] {
     double sum = 0.0;
     for (Eigen::Index j = 0; j < r.cols(); ++j)
       if (w(i, j) > kNegligibleWeight) sum += w(i, j) * process_.birth_death_ratio(r(i, j), t);
     out(i) = sum;
-  }
+  });
+  error.rethrow();
   return out;
 }
 
@@ -138,11 +164,14 @@ EmpiricalField::Evaluation EmpiricalField::evaluate(const Eigen::MatrixXd& x, do
   } else {
     // The posterior average of each source's own velocity speed(r)/r (x - y_j).
     RowMatrix c = RowMatrix::Zero(r.rows(), r.cols());
+    FirstException error;
 #pragma omp parallel for schedule(static) if (r.rows() > 1)
-    for (Eigen::Index i = 0; i < r.rows(); ++i)
+    for (Eigen::Index i = 0; i < r.rows(); ++i) error.run([&] {
       for (Eigen::Index j = 0; j < r.cols(); ++j)
         if (w(i, j) > kNegligibleWeight && r(i, j) > 0)
           c(i, j) = w(i, j) * process_.source_radial_speed(r(i, j), t) / r(i, j);
+    });
+    error.rethrow();
     out.velocity = c.rowwise().sum().asDiagonal() * x - c * data_;
   }
   if (with_ratio && process_.has_birth_death()) out.ratio = ratio_from_weights(r, w, t);

@@ -1,8 +1,10 @@
 #include "genphys/toy_data.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -162,8 +164,10 @@ ToySpec parse_toy_spec(const std::string& spec, int default_n) {
 }
 
 Eigen::MatrixXd load_csv_points(const std::string& path) {
+  errno = 0;
   std::ifstream in(path);
-  if (!in) throw InputError("cannot open point file '" + path + "'");
+  // The reason (missing, a folder that cannot be searched, no read permission) comes from errno.
+  if (!in) throw InputError("cannot open point file '" + path + "': " + std::strerror(errno ? errno : ENOENT));
   std::vector<double> values;
   long cols = -1;
   long first_data_line = 0;
@@ -226,7 +230,8 @@ Eigen::MatrixXd load_points(const std::string& spec, std::uint64_t seed, int def
   return load_csv_points(spec);
 }
 
-void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bool header) {
+std::string format_csv_points(const Eigen::MatrixXd& points, bool header) {
+  if (!points.allFinite()) throw InputError("a point has a NaN or infinite coordinate; not written");
   std::string text;
   if (header) {
     for (Eigen::Index c = 0; c < points.cols(); ++c) text += fmt::format("{}x{}", c ? "," : "", c);
@@ -236,7 +241,11 @@ void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bo
     for (Eigen::Index c = 0; c < points.cols(); ++c) text += fmt::format("{}{:.17g}", c ? "," : "", points(r, c));
     text += '\n';
   }
-  write_file_atomic(path, text);
+  return text;
+}
+
+void write_csv_points(const std::string& path, const Eigen::MatrixXd& points, bool header) {
+  write_file_atomic(path, format_csv_points(points, header));
 }
 
 }  // namespace genphys

@@ -9,12 +9,13 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 # expect_error CODE PATTERN -- ARGS...: genphys ARGS exits with CODE and prints exactly one stderr
-# line matching PATTERN.
+# line matching PATTERN. Leaves the exit code in last_rc and the output in $tmp/out, $tmp/err.
 expect_error() {
   local code=$1 pattern=$2
   shift 3
   "$genphys" "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
+  last_rc=$rc
   local lines
   lines=$(wc -l <"$tmp/err")
   if [[ $rc -ne $code ]]; then bad "$* -> exit $rc, want $code: $(cat "$tmp/err")"; return; fi

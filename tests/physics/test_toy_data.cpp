@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <string>
 
@@ -175,4 +176,15 @@ TEST_CASE("CSV reader rejects bad files with the file, line and reason") {
 
 TEST_CASE("CSV writer reports unwritable paths") {
   CHECK_THROWS_AS(write_csv_points("/nonexistent/dir/out.csv", Eigen::MatrixXd::Zero(2, 2)), InputError);
+}
+
+TEST_CASE("format_csv_points refuses NaN and infinite coordinates") {
+  Eigen::MatrixXd x(2, 2);
+  x << 1, 2, 3, 4;
+  CHECK(format_csv_points(x) == "x0,x1\n1,2\n3,4\n");
+  CHECK(format_csv_points(x, false) == "1,2\n3,4\n");
+  x(1, 0) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(format_csv_points(x), Catch::Contains("NaN or infinite"));
+  x(1, 0) = std::nan("");
+  CHECK_THROWS_AS(format_csv_points(x), InputError);
 }
