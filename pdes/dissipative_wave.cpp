@@ -166,6 +166,7 @@ class DissipativeWaveProcess final : public RadialKernelProcess {
   // The front pulses carry e^(-eps t) of the mass, which no velocity field can move back into the
   // bulk: the flow is a density flow only once they are below 1e-3 (the module's condition).
   double sigma_min() const override { return eps_ > 0.0 ? sigma(std::log(1e3) / eps_) : sigma_max(); }
+  bool sigma_min_is_floor() const override { return true; }
   bool affine_velocity() const override { return false; }
   double velocity_scale(double) const override {
     throw NotSupported(

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "cli.hpp"
+#include "genphys/check.hpp"
 #include "genphys/exact_sampler.hpp"
 #include "genphys/io.hpp"
 #include "genphys/plot.hpp"
@@ -131,6 +132,7 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   } else {
     process = require_process(*module, static_cast<int>(data.cols()));
   }
+  check_data_resolution(*process, data, s.sigma_min, s.sigma_max);  // data finer than a flow's floor
   if (!o.plot.empty() && data.cols() != 2)
     throw InputError(fmt::format("--plot draws 2D data; {} has {} columns", o.data, data.cols()));
 

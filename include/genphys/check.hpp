@@ -2,8 +2,11 @@
 // The s-generative check: C2 from the dispersion branches (analysed on a k-grid), C1 from the
 // module's own point-source density, and the overall verdict with its condition in numbers.
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <Eigen/Core>
 
 #include "genphys/pde.hpp"
 
@@ -47,8 +50,39 @@ inline constexpr double kConcentrationFactor = 10.0;
 CheckResult check(const PdeModule& module, int dim);
 
 class GenerativeProcess;
-/// The concentration condition of CheckResult::kernel for one process.
+/// The concentration condition of CheckResult::kernel for one process. For a process whose
+/// sigma_min is a floor (sigma_min_is_floor) the verdict is at best `conditional`: the reason
+/// names the smallest resolvable scale sigma_min, the condition the data scales of
+/// resolution_limit.
 ConditionVerdict kernel_concentration(const GenerativeProcess& process);
+
+/// The data a flow with a floor at sigma_min can generate from: distinct points at least
+/// `min_spacing` = kResolvableSpacing sigma_min apart (closer ones merge into one basin), and an
+/// RMS distance from the data mean (where the prior is centred) of at most `max_spread` =
+/// kForgetFraction sigma_max (beyond it the prior at sigma_max has not forgotten the spread and
+/// misweights the points). Measured on the dissipative wave, eps = 0.5, 1, 2, four points, n =
+/// 4000 (README, "Which flow each module generates from"): every share within 4 standard errors
+/// (0.027) of 1/4 at spacing 2 sigma_min and RMS spread 0.4 sigma_max; off by 0.033-0.09 at
+/// spacing 1.5-1.75 sigma_min or spread 0.5-0.6 sigma_max.
+inline constexpr double kResolvableSpacing = 2.0;
+inline constexpr double kForgetFraction = 0.4;
+struct ResolutionLimit {
+  double min_spacing = 0.0;
+  double max_spread = 0.0;
+};
+/// The limit for a process with sigma_min_is_floor(); nullopt for the others. sigma_max > 0
+/// replaces the process's default, and so does a sigma_min above the floor (a sampling range
+/// chosen by the caller).
+std::optional<ResolutionLimit> resolution_limit(const GenerativeProcess& process, double sigma_min = 0.0,
+                                                double sigma_max = 0.0);
+/// Smallest distance between two distinct rows (+inf for fewer than two distinct points).
+double nearest_neighbour_spacing(const Eigen::MatrixXd& data);
+/// RMS distance of the rows from their mean.
+double rms_spread(const Eigen::MatrixXd& data);
+/// Throws InputError, one line naming the data's number and the limit, when `data` is finer or
+/// wider than resolution_limit(process) allows; does nothing for processes without a floor.
+void check_data_resolution(const GenerativeProcess& process, const Eigen::MatrixXd& data, double sigma_min = 0.0,
+                           double sigma_max = 0.0);
 
 /// One JSON object: pde, equation, params, dim, c1 and c2 {verdict, reason, condition}, kernel
 /// {verdict, reason}, verdict, condition (the conditions of a conditional verdict only).

@@ -80,6 +80,10 @@ class GenerativeProcess {
   /// The sigma range sampling integrates over by default (EDM: 0.002 .. 80).
   virtual double sigma_min() const { return 0.002; }
   virtual double sigma_max() const { return 80.0; }
+  /// True when sigma_min is a floor of the flow rather than a choice (the dissipative wave: before
+  /// t = ln(1e3)/eps its front still carries mass, so the flow ends there): data structure finer
+  /// than sigma_min cannot be resolved (check.hpp: resolution_limit).
+  virtual bool sigma_min_is_floor() const { return false; }
 };
 
 }  // namespace genphys

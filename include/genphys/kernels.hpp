@@ -67,7 +67,8 @@ std::unique_ptr<GenerativeProcess> make_fractional_poisson_process(int dim, doub
 /// Y_(nu+1). Validity condition: the kernel is p restricted to rho < Z/k0 and normalised, so
 /// t < Z/k0 is required (InputError otherwise) and the support is r < sqrt((Z/k0)^2 - t^2).
 /// It generates from the normalised kernel's own mass-conserving flow: each source moves its
-/// radial quantiles (source_radial_speed = quantile_radial_velocity; not affine in E[y|x,t]; R = 0).
+/// radial quantiles (source_radial_speed = quantile_radial_velocity, tabulated once per process in
+/// (log t, r) to ~1e-7 relative; not affine in E[y|x,t]; R = 0).
 /// sigma(t) = t as for PFGM (its k0 -> 0 limit, where the RMS is infinite); sigma_max =
 /// min(80, Z/(2 k0)) (in low N the spread of the kernel peaks
 /// near t = Z/(2 k0) and shrinks beyond as the support closes in), sigma_min = min(0.002,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/math/quadrature/ooura_fourier_integrals.hpp>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "genphys/generative.hpp"
@@ -168,7 +169,7 @@ CheckResult check(const PdeModule& module, int dim) {
     }
   }
   if (r.verdict != Verdict::no) {
-    for (const auto* c : {&r.c1, &r.c2})
+    for (const auto* c : {&r.c1, &r.c2, &r.kernel})
       if (c->verdict == Verdict::conditional && !c->condition.empty())
         r.condition += (r.condition.empty() ? "" : "; ") + c->condition;
   }
@@ -185,16 +186,76 @@ ConditionVerdict kernel_concentration(const GenerativeProcess& process) {
     (process.radial_cdf(std::exp(mid), t) < 0.5 ? lo : hi) = mid;
   }
   const double median = std::exp(0.5 * (lo + hi)), limit = kConcentrationFactor * sigma_min * std::sqrt(double(n));
-  if (median <= limit)
-    return {Verdict::yes,
-            fmt::format("the kernel concentrates: median radius {} at sigma_min = {} (<= {} sigma_min sqrt(N) = {})",
-                        num(median), num(sigma_min), num(kConcentrationFactor), num(limit)),
-            ""};
+  if (median <= limit) {
+    ConditionVerdict v{Verdict::yes,
+                       fmt::format("the kernel concentrates: median radius {} at sigma_min = {} (<= {} sigma_min sqrt(N) = {})",
+                                   num(median), num(sigma_min), num(kConcentrationFactor), num(limit)),
+                       ""};
+    if (const auto res = resolution_limit(process)) {
+      v.verdict = Verdict::conditional;
+      v.reason += fmt::format("; but sigma_min = {} is a floor of the flow, not a choice: the smallest resolvable scale "
+                              "is {} sigma_min = {} (closer points merge)",
+                              num(sigma_min), num(kResolvableSpacing), num(res->min_spacing));
+      v.condition = fmt::format("data with nearest-neighbour spacing >= {} sigma_min = {} and RMS spread about the mean "
+                                "<= {} sigma_max = {}",
+                                num(kResolvableSpacing), num(res->min_spacing), num(kForgetFraction),
+                                num(res->max_spread));
+    }
+    return v;
+  }
   return {Verdict::no,
           fmt::format("the kernel does not concentrate in N = {}: its median radius at sigma_min = {} is {} (> {} sigma_min "
                       "sqrt(N) = {}), so the flow cannot reach the data",
                       n, num(sigma_min), num(median), num(kConcentrationFactor), num(limit)),
           ""};
+}
+
+std::optional<ResolutionLimit> resolution_limit(const GenerativeProcess& process, double sigma_min, double sigma_max) {
+  if (!process.sigma_min_is_floor()) return std::nullopt;
+  // Below the floor the flow resolves nothing finer: a smaller sigma_min does not lower the limit.
+  return ResolutionLimit{kResolvableSpacing * std::max(sigma_min, process.sigma_min()),
+                         kForgetFraction * (sigma_max > 0.0 ? sigma_max : process.sigma_max())};
+}
+
+double nearest_neighbour_spacing(const Eigen::MatrixXd& data) {
+  double best = std::numeric_limits<double>::infinity();
+  if (data.cols() == 1) {  // sorted: O(n log n)
+    std::vector<double> x(data.data(), data.data() + data.rows());
+    std::sort(x.begin(), x.end());
+    for (std::size_t i = 1; i < x.size(); ++i)
+      if (x[i] > x[i - 1]) best = std::min(best, x[i] - x[i - 1]);
+    return best;
+  }
+  for (Eigen::Index i = 1; i < data.rows(); ++i)
+    for (Eigen::Index j = 0; j < i; ++j) {
+      const double d = (data.row(i) - data.row(j)).norm();
+      if (d > 0.0) best = std::min(best, d);
+    }
+  return best;
+}
+
+double rms_spread(const Eigen::MatrixXd& data) {
+  if (data.rows() == 0) return 0.0;
+  const Eigen::RowVectorXd mean = data.colwise().mean();
+  return std::sqrt((data.rowwise() - mean).rowwise().squaredNorm().mean());
+}
+
+void check_data_resolution(const GenerativeProcess& process, const Eigen::MatrixXd& data, double sigma_min,
+                           double sigma_max) {
+  const auto res = resolution_limit(process, sigma_min, sigma_max);
+  if (!res) return;
+  const double spacing = nearest_neighbour_spacing(data), spread = rms_spread(data);
+  if (spacing < res->min_spacing)
+    throw InputError(fmt::format(
+        "the data's nearest-neighbour spacing {} is finer than the smallest resolvable scale {} sigma_min = {} (the "
+        "flow ends at sigma_min = {}; closer points merge into one basin): rescale the data",
+        num(spacing), num(kResolvableSpacing), num(res->min_spacing), num(res->min_spacing / kResolvableSpacing)));
+  if (spread > res->max_spread)
+    throw InputError(fmt::format("the data's RMS spread about its mean {} exceeds {} sigma_max = {} (the prior at "
+                                 "sigma_max = {} has not forgotten it and misweights the points): rescale the data "
+                                 "or raise sigma_max",
+                                 num(spread), num(kForgetFraction), num(res->max_spread),
+                                 num(res->max_spread / kForgetFraction)));
 }
 
 std::string to_json(const CheckResult& r) {

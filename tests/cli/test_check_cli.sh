@@ -4,6 +4,10 @@ set -u
 source "$(dirname "$0")/lib.sh" "$1"
 
 
+# The dissipative wave's floor: check names the smallest resolvable scale with its number.
+"$genphys" check --pde dissipative-wave --eps 1 --dim 1 | grep -qE "^kernel: +conditional - .*sigma_min = 2.531 .*smallest resolvable scale is 2 sigma_min = 5.063" \
+  && ok || bad "dissipative wave: kernel line must name the resolution limit"
+
 # --- check
 out=$("$genphys" check --pde helmholtz --k0 0.5 --dim 2 --json) || bad "check helmholtz failed"
 python3 - "$out" <<'PY' && ok || bad "helmholtz JSON"

@@ -28,6 +28,20 @@ read -r kf ff <<<"$(gap "$far")"; read -r kn fn <<<"$(gap "$near")"
 awk -v kf="$kf" -v ff="$ff" -v kn="$kn" 'BEGIN { exit !(kf < 2 * ff + 0.02 && kn > 0.1) }' && ok \
   || bad "prior gap: far $kf (floor $ff), near $kn"
 
+# The dissipative wave (N = 1) ends its flow at the floor sigma_min = 2.531 (eps = 1): data finer
+# than 2 sigma_min or wider (RMS about the mean) than 0.4 sigma_max are refused, naming both numbers.
+printf 'x\n-30\n30\n33\n28.5\n' >"$tmp/fine.csv"
+printf 'x\n-150\n150\n165\n142.5\n' >"$tmp/wide.csv"
+printf 'x\n-20\n20\n25.1\n14.9\n' >"$tmp/resolved.csv"
+expect_error 2 "spacing 1.5 .*2 sigma_min = 5.063" -- sample --exact --pde dissipative-wave --data "$tmp/fine.csv" --csv "$tmp/o.csv"
+expect_error 2 "spread about its mean 131.2 exceeds 0.4 sigma_max = 32" -- sample --exact --pde dissipative-wave \
+  --data "$tmp/wide.csv" --csv "$tmp/o.csv"
+"$genphys" sample --exact --pde dissipative-wave --data "$tmp/wide.csv" --sigma-max 400 --n 20 --csv "$tmp/w.csv" \
+  >/dev/null && ok || bad "a larger --sigma-max forgets the spread"
+"$genphys" sample --exact --pde dissipative-wave --data "$tmp/resolved.csv" --n 20 --csv "$tmp/r.csv" >/dev/null \
+  && ok || bad "resolved 1D data"
+rm -f "$tmp/o.csv"
+
 printf '1,2\n3\n' >"$tmp/ragged.csv"
 printf '1,2\nnan,3\n' >"$tmp/nan.csv"
 : >"$tmp/empty.csv"

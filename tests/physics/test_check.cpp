@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "genphys/check.hpp"
+#include "genphys/generative.hpp"
 
 using namespace genphys;
 using Catch::Matchers::Contains;
@@ -184,4 +185,60 @@ TEST_CASE("combine takes the weaker verdict") {
   CHECK(combine(Verdict::yes, Verdict::conditional) == Verdict::conditional);
   CHECK(combine(Verdict::no, Verdict::yes) == Verdict::no);
   CHECK(combine(Verdict::yes, Verdict::yes) == Verdict::yes);
+}
+
+// The dissipative wave (N = 1) ends its flow at sigma_min = sigma(ln(1e3)/eps), 2.531 for
+// eps = 1, where the front still carries 1e-3 of the mass: a floor, not a choice. check names
+// the smallest resolvable scale (2 sigma_min, measured: README) and the widest spread
+// (0.4 sigma_max); check_data_resolution refuses data outside, naming both numbers.
+TEST_CASE("dissipative wave N = 1: check names the smallest resolvable scale; finer or wider data are refused") {
+  const auto m = make_module("dissipative-wave", {{"eps", 1.0}});
+  const CheckResult r = check(*m, 1);
+  CHECK(r.kernel.verdict == Verdict::conditional);
+  CHECK(r.verdict == Verdict::conditional);
+  CHECK_THAT(r.kernel.reason, Contains("sigma_min = 2.531") && Contains("smallest resolvable scale is 2 sigma_min = 5.063"));
+  CHECK_THAT(r.condition, Contains("spacing >= 2 sigma_min = 5.063") && Contains("<= 0.4 sigma_max = 32"));
+  CHECK_THAT(to_json(r), Contains("5.063"));
+
+  const auto p = m->generative(1);
+  const auto limit = resolution_limit(*p);
+  REQUIRE(limit);
+  CHECK(limit->min_spacing == Approx(2.0 * p->sigma_min()));
+  CHECK(p->sigma_min() == Approx(2.531).epsilon(1e-3));
+  CHECK(limit->max_spread == Approx(32.0));
+  // A caller's sigma_max moves the spread limit; a sigma_min below the floor does not move the spacing.
+  CHECK(resolution_limit(*p, 1.0, 200.0)->min_spacing == Approx(limit->min_spacing));
+  CHECK(resolution_limit(*p, 4.0, 200.0)->min_spacing == Approx(8.0));
+  CHECK(resolution_limit(*p, 1.0, 200.0)->max_spread == Approx(80.0));
+
+  // Four points (one isolated at -c, three at c, 1.1 c, 0.95 c): spacing 0.05 c, RMS spread 0.875 c.
+  auto four = [](double c) {
+    Eigen::MatrixXd d(4, 1);
+    d << -c, c, 1.1 * c, 0.95 * c;
+    return d;
+  };
+  CHECK(nearest_neighbour_spacing(four(30)) == Approx(1.5));
+  CHECK(rms_spread(four(30)) == Approx(0.875 * 30).epsilon(1e-3));
+  const auto message = [&](const Eigen::MatrixXd& d, double sigma_max = 0.0) {
+    try {
+      check_data_resolution(*p, d, 0.0, sigma_max);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(message(four(30)), Contains("spacing 1.5") && Contains("5.063"));
+  CHECK_THAT(message(four(150)), Contains("spread about its mean 131.2") && Contains("0.4 sigma_max = 32"));
+  // No scale fits these four points: spacing >= 5.063 needs c >= 101, spread <= 32 needs c <= 36.6.
+  CHECK_THAT(message(four(100)), Contains("spacing 5"));
+  CHECK_THAT(message(four(40)), Contains("spacing 2 "));
+  // A larger sigma_max forgets the spread: 131.2 <= 0.4 x 400.
+  CHECK(message(four(150), 400.0).empty());
+  // The cluster resolved at 2.02 sigma_min, spread 17.7: accepted.
+  Eigen::MatrixXd ok(4, 1);
+  ok << -20.0, 20.0, 25.1, 14.9;
+  CHECK(message(ok).empty());
+  // Processes without a floor have no limit.
+  CHECK(!resolution_limit(*make_module("diffusion")->generative(1)));
+  CHECK_NOTHROW(check_data_resolution(*make_module("diffusion")->generative(1), four(30)));
 }

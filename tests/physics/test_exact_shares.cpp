@@ -148,3 +148,35 @@ TEST_CASE("the unnormalised screened-Poisson flow without R misweights the data 
   // like sqrt(t/m): the isolated point's basin receives (almost) nothing.
   CHECK(s.share[0] < 0.05);
 }
+
+// The dissipative wave (N = 1) flow ends at its floor sigma_min (2.531 for eps = 1): four points
+// in 1D, one isolated at -c and three at c, c + d, c - d, n = 4000 (4 SE = 0.027). Within the
+// limits check_data_resolution enforces (spacing >= 2 sigma_min, RMS spread <= 0.4 sigma_max)
+// every point gets its quarter; at spacing 1.5 sigma_min the cluster's middle point takes ~0.31,
+// at RMS spread 0.6 sigma_max the isolated point gets ~0.21 (README has the sweep).
+TEST_CASE("dissipative wave N = 1: shares inside and outside its resolution limit") {
+  const auto p = make_dissipative_wave_process(1, 1.0);
+  const double sm = p->sigma_min(), sx = p->sigma_max();
+  auto run = [&](double c, double d, bool accepted) {
+    Eigen::MatrixXd data(4, 1);
+    data << -c, c, c + d, c - d;
+    if (accepted) CHECK_NOTHROW(check_data_resolution(*p, data));
+    else CHECK_THROWS_AS(check_data_resolution(*p, data), InputError);
+    const ExactSamples r = sample_exact(*p, data, 4000, 7, ExactSamplerOptions{});
+    Shares s = shares_of(r.samples, data);
+    double worst = 0.0;
+    for (double share : s.share) worst = std::max(worst, std::fabs(share - 0.25));
+    std::printf("dissipative wave c = %.3g, d = %.3g: shares %.3f %.3f %.3f %.3f, max |share - 1/4| %.3f\n", c, d,
+                s.share[0], s.share[1], s.share[2], s.share[3], worst);
+    return worst;
+  };
+  const double se4 = 4.0 * std::sqrt(0.25 * 0.75 / 4000);
+  // c for an RMS spread about the mean of q sigma_max: spread^2 = 3 c^2 / 4 + d^2 / 2.
+  auto c_for = [&](double q, double d) { return std::sqrt(((q * sx) * (q * sx) - 0.5 * d * d) / 0.75); };
+  // Accepted: spacing 2.01 sigma_min, RMS spread 0.28 sigma_max; spacing 4 sigma_min, spread 0.4 sigma_max.
+  CHECK(run(10.0 * sm, 2.01 * sm, true) < se4);
+  CHECK(run(c_for(0.39, 4.0 * sm), 4.0 * sm, true) < se4);
+  // Refused: spacing 1.5 sigma_min; RMS spread 0.6 sigma_max.
+  CHECK(run(10.0 * sm, 1.5 * sm, false) > se4);
+  CHECK(run(c_for(0.6, 4.0 * sm), 4.0 * sm, false) > se4);
+}

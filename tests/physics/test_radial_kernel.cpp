@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -547,6 +548,51 @@ TEST_CASE("per-source velocities transport the kernel: screened Poisson, mixed d
     for (double q : {0.3, 0.7}) {
       const double r = c.name == "dissipative wave" ? q * c.t1 : quantile(moved, q);
       CHECK(c.p->source_radial_speed(r, c.t1) == Approx(quantile_radial_velocity(*c.p, r, c.t1)).epsilon(1e-5));
+    }
+  }
+}
+
+// Helmholtz's normalised flow tabulates its per-source speed once per process (pdes/helmholtz.cpp:
+// Chebyshev in log t, piecewise Chebyshev in eta = log(rho/t)/log(B/t)). Two checks, for N = 1, 2
+// and 10: (1) against the direct quantile_radial_velocity on a grid of t (log-spaced over the
+// sampling range, off the table's nodes) and r at the kernel's quantiles 1e-5 .. 1 - 1e-5 (near
+// r = 0 and the support's edge; the table covers 1e-4 .. 1 - 1e-4 and computes directly beyond);
+// (2) moving the radius of quantile u at t0 with the speed (RK4) must land on quantile u at t1.
+TEST_CASE("Helmholtz: the tabulated per-source speed against the direct quantile velocity, and transport of quantiles") {
+  const std::vector<double> levels{1e-5, 1.001e-4, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999, 1 - 1.001e-4, 1 - 1e-5};
+  for (int n : {1, 2, 10}) {
+    INFO("N = " << n);
+    const auto p = make_helmholtz_process(n, 0.5);
+    auto* rk = dynamic_cast<const RadialKernelProcess*>(p.get());
+    REQUIRE(rk != nullptr);
+    const double t_lo = p->sigma_min(), t_hi = p->sigma_max();
+    double worst = 0.0;
+    int points = 0;
+    for (int i = 0; i <= 20; ++i) {
+      const double t = t_lo * std::pow(t_hi / t_lo, (i + 0.37) / 20.37);
+      const auto tab = rk->table(t);
+      for (double u : levels) {
+        const double r = std::exp(tab->quantile(u));
+        const double direct = quantile_radial_velocity(*p, r, t), fast = p->source_radial_speed(r, t);
+        worst = std::max(worst, std::fabs(fast - direct) / std::fabs(direct));
+        ++points;
+      }
+    }
+    std::printf("helmholtz k0 = 0.5, N = %d: tabulated speed vs direct, max relative difference %.2e over %d (r, t)\n", n,
+                worst, points);
+    // Measured: 8.8e-8 (N = 1), 1.5e-7 (N = 2, at t = sigma_max, u = 0.5), 5.6e-8 (N = 10).
+    CHECK(worst < 3e-7);
+
+    // Transport: quantiles 0.01 .. 0.99 from t0 to t1 = 4 t0 (t0 = 0.5 and 1e-3).
+    for (double t0 : {1e-3, 0.5}) {
+      const double t1 = 4.0 * t0;
+      const auto tab0 = rk->table(t0), tab1 = rk->table(t1);
+      for (double u : {0.01, 0.3, 0.7, 0.99}) {
+        const std::vector<double> moved = transport_radii(*p, {std::exp(tab0->quantile(u))}, t0, t1, 400);
+        const double target = std::exp(tab1->quantile(u));
+        INFO("t0 = " << t0 << ", u = " << u);
+        CHECK(moved[0] == Approx(target).epsilon(1e-7));
+      }
     }
   }
 }
