@@ -31,7 +31,10 @@ CommandRunner setup_eval(CLI::App& app) {
     prefer_passive_openmp();
     const std::string ckpt = resolve_checkpoint(o->ckpt);
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
-    if (!o->grid.empty()) check_writable(o->grid);
+    if (!o->grid.empty()) {
+      check_png_path(o->grid, "--grid");
+      check_writable(o->grid);
+    }
     const CheckpointSummary run = read_checkpoint_summary(ckpt);
     const auto classifier = classifier_for(run, o->eval);
     const EvalReference ref = make_eval_reference(run.data, o->eval.n, o->eval.seed, classifier.get());

@@ -14,8 +14,19 @@ int run_network_sample(const SampleCliOptions& o) {
   prefer_passive_openmp();
   if (o.grid.empty() && o.out.empty()) throw InputError("nothing to write: give --grid F.png and/or --out F.pt|.bin|.csv");
   // Refuse bad output paths before the (long) integration.
-  if (!o.grid.empty()) check_writable(o.grid);
-  if (!o.out.empty()) check_writable(o.out);
+  // Both outputs or neither: checked before the (long) integration, written together at the end.
+  OutputSet outputs;
+  if (!o.grid.empty()) {
+    check_png_path(o.grid, "--grid");
+    outputs.add(o.grid);
+  }
+  if (!o.out.empty()) {
+    const auto dot = o.out.rfind('.');
+    const std::string ext = dot == std::string::npos ? "" : o.out.substr(dot);
+    if (ext != ".pt" && ext != ".bin" && ext != ".csv")
+      throw InputError("--out " + o.out + ": unknown format (use .pt, .bin or .csv)");
+    outputs.add(o.out);
+  }
   SampleOptions s;
   s.checkpoint = o.ckpt;
   s.solver = parse_solver(o.solver);
@@ -32,8 +43,9 @@ int run_network_sample(const SampleCliOptions& o) {
   s.threads = o.threads;
   s.messages = print_to_stderr;
   const SampleResult r = sample(s);
-  if (!o.grid.empty()) save_sample_grid(r, o.grid);
-  if (!o.out.empty()) save_samples(r, o.out);
+  if (!o.grid.empty()) outputs.set_from_file(o.grid, [&](const std::string& path) { save_sample_grid(r, path); });
+  if (!o.out.empty()) outputs.set_from_file(o.out, [&](const std::string& path) { save_samples(r, path); });
+  outputs.commit();
   std::cout << "samples " << r.count << ", nfe " << r.nfe << ", shape";
   for (auto d : r.shape) std::cout << " " << d;
   if (!o.grid.empty()) std::cout << ", grid " << o.grid;

@@ -139,6 +139,14 @@ expect_error 2 "^genphys: error: --solver 'leapfrog' is unknown (valid: euler, h
 expect_error 2 "nothing to write" -- "${smp[@]}"
 expect_error 2 "bad --seeds" -- "${smp[@]}" --seeds 3-x --grid "$tmp/x.png"
 expect_error 2 "does not exist" -- "${smp[@]}" --grid "$tmp/no/such/dir/g.png"
+expect_error 2 "must end in .png" -- "${smp[@]}" --grid "$tmp/g.jpg"
+expect_error 2 "unknown format" -- "${smp[@]}" --out "$tmp/s.txt"
+# Both outputs or neither: a grid that cannot be written leaves --out's old file as it was.
+echo "old" >"$tmp/keep.csv"
+sum=$(md5sum <"$tmp/keep.csv")
+"$genphys" "${smp[@]}" --nfe 5 --seeds 0-3 --out "$tmp/keep.csv" --grid /dev/full >/dev/null 2>"$tmp/err"
+rc=$?
+[[ $rc -ne 0 && $(md5sum <"$tmp/keep.csv") == "$sum" ]] && ok || bad "sample --grid /dev/full: rc $rc, --out changed or $(cat "$tmp/err")"
 expect_error 2 "does not exist" -- sample --ckpt "$tmp/none.ckpt" --grid "$tmp/x.png"
 head -c 5000 "$tmp/run/last.ckpt" >"$tmp/cut.ckpt"
 expect_error 2 "truncated" -- sample --ckpt "$tmp/cut.ckpt" --grid "$tmp/x.png"
