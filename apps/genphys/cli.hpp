@@ -56,8 +56,14 @@ CLI::Validator non_empty();
 /// Refuses a negative value for an unsigned option (`--seed -1` would wrap to 2^64 - 1).
 CLI::Validator non_negative();
 
-/// Splits "a,b,c" (no empty items allowed).
+/// Splits "a,b,c" (no empty items allowed). Lists are split here, not by CLI11 2.1's
+/// ->delimiter(','), which drops empty items ("1,,2" would pass as "1,2").
 std::vector<std::string> split_list(const std::string& text, const std::string& what);
+/// A list of finite numbers in [lo, hi], each converted by CLI11 (CLI::Range lets NaN through).
+/// Throws InputError naming `what` and the item.
+std::vector<double> number_list(const std::string& text, const std::string& what, double lo, double hi);
+/// As number_list, each an integer.
+std::vector<int> integer_list(const std::string& text, const std::string& what, int lo, int hi);
 
 // One setup function per subcommand, each in its own cmd_*.cpp.
 CommandRunner setup_check(CLI::App& app);

@@ -25,19 +25,6 @@ struct GreenOptions {
   ModuleOptions module;
 };
 
-double parse_number(const std::string& text, const std::string& what) {
-  std::size_t used = 0;
-  double x = 0.0;
-  try {
-    x = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(x))
-    throw InputError(what + ": '" + text + "' is not a finite number");
-  return x;
-}
-
 // Calls into the module, turning "no Green's function here" and a special function's domain
 // error at extreme arguments (t = 1e-200 underflows its argument to 0) into one-line input errors.
 template <class F>
@@ -106,12 +93,7 @@ CommandRunner setup_green(CLI::App& app) {
   return [opt]() -> int {
     check_dim(opt->dim);
     if (!(opt->t > 0) || !std::isfinite(opt->t)) throw InputError(fmt::format("--t must be > 0, got {}", opt->t));
-    std::vector<double> radii;
-    for (const auto& item : split_list(opt->radii, "--r")) {
-      const double r = parse_number(item, "--r");
-      if (r < 0) throw InputError(fmt::format("--r values must be >= 0, got {}", r));
-      radii.push_back(r);
-    }
+    const std::vector<double> radii = number_list(opt->radii, "--r", 0.0, HUGE_VAL);
     const auto m = opt->module.make(opt->pde);
     OutputSet outputs;
     outputs.add("-");

@@ -24,32 +24,6 @@ std::string resolve_checkpoint(const std::string& path) {
   return path;
 }
 
-std::vector<double> number_list(const std::string& text, const std::string& what, double lo, double hi) {
-  std::vector<double> out;
-  for (const auto& item : split_list(text, what)) {
-    std::size_t used = 0;
-    double v = NAN;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || !std::isfinite(v)) throw InputError(what + ": '" + item + "' is not a number");
-    if (v < lo || v > hi) throw InputError(fmt::format("{}: {} is outside [{:g}, {:g}]", what, item, lo, hi));
-    out.push_back(v);
-  }
-  return out;
-}
-
-std::vector<int> integer_list(const std::string& text, const std::string& what, int lo, int hi) {
-  std::vector<int> out;
-  for (double v : number_list(text, what, lo, hi)) {
-    if (v != std::floor(v)) throw InputError(fmt::format("{}: {:g} is not an integer", what, v));
-    out.push_back(int(v));
-  }
-  return out;
-}
-
 void add_eval_options(CLI::App& app, EvalCliOptions& o) {
   app.add_option("--n", o.n, "samples per set (generated, reference and baselines alike)")->capture_default_str();
   app.add_option("--solver", o.solver, "heun | euler")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli.hpp"
+#include "progress_bar.hpp"
 #include "torch_cli.hpp"
 #include "genphys/engine.hpp"
 
@@ -18,22 +19,6 @@ struct TrainCliOptions {
   std::string channel_mult, attn;
   bool no_progress = false;
 };
-
-std::vector<int> int_list(const std::string& text, const std::string& what) {
-  std::vector<int> out;
-  for (const auto& item : split_list(text, what)) {
-    std::size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || v < 1) throw InputError(what + ": '" + item + "' is not a positive integer");
-    out.push_back(v);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -92,13 +77,14 @@ CommandRunner setup_train(CLI::App& app) {
     } else if (!opt->module.given().empty() || !opt->module.expr().empty()) {
       throw InputError("module parameters need --pde");
     }
-    if (!opt->channel_mult.empty()) t.arch.channel_mult = int_list(opt->channel_mult, "--channel-mult");
+    if (!opt->channel_mult.empty()) t.arch.channel_mult = integer_list(opt->channel_mult, "--channel-mult", 1, 1 << 16);
     if (opt->attn == "none") {
       t.arch.no_attention = true;
     } else if (!opt->attn.empty()) {
-      t.arch.attn_resolutions = int_list(opt->attn, "--attn");
+      t.arch.attn_resolutions = integer_list(opt->attn, "--attn", 1, 1 << 16);
     }
-    t.progress = !opt->no_progress;
+    ProgressBar bar;
+    if (!opt->no_progress) t.progress = [&bar](const TrainProgress& p) { bar.update(p); };
     t.messages = print_to_stderr;
     const TrainResult r = train(t);
     if (r.steps_done == r.start_step) {

@@ -20,8 +20,6 @@ namespace genphys::cli {
 std::string resolve_checkpoint(const std::string& path);
 
 /// "a,b,c" as numbers; InputError naming `what` for anything else (or a value outside [lo, hi]).
-std::vector<double> number_list(const std::string& text, const std::string& what, double lo, double hi);
-std::vector<int> integer_list(const std::string& text, const std::string& what, int lo, int hi);
 
 /// Options every evaluating command shares.
 struct EvalCliOptions {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -106,6 +107,27 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
     }
   }
   return items;
+}
+
+std::vector<double> number_list(const std::string& text, const std::string& what, double lo, double hi) {
+  std::vector<double> out;
+  for (const auto& item : split_list(text, what)) {
+    double v = NAN;
+    if (!CLI::detail::lexical_cast(item, v) || !std::isfinite(v))
+      throw InputError(what + ": '" + item + "' is not a finite number");
+    if (v < lo || v > hi) throw InputError(fmt::format("{}: {} is outside [{:g}, {:g}]", what, item, lo, hi));
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<int> integer_list(const std::string& text, const std::string& what, int lo, int hi) {
+  std::vector<int> out;
+  for (double v : number_list(text, what, lo, hi)) {
+    if (v != std::floor(v)) throw InputError(fmt::format("{}: {:g} is not an integer", what, v));
+    out.push_back(int(v));
+  }
+  return out;
 }
 
 // The flag of an engine option field: "batch" -> --batch, "warmup_images" -> --warmup-images,

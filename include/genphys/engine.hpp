@@ -20,6 +20,17 @@ namespace genphys {
 /// Where the engine's start-up and summary lines go (the CLI prints them on stderr); none when empty.
 using MessageSink = std::function<void(const std::string&)>;
 
+/// Where a training run stands, reported after every optimiser step (and once before the first).
+struct TrainProgress {
+  std::int64_t step = 0, total_steps = 0;
+  double loss = 0.0;               ///< mean of the last 50 finite losses; NaN before the first
+  double images_per_second = 0.0;  ///< <= 0: not known yet
+  double eta_seconds = -1.0;       ///< < 0: not known yet
+  bool last = false;               ///< the run's final report (done, interrupted or stopped)
+};
+/// Receives TrainProgress reports (the CLI draws a progress bar); none when empty.
+using ProgressSink = std::function<void(const TrainProgress&)>;
+
 /// Network architecture. `arch` picks a preset; the other fields override it when set (> 0 or
 /// non-empty).
 struct ArchOptions {
@@ -70,7 +81,7 @@ struct TrainOptions : TrainConfig {
   std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   std::string device = "cpu";  ///< cpu | cuda | cuda:K
   int threads = 0;             ///< 0: physical cores
-  bool progress = true;        ///< progress bar on stderr
+  ProgressSink progress;       ///< a report after every step
   MessageSink messages;        ///< start-up and summary lines
   int log_every = 50;          ///< stats.jsonl line every this many steps
   int grid_every = 1000;       ///< sample grid PNG every this many steps (and at the end); 0: never

@@ -21,7 +21,6 @@
 #include "engine/data.hpp"
 #include "engine/network.hpp"
 #include "engine/process.hpp"
-#include "engine/progress.hpp"
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
 #include "engine/trainer.hpp"
@@ -493,13 +492,15 @@ TrainResult train(const TrainOptions& opt) {
   const int B = config.batch;
   const auto params = model->parameters();
   auto ema_params = ema->parameters();
-  ProgressBar bar(opt.progress, opt.steps);
+  auto report = [&](double loss, double ips, double eta, bool last) {
+    if (opt.progress) opt.progress(TrainProgress{state.step, opt.steps, loss, ips, eta, last});
+  };
   LossWindow window(50);
   double log_sum = 0, train_seconds = 0;
   std::int64_t log_count = 0, images_run = 0;
   const auto run_start = std::chrono::steady_clock::now();
   auto images_per_second = [&] { return train_seconds > 0 ? double(images_run) / train_seconds : 0.0; };
-  bar.update(state.step, NAN, 0, -1, true);
+  report(NAN, 0, -1, false);
   model->train();
   StopSignalScope signals;
   while (state.step < opt.steps && !StopSignalScope::caught()) {
@@ -517,7 +518,7 @@ TrainResult train(const TrainOptions& opt) {
     } else {
       ++state.skipped;
       if (++state.bad_in_row >= config.max_bad_steps) {
-        bar.finish();
+        report(window.mean(), images_per_second(), -1, true);
         throw InputError(fmt::format("training stopped at step {}: {} non-finite losses or gradients in a row; the last "
                                      "checkpoint is kept; try a lower --lr",
                                      step, state.bad_in_row));
@@ -544,15 +545,14 @@ TrainResult train(const TrainOptions& opt) {
       log_sum = 0;
       log_count = 0;
     }
-    bar.update(state.step, window.mean(), ips, ips > 0 ? double(opt.steps - state.step) * B / ips : -1.0);
+    report(window.mean(), ips, ips > 0 ? double(opt.steps - state.step) * B / ips : -1.0, false);
     if (opt.grid_every > 0 && state.step % opt.grid_every == 0 && state.step < opt.steps) write_grid(state.step);
     if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps)
       save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
   }
   result.stop_signal = StopSignalScope::caught();
   result.interrupted = result.stop_signal != 0;
-  bar.update(state.step, window.mean(), images_per_second(), 0.0, true);
-  bar.finish();
+  report(window.mean(), images_per_second(), 0.0, true);
   save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
   if (result.interrupted) {
     const int signo = result.stop_signal;

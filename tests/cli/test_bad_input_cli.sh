@@ -89,7 +89,9 @@ fi
 refuse "--t must be > 0" -- "${green[@]}" --dim 3 --r 1 --t nan
 refuse "--t must be > 0" -- "${green[@]}" --dim 3 --r 1 --t inf
 refuse "is not a finite number" -- "${green[@]}" --dim 3 --t 1 --r 1,nan
-refuse "--r values must be >= 0" -- "${green[@]}" --dim 3 --t 1 --r -1
+refuse "--r: -1 is outside" -- "${green[@]}" --dim 3 --t 1 --r -1
+refuse "empty item in --r list '1,,2'" -- "${green[@]}" --dim 3 --t 1 --r 1,,2
+refuse "--r: '1e999' is not a finite number" -- "${green[@]}" --dim 3 --t 1 --r 1e999
 refuse "--dim must be >= 1" -- "${green[@]}" --t 1 --r 1 --dim 0
 refuse "dissipative-wave in N = 2 cannot be evaluated at t = 1e-200" -- green --pde dissipative-wave --dim 2 --t 1e-200 --r 0,1 --json
 refuse "--plot writes a PNG: 'g.jpg' must end in .png" -- "${green[@]}" --dim 3 --t 1 --r 1 --plot g.jpg

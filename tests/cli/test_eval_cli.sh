@@ -40,10 +40,10 @@ expect_error 2 "--n must be" -- eval --ckpt "$tmp/diffusion" --n 1
 expect_error 2 "odd" -- eval --ckpt "$tmp/diffusion" --n 10 --nfe 4 --threads 1
 expect_error 2 "is not name=RUN_DIR" -- compare --runs "$tmp/diffusion" --out "$tmp/c0" --n 10
 expect_error 2 "twice" -- compare --runs "a=$tmp/diffusion,a=$tmp/poisson" --out "$tmp/c0" --n 10
-expect_error 2 "is not a number" -- compare --runs "a=$tmp/diffusion" --nfe 3,x --out "$tmp/c0" --n 10
+expect_error 2 "is not a finite number" -- compare --runs "a=$tmp/diffusion" --nfe 3,x --out "$tmp/c0" --n 10
 expect_error 2 "--out DIR is required" -- compare --runs "a=$tmp/diffusion" --nfe 3 --n 10
 expect_error 2 "outside" -- robustness --ckpt "$tmp/diffusion" --quant-bits 1 --out "$tmp/r0" --n 10
-expect_error 2 "not a number" -- robustness --ckpt "$tmp/diffusion" --alpha nan --out "$tmp/r0" --n 10
+expect_error 2 "not a finite number" -- robustness --ckpt "$tmp/diffusion" --alpha nan --out "$tmp/r0" --n 10
 expect_error 2 "fixed-step" -- robustness --ckpt "$tmp/diffusion" --solver rk45 --out "$tmp/r0" --n 10
 expect_error 2 "already exists" -- classifier train --out "$tmp/e.json"
 expect_error 2 "expected fashion-mnist" -- classifier train --data "$tmp/nowhere" --out "$tmp/c.cls"

@@ -106,7 +106,6 @@ inline std::string write_line_clusters_csv(const std::string& path, int n) {
 inline TrainOptions quiet_options(const std::string& out_dir) {
   TrainOptions o;
   o.out_dir = out_dir;
-  o.progress = false;
   o.grid_every = 0;
   o.ckpt_every = 0;
   o.threads = 1;  // no OpenMP spin-waiting on shared cores; tests run in parallel anyway
