@@ -113,4 +113,19 @@ inline TrainOptions quiet_options(const std::string& out_dir) {
   return o;
 }
 
+/// The small-MLP run the point-data tests share: `steps` of 128 points at lr 2e-3, a 64-wide,
+/// 2-deep MLP, no evaluation set.
+inline TrainOptions mlp_options(const std::string& out_dir, const std::string& data, std::int64_t steps) {
+  TrainOptions o = quiet_options(out_dir);
+  o.data = data;
+  o.steps = steps;
+  o.batch = 128;
+  o.lr = 2e-3;
+  o.arch.arch = "mlp";
+  o.arch.hidden = 64;
+  o.arch.depth = 2;
+  o.eval_samples = 0;
+  return o;
+}
+
 }  // namespace genphys::test

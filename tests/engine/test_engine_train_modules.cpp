@@ -107,16 +107,12 @@ OptimalLoss optimal_eval_loss(const std::string& checkpoint, int n_eval) {
 Losses train_module(const std::string& label, const std::string& pde, const ParamValues& params, int dim,
                     std::int64_t steps, int batch, bool with_optimum = true, std::uint64_t seed = 0) {
   TempDir dir("mod_" + label);
-  TrainOptions o = test::quiet_options(dir / "run");
-  o.data = dim == 2 ? test::write_cluster_csv(dir / "pts.csv", 256) : test::write_line_clusters_csv(dir / "pts.csv", 96);
+  TrainOptions o = test::mlp_options(
+      dir / "run", dim == 2 ? test::write_cluster_csv(dir / "pts.csv", 256) : test::write_line_clusters_csv(dir / "pts.csv", 96),
+      steps);
   o.module.name = pde;
   o.module.params = params;
-  o.steps = steps;
   o.batch = batch;
-  o.lr = 2e-3;
-  o.arch.arch = "mlp";
-  o.arch.hidden = 64;
-  o.arch.depth = 2;
   o.eval_samples = 400;
   o.seed = seed;
   const TrainResult r = train(o);
@@ -305,18 +301,12 @@ TEST_CASE("heavy-tail preconditioning over run seeds", "[.precond]") {
       for (const auto& [label, pde, params] : std::vector<std::tuple<std::string, std::string, ParamValues>>{
                {"pfgm", "poisson", {{"D", 1.0}}}, {"fractional", "fractional-diffusion", {{"beta", 0.5}}}}) {
         TempDir dir("precond_" + label);
-        TrainOptions o = test::quiet_options(dir / "run");
         // 8x8 images (sigma_data 0.5, every image wider than sigma_data) or the 2D clusters.
-        o.data = squares ? test::write_square_idx(dir / "sq.gz", 72) : test::write_cluster_csv(dir / "pts.csv", 256);
+        TrainOptions o = test::mlp_options(
+            dir / "run", squares ? test::write_square_idx(dir / "sq.gz", 72) : test::write_cluster_csv(dir / "pts.csv", 256),
+            1000);
         o.module.name = pde;
         o.module.params = params;
-        o.steps = 1000;
-        o.batch = 128;
-        o.lr = 2e-3;
-        o.arch.arch = "mlp";
-        o.arch.hidden = 64;
-        o.arch.depth = 2;
-        o.eval_samples = 0;
         o.seed = seed;
         const TrainResult r = train(o);
         common_weight_gap(std::string(squares ? "squares " : "points ") + label + " seed " + std::to_string(seed),

@@ -21,16 +21,10 @@ using genphys::test::TempDir;
 namespace {
 
 TrainOptions cluster_run(const TempDir& dir, std::shared_ptr<const GenerativeProcess> process, const std::string& label) {
-  TrainOptions o = test::quiet_options(dir / "run");
-  o.data = test::write_cluster_csv(dir / "pts.csv", 256);  // 8 tight clusters on the unit circle
+  // 8 tight clusters on the unit circle
+  TrainOptions o = test::mlp_options(dir / "run", test::write_cluster_csv(dir / "pts.csv", 256), 1000);
   o.module.name = label;
   o.process = std::move(process);
-  o.steps = 1000;
-  o.batch = 128;
-  o.lr = 2e-3;
-  o.arch.arch = "mlp";
-  o.arch.hidden = 64;
-  o.arch.depth = 2;
   o.eval_samples = 512;
   return o;
 }

@@ -80,17 +80,9 @@ struct Shares {
 Shares train_and_sample(const std::string& label, const std::string& pde, const ParamValues& params,
                         std::uint64_t seed) {
   TempDir dir("shares_" + label);
-  TrainOptions o = test::quiet_options(dir / "run");
-  o.data = write_two_clusters(dir / "pts.csv");
+  TrainOptions o = test::mlp_options(dir / "run", write_two_clusters(dir / "pts.csv"), 3000);
   o.module.name = pde;
   o.module.params = params;
-  o.steps = 3000;
-  o.batch = 128;
-  o.lr = 2e-3;
-  o.arch.arch = "mlp";
-  o.arch.hidden = 64;
-  o.arch.depth = 2;
-  o.eval_samples = 0;
   o.seed = seed;
   const TrainResult r = train(o);
   REQUIRE(r.steps_done == o.steps);
