@@ -50,7 +50,17 @@ ModelInfo mlp_model() {
     return Mlp(MlpOptions(int(dim)).hidden(a.hidden).depth(a.depth).emb_channels(a.emb_channels).dropout(a.dropout))
         .ptr();
   };
-  return {"mlp", ModelInput::any, preset, build};
+  auto size = [](const ArchOptions& a, const DataShape& shape) {
+    const double dim = double(std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>()));
+    const double h = a.hidden;
+    ModelSize s;
+    s.widest_field = a.depth / 3.0 > a.hidden / 128.0 ? "depth" : "hidden";  // the one further above its preset
+    // input, embedding (two layers), depth x (norm + linear), output
+    s.parameters = (dim + 1) * h + (a.emb_channels + 1) * h + (h + 1) * h + a.depth * ((h + 1) * h + 2 * h) + (h + 1) * dim;
+    s.activations_per_sample = 6.0 * h * (a.depth + 2) + 4.0 * dim;
+    return s;
+  };
+  return {"mlp", ModelInput::any, preset, build, size};
 }
 
 }  // namespace genphys::engine

@@ -18,6 +18,9 @@ ModelInfo mlp_model();
 /// MLP's fields are cleared. Throws OptionError.
 void finish_unet_layout(const std::string& name, ArchOptions& arch, std::int64_t image_size);
 
+/// The UNet family's size estimate (ModelInfo::size) for a resolved layout.
+ModelSize unet_family_size(const ArchOptions& arch, const DataShape& shape);
+
 /// The layout fields the UNet family's option structs share, set from a resolved ArchOptions.
 template <class Options>
 Options with_unet_layout(Options options, const ArchOptions& a) {

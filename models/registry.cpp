@@ -1,6 +1,8 @@
 // The model registry: one line per architecture, and the rules every entry shares.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "genphys/errors.hpp"
 #include "models.hpp"
 
@@ -49,6 +51,30 @@ ArchOptions resolve_arch(const ArchOptions& in, const DataShape& shape) {
 }
 
 Network make_network(const ArchOptions& arch, const DataShape& shape) { return find_model(arch.arch).build(arch, shape); }
+
+ModelSize model_size(const ArchOptions& arch, const DataShape& shape) { return find_model(arch.arch).size(arch, shape); }
+
+ModelSize unet_family_size(const ArchOptions& a, const DataShape& shape) {
+  ModelSize s;
+  s.widest_field = "channels";
+  const double emb = a.emb_channels > 0 ? a.emb_channels : a.channels;
+  for (std::size_t level = 0; level < a.channel_mult.size(); ++level) {
+    const double c = double(a.channels) * a.channel_mult[level];
+    const std::int64_t side = shape[1] >> level;
+    const double pixels = double(side) * double(side);
+    // Encoder and decoder blocks: two 3x3 convolutions and an embedding projection each, their
+    // inputs, norms and activations kept for backward.
+    const double blocks = 2.0 * a.num_blocks + 1.0;
+    s.parameters += blocks * (2.0 * 9.0 * c * c + 4.0 * emb * c);
+    s.activations_per_sample += blocks * 8.0 * c * pixels;
+    if (std::find(a.attn_resolutions.begin(), a.attn_resolutions.end(), int(side)) != a.attn_resolutions.end()) {
+      s.parameters += blocks * 4.0 * c * c;
+      s.activations_per_sample += blocks * (4.0 * c * pixels + 2.0 * pixels * pixels);
+    }
+  }
+  s.parameters += 4.0 * emb * emb;
+  return s;
+}
 
 void finish_unet_layout(const std::string& name, ArchOptions& a, std::int64_t size) {
   const int levels = int(a.channel_mult.size());

@@ -306,7 +306,7 @@ ModelInfo ddpmpp_small_model() {
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
     return SongUNet(with_unet_layout(SongUNetOptions(int(shape[0]), int(shape[1])), a)).ptr();
   };
-  return {"ddpmpp-small", ModelInput::square_images, preset, build};
+  return {"ddpmpp-small", ModelInput::square_images, preset, build, unet_family_size};
 }
 
 }  // namespace genphys::engine

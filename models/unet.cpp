@@ -201,7 +201,7 @@ ModelInfo unet_entry(const std::string& name, int channels, int blocks) {
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
     return UNet(with_unet_layout(UNetOptions(int(shape[0]), int(shape[1])), a).emb_channels(a.emb_channels)).ptr();
   };
-  return {name, ModelInput::square_images, preset, build};
+  return {name, ModelInput::square_images, preset, build, unet_family_size};
 }
 
 }  // namespace

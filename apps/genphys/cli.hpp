@@ -56,6 +56,9 @@ CLI::Validator non_empty();
 /// Refuses a negative value for an unsigned option (`--seed -1` would wrap to 2^64 - 1).
 CLI::Validator non_negative();
 
+/// The flag of an engine option field: "batch" -> --batch, "arch.num_blocks" -> --blocks.
+std::string flag_for(std::string field);
+
 /// Splits "a,b,c" (no empty items allowed). Lists are split here, not by CLI11 2.1's
 /// ->delimiter(','), which drops empty items ("1,,2" would pass as "1,2").
 std::vector<std::string> split_list(const std::string& text, const std::string& what);

@@ -1,5 +1,8 @@
 // genphys sample
+#include <fmt/format.h>
+
 #include <memory>
+#include <utility>
 
 #include "cli.hpp"
 #include "sample_cli.hpp"
@@ -25,12 +28,33 @@ void add_sample_options(CLI::App& app, SampleCliOptions& o) {
   app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
 }
 
+namespace {
+
+// Beyond these the squared distances and exponentials leave double's range (below kMinSigma the
+// kernels are narrower than the distances' rounding), or the run cannot finish: refused up front.
+constexpr double kMinSigma = 1e-6, kMaxSigma = 1e100;
+constexpr int kMaxNfe = 100000;
+
+// What both paths (network and exact field) take alike.
+void check_shared_options(const SampleCliOptions& s) {
+  if (s.nfe > kMaxNfe) throw InputError(fmt::format("--nfe must be <= {}, got {}", kMaxNfe, s.nfe));
+  for (const auto& [flag, value] : {std::pair{"--sigma-min", s.sigma_min}, std::pair{"--sigma-max", s.sigma_max}})
+    if (value != 0 && !(value >= kMinSigma && value <= kMaxSigma))
+      throw InputError(fmt::format("{} must be in [{:g}, {:g}] (or 0: the default), got {}", flag, kMinSigma, kMaxSigma,
+                                   value));
+  if (s.sigma_min > 0 && s.sigma_max > 0 && !(s.sigma_min < s.sigma_max))
+    throw InputError(fmt::format("--sigma-min ({}) must be below --sigma-max ({})", s.sigma_min, s.sigma_max));
+}
+
+}  // namespace
+
 CommandRunner setup_sample(CLI::App& app) {
   auto opt = std::make_shared<SampleCliOptions>();
   auto exact = std::make_shared<ExactSampleCliOptions>();
   add_sample_options(app, *opt);
   add_exact_sample_options(app, *exact);
   return [opt, exact, &app]() -> int {
+    check_shared_options(*opt);
     if (exact->exact) {
       if (!opt->grid.empty() || !opt->out.empty()) throw InputError("--exact writes --csv and --plot (not --grid/--out)");
       for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads"})
@@ -40,6 +64,12 @@ CommandRunner setup_sample(CLI::App& app) {
     }
     if (!exact->csv.empty() || !exact->plot.empty() || !exact->pde.empty() || !exact->data.empty())
       throw InputError("--pde, --data, --csv and --plot are for --exact; a network samples from --ckpt with --grid/--out");
+    // --n N is --seeds 0-(N-1) for a network too.
+    if (app.count("--n") > 0) {
+      if (app.count("--seeds") > 0) throw InputError("give --n or --seeds, not both");
+      if (exact->n < 1 || exact->n > 10000000) throw InputError("--n must be in [1, 1e7]");
+      opt->seeds = fmt::format("0-{}", exact->n - 1);
+    }
 #ifdef GENPHYS_WITH_TORCH
     return run_network_sample(*opt);
 #else

@@ -97,6 +97,7 @@ CommandRunner setup_compare(CLI::App& app) {
     prefer_passive_openmp();
     const auto runs = parse_runs(o->runs);
     const auto nfes = integer_list(o->nfe, "--nfe", 1, 10000);
+    for (int nfe : nfes) check_solver(parse_solver(o->eval.solver), nfe, 1.0, 1.0);  // all before any work
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
     if (o->grid_count < 1) throw InputError("--grid-count must be >= 1");
     std::vector<CheckpointSummary> summaries;
@@ -107,7 +108,11 @@ CommandRunner setup_compare(CLI::App& app) {
                                      r.name, summaries.front().data, summaries.back().data));
     }
     const auto classifier = classifier_for(summaries.front(), o->eval);  // a missing one fails before --out is made
-    prepare_output_dir(o->out, "compare.csv");
+    OutputFolder out(o->out, "compare.csv");
+    std::vector<std::string> grid_paths;
+    for (int nfe : nfes) grid_paths.push_back(out.add(fmt::format("grid_nfe{:03d}.png", nfe)));
+    const std::string png_path = out.add("compare.png"), json_path = out.add("compare.json"),
+                      csv_path = out.add("compare.csv");
     const EvalReference ref = make_eval_reference(summaries.front().data, o->eval.n, o->eval.seed, classifier.get());
     std::cerr << fmt::format("reference: {}; baselines {} real {:.4g}, noise {:.4g}\n", ref.reference_set,
                              metric_name(ref), headline(ref.real, ref), headline(ref.noise, ref));
@@ -123,7 +128,8 @@ CommandRunner setup_compare(CLI::App& app) {
       curve.label = run.name;
       panel.series.push_back(std::move(curve));
     }
-    for (int nfe : nfes) {
+    for (std::size_t k = 0; k < nfes.size(); ++k) {
+      const int nfe = nfes[k];
       std::vector<SampleResult> samples(runs.size());
       for (std::size_t r = 0; r < runs.size(); ++r) {
         EvalRow row = evaluate_checkpoint(runs[r].checkpoint, nfe, o->eval, ref, classifier.get(), 0.0, 0, &samples[r]);
@@ -134,7 +140,9 @@ CommandRunner setup_compare(CLI::App& app) {
         panel.series[r].y.push_back(headline(row.score, ref));
         rows.push_back(std::move(row));
       }
-      save_side_by_side(runs, samples, o->grid_count, nfe, o->out + fmt::format("/grid_nfe{:03d}.png", nfe));
+      out.files().set_from_file(grid_paths[k], [&](const std::string& path) {
+        save_side_by_side(runs, samples, o->grid_count, nfe, path);
+      });
     }
     for (std::size_t r = 0; r < runs.size(); ++r) {
       panel.series[r].color = plot::palette(int(r));
@@ -151,13 +159,14 @@ CommandRunner setup_compare(CLI::App& app) {
     panel.lines.push_back(real);
     plot::Figure fig;
     fig.panels.push_back(panel);
-    plot::save_png(fig, o->out + "/compare.png");
+    out.files().set_from_file(png_path, [&](const std::string& path) { plot::save_png(fig, path); });
 
     nlohmann::json j = {{"seed", o->eval.seed}, {"seeds", seed_range(ref.n)}, {"solver", o->eval.solver},
                         {"reference", reference_json(ref, classifier.get())}, {"rows", nlohmann::json::array()}};
     for (const auto& row : rows) j["rows"].push_back(row_json(row, ref));
-    write_file_atomic(o->out + "/compare.json", j.dump(2) + "\n");
-    write_file_atomic(o->out + "/compare.csv", rows_csv(rows, ref));
+    out.files().set(json_path, j.dump(2) + "\n");
+    out.files().set(csv_path, rows_csv(rows, ref));
+    out.commit();
     if (o->eval.json) {
       std::cout << j.dump() << "\n";
     } else {

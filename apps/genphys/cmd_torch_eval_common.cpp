@@ -121,14 +121,35 @@ std::string rows_csv(const std::vector<EvalRow>& rows, const EvalReference& ref)
   return out;
 }
 
-void prepare_output_dir(const std::string& dir, const std::string& marker) {
+OutputFolder::OutputFolder(const std::string& dir, const std::string& marker) : dir_(dir) {
   if (dir.empty()) throw InputError("--out DIR is required");
   std::error_code ec;
   if (fs::exists(fs::path(dir) / marker, ec))
     throw InputError("--out " + dir + " already holds " + marker + " (choose another folder)");
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw InputError("--out " + dir + " is a file, not a folder");
-  fs::create_directories(dir, ec);
-  if (ec) throw InputError("cannot create --out " + dir + ": " + ec.message());
+  if (!fs::exists(dir, ec)) {
+    const fs::path parent = fs::path(dir).has_parent_path() ? fs::path(dir).parent_path() : fs::path(".");
+    if (!fs::is_directory(parent, ec)) throw InputError("cannot create --out " + dir + ": " + parent.string() + " does not exist");
+    fs::create_directory(dir, ec);
+    if (ec) throw InputError("cannot create --out " + dir + ": " + ec.message());
+    created_ = true;
+  }
+}
+
+OutputFolder::~OutputFolder() {
+  std::error_code ec;
+  if (created_ && !committed_) fs::remove_all(dir_, ec);
+}
+
+std::string OutputFolder::add(const std::string& name) {
+  const std::string path = (fs::path(dir_) / name).string();
+  files_.add(path);
+  return path;
+}
+
+void OutputFolder::commit() {
+  files_.commit();
+  committed_ = true;
 }
 
 std::string seed_range(std::int64_t n) { return n == 1 ? "0" : fmt::format("0-{}", n - 1); }

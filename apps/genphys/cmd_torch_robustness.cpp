@@ -36,9 +36,12 @@ CommandRunner setup_robustness(CLI::App& app) {
     const auto bits = integer_list(o->bits, "--quant-bits", 2, 16);
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
     if (o->eval.solver == "rk45") throw InputError("robustness needs a fixed-step --solver (heun or euler)");
+    check_solver(parse_solver(o->eval.solver), o->nfe, 1.0, 1.0);
     const CheckpointSummary run = read_checkpoint_summary(ckpt);
     const auto classifier = classifier_for(run, o->eval);  // a missing one fails before --out is made
-    prepare_output_dir(o->out, "robustness.csv");
+    OutputFolder out(o->out, "robustness.csv");
+    const std::string png_path = out.add("robustness.png"), json_path = out.add("robustness.json"),
+                      csv_path = out.add("robustness.csv");
     const EvalReference ref = make_eval_reference(run.data, o->eval.n, o->eval.seed, classifier.get());
 
     std::vector<EvalRow> rows;
@@ -80,13 +83,14 @@ CommandRunner setup_robustness(CLI::App& app) {
       return p;
     };
     fig.panels = {panel("noise injection", "alpha", noise_curve), panel("weight quantisation", "bits", quant_curve)};
-    plot::save_png(fig, o->out + "/robustness.png");
+    out.files().set_from_file(png_path, [&](const std::string& path) { plot::save_png(fig, path); });
     nlohmann::json j = {{"checkpoint", ckpt}, {"pde", run.pde}, {"nfe", o->nfe}, {"seed", o->eval.seed},
                         {"seeds", seed_range(ref.n)}, {"reference", reference_json(ref, classifier.get())},
                         {"rows", nlohmann::json::array()}};
     for (const auto& row : rows) j["rows"].push_back(row_json(row, ref));
-    write_file_atomic(o->out + "/robustness.json", j.dump(2) + "\n");
-    write_file_atomic(o->out + "/robustness.csv", rows_csv(rows, ref));
+    out.files().set(json_path, j.dump(2) + "\n");
+    out.files().set(csv_path, rows_csv(rows, ref));
+    out.commit();
     if (o->eval.json) {
       std::cout << j.dump() << "\n";
       return 0;

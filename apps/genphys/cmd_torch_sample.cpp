@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "eval_cli.hpp"
 #include "torch_cli.hpp"
 #include "genphys/engine.hpp"
 #include "genphys/io.hpp"
@@ -10,7 +11,7 @@
 namespace genphys::cli {
 
 int run_network_sample(const SampleCliOptions& o) {
-  if (o.ckpt.empty()) throw InputError("--ckpt RUN_DIR/last.ckpt is required");
+  if (o.ckpt.empty()) throw InputError("--ckpt RUN_DIR (or its last.ckpt) is required");
   prefer_passive_openmp();
   if (o.grid.empty() && o.out.empty()) throw InputError("nothing to write: give --grid F.png and/or --out F.pt|.bin|.csv");
   // Refuse bad output paths before the (long) integration.
@@ -28,7 +29,7 @@ int run_network_sample(const SampleCliOptions& o) {
     outputs.add(o.out);
   }
   SampleOptions s;
-  s.checkpoint = o.ckpt;
+  s.checkpoint = resolve_checkpoint(o.ckpt);
   s.solver = parse_solver(o.solver);
   s.nfe = o.nfe;
   s.rtol = o.rtol;

@@ -66,7 +66,7 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_option("--eval-samples", t.eval_samples, "fixed evaluation set size for the start/end loss (0: skip)")
       ->capture_default_str();
 
-  return [opt]() -> int {
+  return [opt, &app]() -> int {
     TrainOptions t = opt->train;
     prefer_passive_openmp();
     if (t.module.empty() && !t.resume) throw InputError("--pde is required (see genphys check --all)");
@@ -83,6 +83,11 @@ CommandRunner setup_train(CLI::App& app) {
     } else if (!opt->attn.empty()) {
       t.arch.attn_resolutions = integer_list(opt->attn, "--attn", 1, 1 << 16);
     }
+    // What the command line sets on purpose must match the run it resumes.
+    if (t.resume)
+      for (const std::string& field : train_config_fields())
+        if (const CLI::Option* flag = app.get_option_no_throw(flag_for(field)); flag != nullptr && flag->count() > 0)
+          t.chosen.push_back(field);
     ProgressBar bar;
     if (!opt->no_progress) t.progress = [&bar](const TrainProgress& p) { bar.update(p); };
     t.messages = print_to_stderr;

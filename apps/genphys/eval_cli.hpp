@@ -13,6 +13,7 @@
 
 #include "genphys/engine.hpp"
 #include "genphys/evaluation.hpp"
+#include "genphys/io.hpp"
 
 namespace genphys::cli {
 
@@ -64,8 +65,27 @@ nlohmann::json row_json(const EvalRow& row, const EvalReference& reference);
 /// followed by the baselines as rows with run "baseline:real" and "baseline:noise".
 std::string rows_csv(const std::vector<EvalRow>& rows, const EvalReference& reference);
 
-/// A folder for a command's outputs: created when missing; InputError when it already holds `marker`.
-void prepare_output_dir(const std::string& dir, const std::string& marker);
+/// A command's output folder, all or nothing. The constructor checks it (InputError when it
+/// already holds `marker`, is a file, or its parent folder does not exist) and creates it when
+/// missing; add() names each file before the work; the files are written together by commit()
+/// (OutputSet's guarantees). A folder it created is removed again unless commit() succeeded.
+class OutputFolder {
+ public:
+  OutputFolder(const std::string& dir, const std::string& marker);
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+  /// Registers dir/name as an output; returns that path.
+  std::string add(const std::string& name);
+  OutputSet& files() { return files_; }
+  void commit();
+
+ private:
+  std::string dir_;
+  bool created_ = false, committed_ = false;
+  OutputSet files_;
+};
 
 /// "0-(n-1)".
 std::string seed_range(std::int64_t n);

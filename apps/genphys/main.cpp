@@ -221,7 +221,16 @@ int main(int argc, char** argv) {
     std::cerr << "genphys: error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "genphys: internal error: " << e.what() << "\n";
+    // LibTorch's messages carry a stack trace after the first line.
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    // An allocation the sizes checked up front did not foresee: still the input's size, not a bug.
+    if (what.find("can't allocate memory") != std::string::npos) {
+      const auto tried = what.find("you tried");
+      std::cerr << "genphys: error: out of memory: " << what.substr(tried == std::string::npos ? 0 : tried) << "\n";
+      return 2;
+    }
+    std::cerr << "genphys: internal error: " << what << "\n";
     return 1;
   }
   return 0;

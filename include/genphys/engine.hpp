@@ -78,6 +78,9 @@ struct TrainOptions : TrainConfig {
 
   std::string out_dir;        ///< holds last.ckpt, stats.jsonl and sample grids
   bool resume = false;        ///< continue RUN_DIR/last.ckpt; its config wins over the TrainConfig fields
+  /// With resume: the TrainConfig fields the caller chose on purpose (names as in
+  /// train_config_fields()); each must equal the checkpoint's or the run is refused, naming it.
+  std::vector<std::string> chosen;
   std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   std::string device = "cpu";  ///< cpu | cuda | cuda:K
   int threads = 0;             ///< 0: physical cores
@@ -104,6 +107,10 @@ struct TrainResult {
   std::string checkpoint;
   std::string condition;  ///< the condition a `conditional` verdict trained under; else empty
 };
+
+/// TrainConfig's fields by the names OptionError uses ("lr", "arch.hidden"), module and data
+/// excepted (resume checks those itself).
+std::vector<std::string> train_config_fields();
 
 /// Trains and writes out_dir/last.ckpt. Throws InputError for bad input (unknown PDE, a `no`
 /// verdict, missing/corrupt data or checkpoint, an existing checkpoint without resume, an

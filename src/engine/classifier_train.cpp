@@ -81,6 +81,17 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o) {
   if (classes < 2) throw InputError("classifier data need at least 2 classes");
 
   setup_runtime("cpu", o.threads);
+  {
+    // Three 3x3 convolutions of width w, 2w, 4w at full, half and quarter resolution, then two
+    // linear layers: refused before allocating when it cannot fit (weights, gradients, AdamW's
+    // moments; per image, the activations kept for backward).
+    const double w = o.width, c = double(train.x.size(1)), pixels = double(train.x.size(2) * train.x.size(3));
+    const double parameters = 9.0 * (c * w + 2.0 * w * w + 8.0 * w * w) + 4.0 * w * o.features + double(o.features) * classes;
+    const double state = 4.0 * 4.0 * parameters;
+    check_memory(state, "width", fmt::format("{:.3g} parameters with their gradients and AdamW state", parameters));
+    const double per_image = 4.0 * 3.0 * w * pixels * (1.0 + 0.5 + 0.25);
+    check_memory(state + double(o.batch) * per_image, "batch", fmt::format("a training step on {} images", o.batch));
+  }
   torch::manual_seed(mix_seed(o.seed ^ 0x436c617373696669ULL));
   ClassifierInfo info;
   info.channels = int(train.x.size(1));

@@ -1,5 +1,9 @@
 #include "engine/config.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "genphys/errors.hpp"
 
 namespace genphys::engine {
@@ -18,7 +22,44 @@ void upgrade_format_1(json& j) {
     if (!j.contains(key)) j[key] = json(old)[key];
 }
 
+// TrainConfig's fields as JSON pointers ("/lr", "/arch/hidden"), module and data excepted.
+std::vector<std::string> field_pointers() {
+  std::vector<std::string> out;
+  const json fields = TrainConfig{};  // named: items() only refers to it
+  for (const auto& [key, value] : fields.items()) {
+    if (key == "module" || key == "data") continue;
+    if (value.is_object()) {
+      for (const auto& [sub, unused] : value.items()) out.push_back("/" + key + "/" + sub);
+    } else {
+      out.push_back("/" + key);
+    }
+  }
+  return out;
+}
+
+std::string field_name(std::string pointer) {
+  pointer.erase(0, 1);
+  std::replace(pointer.begin(), pointer.end(), '/', '.');
+  return pointer;
+}
+
+std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
 }  // namespace
+
+void require_chosen_unchanged(const TrainConfig& given, const TrainConfig& kept, const std::vector<std::string>& chosen) {
+  const json a = given, b = kept;
+  for (const std::string& pointer : field_pointers()) {
+    const std::string name = field_name(pointer);
+    if (std::find(chosen.begin(), chosen.end(), name) == chosen.end()) continue;
+    const json& mine = a.at(json::json_pointer(pointer));
+    const json& theirs = b.at(json::json_pointer(pointer));
+    if (mine != theirs)
+      throw OptionError(name, fmt::format("{} differs from the run's {} (--resume keeps the run's config; train into a "
+                                          "new --out to change it)",
+                                          value_text(mine), value_text(theirs)));
+  }
+}
 
 std::string config_to_json(const RunConfig& c) {
   json j = static_cast<const TrainConfig&>(c);
@@ -46,3 +87,13 @@ RunConfig config_from_json(const std::string& text) {
 }
 
 }  // namespace genphys::engine
+
+namespace genphys {
+
+std::vector<std::string> train_config_fields() {
+  std::vector<std::string> out;
+  for (const std::string& pointer : engine::field_pointers()) out.push_back(engine::field_name(pointer));
+  return out;
+}
+
+}  // namespace genphys

@@ -44,6 +44,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFacts, process_given, shape, is_image, dat
 /// hold the resolved values (no "auto", no 0).
 struct RunConfig : TrainConfig, RunFacts {};
 
+/// Refuses (OptionError naming the field) a field named in `chosen` whose value in `given`
+/// differs from `kept`, the resumed run's.
+void require_chosen_unchanged(const TrainConfig& given, const TrainConfig& kept, const std::vector<std::string>& chosen);
+
 /// One JSON object: TrainConfig's and RunFacts' fields side by side, and "format".
 std::string config_to_json(const RunConfig& config);
 /// Reads format 2, and format 1 (pde/params/expr at the top level; later fields absent in old

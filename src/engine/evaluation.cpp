@@ -60,6 +60,8 @@ Eigen::MatrixXd held_out_points(const std::string& data, std::int64_t n, std::ui
 EvalReference make_eval_reference(const std::string& data, std::int64_t n, std::uint64_t seed,
                                   const FeatureClassifier* classifier) {
   if (n < 2) throw OptionError("n", "must be >= 2");
+  // The MMD compares every pair: 1e6 points already take hours.
+  if (n > 1000000) throw OptionError("n", fmt::format("must be <= 1000000 (the MMD's cost grows as n^2), got {}", n));
   EvalReference ref;
   ref.data = data;
   ref.n = n;

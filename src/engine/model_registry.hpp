@@ -32,6 +32,14 @@ enum class ModelInput {
   square_images,  ///< C x H x W with H = W
 };
 
+/// A network's size in float32 values, estimated from a resolved ArchOptions without building it
+/// (within a small factor), so that training can refuse what will not fit before allocating.
+struct ModelSize {
+  double parameters = 0;
+  double activations_per_sample = 0;  ///< kept for the backward pass in one training step
+  std::string widest_field;           ///< the ArchOptions field that makes it large ("hidden", "channels")
+};
+
 /// One registered architecture.
 struct ModelInfo {
   std::string name;
@@ -41,6 +49,8 @@ struct ModelInfo {
   std::function<void(ArchOptions&, const DataShape&)> preset;
   /// Builds the network for a resolved ArchOptions.
   std::function<Network(const ArchOptions&, const DataShape&)> build;
+  /// Estimates the size of the network build() would make.
+  std::function<ModelSize(const ArchOptions&, const DataShape&)> size;
 };
 
 /// All architectures, in the order `auto` and the error messages list them.
@@ -57,6 +67,9 @@ ArchOptions resolve_arch(const ArchOptions& arch, const DataShape& data_shape);
 
 /// Builds the network for a resolved ArchOptions.
 Network make_network(const ArchOptions& arch, const DataShape& data_shape);
+
+/// The estimated size of that network.
+ModelSize model_size(const ArchOptions& arch, const DataShape& data_shape);
 
 /// EDM's positional embedding of a noise label: [cos(c f_j), sin(c f_j)], f_j = (1/10000)^(j/(n/2 - 1)).
 torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels);

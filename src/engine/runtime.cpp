@@ -1,11 +1,14 @@
 #include "engine/runtime.hpp"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <optional>
 #include <set>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "genphys/engine.hpp"
 #include "genphys/errors.hpp"
@@ -48,6 +51,11 @@ torch::Device setup_runtime(const std::string& device_name, int threads) {
   // torch parallelises above BLAS; a threaded OpenBLAS underneath oversubscribes the cores.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
   if (threads < 0) throw OptionError("threads", "must be >= 0 (0: physical cores)");
+  // Far more threads than cores only spin (100000 never finished starting up).
+  const int most = 4 * std::max(1, int(std::thread::hardware_concurrency()));
+  if (threads > most)
+    throw OptionError("threads", fmt::format("must be <= {} (4x this machine's {} hardware threads), got {}", most,
+                                             most / 4, threads));
   const int n = threads > 0 ? threads : physical_cores();
   torch::set_num_threads(n);
   // Denormals appear in heavy-tailed batches (PFGM's D = 1) and cost ~100x per operation.
@@ -86,4 +94,24 @@ std::string engine_description(const std::string& device, int threads) {
   return line;
 }
 
+namespace engine {
+
+double available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  double kib = 0;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024.0;
+  return double(sysconf(_SC_AVPHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+}
+
+void check_memory(double bytes, const std::string& field, const std::string& what) {
+  const double available = available_memory_bytes();
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  if (!(bytes <= 0.9 * available))
+    throw OptionError(field, fmt::format("needs about {:.3g} GiB for {}; {:.3g} GiB is available", bytes / kGiB, what,
+                                         available / kGiB));
+}
+
+}  // namespace engine
 }  // namespace genphys

@@ -15,4 +15,13 @@ int physical_cores();
 /// unless `quiet` prints the start-up line on stderr. Returns the device.
 torch::Device setup_runtime(const std::string& device, int threads);
 
+/// Memory the system can give this process now (MemAvailable), in bytes.
+double available_memory_bytes();
+
+/// Refuses a job that would need more memory than available_memory_bytes(): OptionError naming
+/// `field`, e.g. "batch": "= 100000000 needs about 95.4 GiB for activations; 21.3 GiB is available".
+/// Called with an estimate before allocating, so the refusal is one line instead of an out-of-memory
+/// kill or an allocator trace.
+void check_memory(double bytes, const std::string& field, const std::string& what);
+
 }  // namespace genphys::engine

@@ -1,12 +1,17 @@
 // genphys::train: denoiser training for modules whose velocity is affine in E[y | x, t], velocity
 // training for the others.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -209,7 +214,7 @@ void validate(const TrainOptions& o) {
   if (o.out_dir.empty()) throw OptionError("out_dir", "is required");
   if (o.steps < 0) throw OptionError("steps", "must be >= 0");
   if (o.batch < 1) throw OptionError("batch", "must be >= 1");
-  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw OptionError("lr", "must be positive and finite");
+  if (!(o.lr > 0 && o.lr <= 1e3)) throw OptionError("lr", "must be in (0, 1000]");
   if (!(o.warmup_images >= 0)) throw OptionError("warmup_images", "must be >= 0");
   if (!(o.ema_halflife_images >= 0)) throw OptionError("ema_halflife_images", "must be >= 0");
   if (!(o.ema_rampup >= 0)) throw OptionError("ema_rampup", "must be >= 0");
@@ -248,6 +253,84 @@ void write_sample_grid(EdmPrecond& ema, const GenerativeProcess& process, const 
   s.count = n;
   s.is_image = config.is_image;
   save_sample_grid(s, path);
+}
+
+// Refuses a network or a batch that cannot fit, before anything of it is allocated (an absurd
+// --hidden would otherwise die in the allocator, an absurd --batch by the kernel's OOM killer).
+void check_training_memory(const RunConfig& config) {
+  const ModelSize size = model_size(config.arch, config.shape);
+  double dim = 1;
+  for (auto d : config.shape) dim *= double(d);
+  // Weights, gradients, Adam's two moments, the EMA and a copy while a checkpoint is written.
+  const double state = 4.0 * 6.0 * size.parameters;
+  check_memory(state, "arch." + size.widest_field,
+               fmt::format("{:.3g} parameters with their gradients, Adam state and EMA", size.parameters));
+  // Per sample: the activations kept for backward, and the batch's inputs, targets and weights.
+  const double per_sample = 4.0 * (size.activations_per_sample + 8.0 * dim);
+  check_memory(state + double(config.batch) * per_sample, "batch",
+               fmt::format("a training step on {} samples", config.batch));
+}
+
+// The run directory, held for the whole run: one train per directory (a second one is refused
+// instead of both writing last.ckpt), temp files that a killed run left removed, and a directory
+// this run created removed again when it fails before its first checkpoint.
+class RunDirectory {
+ public:
+  RunDirectory(const fs::path& dir, const std::string& flag_value) : dir_(dir) {
+    std::error_code ec;
+    created_ = !fs::exists(dir, ec);
+    if (created_) {
+      const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+      if (!fs::is_directory(parent, ec))
+        throw InputError("cannot create run directory " + flag_value + ": " + parent.string() + " does not exist");
+      fs::create_directory(dir, ec);
+    }
+    if (ec || !fs::is_directory(dir)) throw InputError("cannot create run directory " + flag_value + ": " + ec.message());
+    lock_fd_ = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) throw InputError("cannot write in run directory " + flag_value + ": " + std::strerror(errno));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      throw InputError("run directory " + flag_value + " is in use by another genphys train");
+    }
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if ((name.rfind("last.ckpt.tmp.", 0) == 0 || (name.rfind("grid_", 0) == 0 && name.find(".tmp.") != std::string::npos)) &&
+          entry.is_regular_file(ec))
+        fs::remove(entry.path(), ec);
+    }
+  }
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
+  ~RunDirectory() {
+    std::error_code ec;
+    if (created_ && !fs::exists(dir_ / "last.ckpt", ec)) fs::remove_all(dir_, ec);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+
+ private:
+  fs::path dir_;
+  bool created_ = false;
+  int lock_fd_ = -1;
+};
+
+// On resume, stats.jsonl keeps what the checkpoint saw: lines logged after it (by a run killed
+// before its next checkpoint) would appear twice once the steps are trained again.
+void truncate_stats(const fs::path& path, std::int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept, line;
+  bool dropped = false;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+        j["step"].get<std::int64_t>() > step) {
+      dropped = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (dropped) write_file_atomic(path.string(), kept);
 }
 
 // What train() starts from: the run's config and state (read back on resume), its data and its
@@ -323,6 +406,10 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
                                     opt.data + " (--resume)");
     if (run.config.process_given && !opt.process)
       throw OptionError("resume", "needs the process given in code that this checkpoint was trained on, not a module");
+    require_chosen_unchanged(opt, run.config, opt.chosen);
+    if (opt.steps < run.state.step)
+      throw OptionError("steps", fmt::format("{} is below the run's step {} (with --resume, --steps is the new total)",
+                                             opt.steps, run.state.step));
   } else {
     static_cast<TrainConfig&>(run.config) = opt;
   }
@@ -426,10 +513,13 @@ TrainResult train(const TrainOptions& opt) {
   const RunConfig& config = run.config;
   TrainState& state = run.state;
   const GenerativeProcess& process = *run.process;
-  // Output directory: created and checked before any work is done.
-  fs::create_directories(run_dir, ec);
-  if (ec || !fs::is_directory(run_dir)) throw InputError("cannot create run directory " + opt.out_dir + ": " + ec.message());
+  check_training_memory(config);
+  // Output directory: created, locked and checked before any work is done.
+  const RunDirectory directory(run_dir, opt.out_dir);
+  if (!opt.resume && fs::exists(ckpt, ec))  // another run finished there since the check above
+    throw InputError(opt.out_dir + " already holds a checkpoint (last.ckpt): pass --resume to continue it, or choose another --out");
   check_writable(ckpt);
+  if (opt.resume) truncate_stats(run_dir / "stats.jsonl", state.step);
 
   say(engine_description(device.str(), torch::get_num_threads()));
   say("data: " + run.data.description);

@@ -38,10 +38,17 @@ expect_error 2 "does not exist" -- eval --ckpt "$tmp/none" --n 10
 expect_error 2 "holds no last.ckpt" -- eval --ckpt "$tmp" --n 10
 expect_error 2 "--n must be" -- eval --ckpt "$tmp/diffusion" --n 1
 expect_error 2 "odd" -- eval --ckpt "$tmp/diffusion" --n 10 --nfe 4 --threads 1
+expect_error 2 "^genphys: error: --n must be <= 1000000 " -- eval --ckpt "$tmp/diffusion" --n 2000000 --nfe 3 --threads 1
 expect_error 2 "is not name=RUN_DIR" -- compare --runs "$tmp/diffusion" --out "$tmp/c0" --n 10
 expect_error 2 "twice" -- compare --runs "a=$tmp/diffusion,a=$tmp/poisson" --out "$tmp/c0" --n 10
 expect_error 2 "is not a finite number" -- compare --runs "a=$tmp/diffusion" --nfe 3,x --out "$tmp/c0" --n 10
 expect_error 2 "--out DIR is required" -- compare --runs "a=$tmp/diffusion" --nfe 3 --n 10
+# Outputs all or nothing: a missing parent is refused, and a folder made for a run that then fails
+# is removed again.
+expect_error 2 "^genphys: error: cannot create --out $tmp/no/c0: $tmp/no does not exist$" -- compare --runs "a=$tmp/diffusion" --nfe 3 --out "$tmp/no/c0" --n 10
+expect_error 2 "odd" -- compare --runs "a=$tmp/diffusion" --nfe 3,4 --out "$tmp/c0" --n 10 --threads 1
+expect_error 2 "odd" -- robustness --ckpt "$tmp/diffusion" --nfe 4 --out "$tmp/r0" --n 10 --threads 1
+[[ ! -e "$tmp/c0" && ! -e "$tmp/r0" && ! -e "$tmp/no" ]] && ok || bad "a failed compare or robustness left its folder"
 expect_error 2 "outside" -- robustness --ckpt "$tmp/diffusion" --quant-bits 1 --out "$tmp/r0" --n 10
 expect_error 2 "not a finite number" -- robustness --ckpt "$tmp/diffusion" --alpha nan --out "$tmp/r0" --n 10
 expect_error 2 "fixed-step" -- robustness --ckpt "$tmp/diffusion" --solver rk45 --out "$tmp/r0" --n 10
@@ -90,6 +97,8 @@ if [[ -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]]; then
   grep -q "test accuracy .*% on 300 images (1000 training images" "$tmp/out" && ok || bad "classifier summary: $(cat "$tmp/out")"
   sum=$(md5sum <"$tmp/c.cls")
   expect_error 2 "already exists" -- classifier train --limit 100 --out "$tmp/c.cls"
+  expect_error 2 "^genphys: error: --width needs about .* GiB" -- classifier train --limit 100 --test-limit 100 --width 100000 --out "$tmp/wide.cls"
+  [[ ! -e "$tmp/wide.cls" ]] && ok || bad "a refused classifier train wrote its file"
   [[ $(md5sum <"$tmp/c.cls") == "$sum" ]] && ok || bad "refused classifier train changed the file"
   if "$genphys" export --ckpt "$tmp/c.cls" --out "$tmp/c.pt" >"$tmp/out" 2>"$tmp/err" \
     && grep -q "classifier tensors" "$tmp/out"; then ok; else bad "export classifier: $(cat "$tmp/err")"; fi

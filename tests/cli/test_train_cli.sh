@@ -89,16 +89,29 @@ expect_error 2 "--pde differs from the checkpoint's" -- train --resume --pde pfg
 if "$genphys" train --resume --out "$tmp/run" --steps 80 --no-progress --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "resume: $(cat "$tmp/err")"; fi
 grep -q "steps 60..80" "$tmp/out" && ok || bad "resume summary: $(cat "$tmp/out")"
 grep -q '"event":"resume"' "$tmp/run/stats.jsonl" && ok || bad "no resume record"
+# --resume keeps the run's config: a flag that would change it is refused, the same value is not;
+# --steps below the run's step is refused.
+expect_error 2 "^genphys: error: --lr 0.002 differs from the run's 0.001" -- train --resume --out "$tmp/run" --lr 2e-3 --steps 90 --no-progress
+expect_error 2 "^genphys: error: --batch 32 differs from the run's 64" -- train --resume --out "$tmp/run" --batch 32 --steps 90 --no-progress
+expect_error 2 "^genphys: error: --hidden 64 differs from the run's 128" -- train --resume --out "$tmp/run" --hidden 64 --steps 90 --no-progress
+expect_error 2 "^genphys: error: --steps 4 is below the run's step 80" -- train --resume --out "$tmp/run" --steps 4 --no-progress
+# A killed run's temp checkpoint is removed, and stats.jsonl lines past the checkpoint (logged by a
+# run killed before its next checkpoint) are not left to appear twice.
+: >"$tmp/run/last.ckpt.tmp.AbC123"
+echo '{"step":90,"loss":1.0}' >>"$tmp/run/stats.jsonl"
+if "$genphys" train --resume --out "$tmp/run" --batch 64 --lr 1e-3 --steps 90 --no-progress --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "resume with the run's own values: $(cat "$tmp/err")"; fi
+[[ ! -e "$tmp/run/last.ckpt.tmp.AbC123" ]] && ok || bad "stale temp checkpoint left"
+[[ $(grep -c '"step":90,' "$tmp/run/stats.jsonl") -eq 1 ]] && ok || bad "step 90 logged $(grep -c '"step":90,' "$tmp/run/stats.jsonl") times"
 
 # --- export: the weights for Python's torch.load
 if "$genphys" export --ckpt "$tmp/run/last.ckpt" --out "$tmp/w.pt" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "export: $(cat "$tmp/err")"; fi
-grep -q "model and EMA) at step 80" "$tmp/out" && ok || bad "export summary: $(cat "$tmp/out")"
+grep -q "model and EMA) at step 90" "$tmp/out" && ok || bad "export summary: $(cat "$tmp/out")"
 torch_python=/usr/bin/python3  # Debian's, with python3-torch (scripts/setup.sh)
 if "$torch_python" -c "import torch" 2>/dev/null; then
   "$torch_python" - "$tmp/w.pt" <<'PY' && ok || bad "torch.load of the export"
 import json, sys, torch
 d = torch.load(sys.argv[1])
-assert d["step"] == 80, d["step"]
+assert d["step"] == 90, d["step"]
 assert json.loads(d["config"])["module"]["name"] == "diffusion"
 assert d["model"].keys() == d["ema"].keys() and len(d["model"]) > 4, list(d["model"])
 w = [v for k, v in d["ema"].items() if v.dim() == 2]
@@ -197,6 +210,30 @@ for sig in INT TERM HUP; do
     bad "no step count after SIG$sig: $(cat "$tmp/$sig.out")"
   fi
 done
+
+# --- one train per run directory: a second is refused while the first runs
+start_long_run "$tmp/locked"
+expect_error 2 "^genphys: error: run directory $tmp/locked is in use by another genphys train$" -- train --pde diffusion --data toy:moons:100 --out "$tmp/locked" "${common[@]}"
+kill -TERM "$pid"
+wait "$pid"
+[[ -s "$tmp/locked/last.ckpt" ]] && ok || bad "the first run lost its checkpoint"
+
+# --- sizes are checked before anything is allocated; a refused run leaves no folder
+expect_error 2 "^genphys: error: --batch needs about .* GiB for a training step on 100000000 samples; .* GiB is available$" -- train --pde diffusion --data toy:moons:100 --batch 100000000 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "^genphys: error: --hidden needs about .* GiB" -- train --pde diffusion --data toy:moons:100 --hidden 100000000 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "^genphys: error: --depth needs about .* GiB" -- train --pde diffusion --data toy:moons:100 --depth 100000 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "^genphys: error: --lr must be in (0, 1000]$" -- train --pde diffusion --data toy:moons:100 --lr 1e300 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "^genphys: error: --threads must be <= " -- train --pde diffusion --data toy:moons:100 --out "$tmp/r0" --no-progress --steps 2 --threads 100000
+expect_error 2 "^genphys: error: cannot create run directory $tmp/no/r0: $tmp/no does not exist$" -- train --pde diffusion --data toy:moons:100 --out "$tmp/no/r0" "${common[@]}"
+[[ ! -e "$tmp/r0" && ! -e "$tmp/no" ]] && ok || bad "a refused run left a file or folder"
+
+# --- sample --ckpt takes a run directory, --n as seeds 0..n-1, and checks its sigma range
+if "$genphys" sample --ckpt "$tmp/run" --n 7 --nfe 3 --out "$tmp/s7.csv" --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "sample --n: $(cat "$tmp/err")"; fi
+[[ $(wc -l <"$tmp/s7.csv") -eq 8 ]] && ok || bad "sample --n 7 wrote $(wc -l <"$tmp/s7.csv") lines"
+expect_error 2 "^genphys: error: give --n or --seeds, not both$" -- sample --ckpt "$tmp/run" --n 7 --seeds 0-3 --out "$tmp/s0.csv"
+expect_error 2 "^genphys: error: --sigma-max must be in " -- sample --ckpt "$tmp/run" --sigma-max -1 --out "$tmp/s0.csv"
+expect_error 2 "^genphys: error: --sigma-min must be in " -- sample --ckpt "$tmp/run" --sigma-min nan --out "$tmp/s0.csv"
+[[ ! -e "$tmp/s0.csv" ]] && ok || bad "a refused sample wrote its output"
 
 # --- engine options are named by their flags
 expect_error 2 "--batch must be >= 1" -- train --pde diffusion --data toy:moons:100 --batch 0 --out "$tmp/r0" "${common[@]}"
