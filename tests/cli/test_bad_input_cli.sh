@@ -106,11 +106,11 @@ refuse "--t-max must be > 0" -- "${sim[@]}" --t-max inf --out "$keep/a.png"
 refuse "--grid must be even" -- "${sim[@]}" --grid 1000000 --out "$keep/a.png"
 
 # --- sample --exact: noise range, data range and sizes checked before any work.
-refuse "--sigma-max must be in \[1e-06, 1e+100\] (or 0: the module.s default), got 1e+300" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max 1e300 --csv "$keep/a.csv"
+refuse "--sigma-max must be in \[1e-06, 1e+100\] (or 0: the default), got 1e+300" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max 1e300 --csv "$keep/a.csv"
 refuse "--sigma-max must be in" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-max nan --csv "$keep/a.csv"
 refuse "--sigma-min must be in" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min -1 --csv "$keep/a.csv"
 refuse "--sigma-min must be in" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min inf --csv "$keep/a.csv"
-refuse "--sigma-min must be in \[1e-06, 1e+100\] (or 0: the module.s default), got 1e-50" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min 1e-50 --csv "$keep/a.csv"
+refuse "--sigma-min must be in \[1e-06, 1e+100\] (or 0: the default), got 1e-50" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min 1e-50 --csv "$keep/a.csv"
 refuse "--sigma-min (0.5) must be below --sigma-max (0.1)" -- "${moons[@]}" --data toy:moons:50 --n 10 --sigma-min 0.5 --sigma-max 0.1 --csv "$keep/a.csv"
 printf '1e308,1\n2,3\n3,4\n' >"$tmp/huge.csv"
 refuse "coordinates must be within +-1e+100, found 1e+308" -- "${moons[@]}" --n 10 --data "$tmp/huge.csv" --csv "$keep/a.csv"
