@@ -25,6 +25,7 @@
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
 #include "engine/trainer.hpp"
+#include "genphys/check.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
 #include "genphys/ode.hpp"
@@ -313,6 +314,16 @@ void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& dat
   }
 }
 
+// Data finer or wider than a flow with a floor resolves (check.hpp: resolution_limit) is refused
+// with the reason sample --exact gives; checked on the data as trained (float32).
+void check_resolution(const GenerativeProcess& process, const Dataset& data, const RunConfig& config) {
+  if (!resolution_limit(process)) return;
+  const torch::Tensor x = data.x.reshape({data.size(), -1}).to(torch::kFloat64).contiguous();
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  check_data_resolution(process, Eigen::Map<const RowMajor>(x.data_ptr<double>(), x.size(0), x.size(1)),
+                        config.sigma_min, config.sigma_max);
+}
+
 RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Device device) {
   RunSetup run;
   if (opt.resume) {
@@ -337,6 +348,7 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
     require_model_fits(config.velocity_target, *run.process, config.module.name);
   else
     derive_facts(run.config, opt, run.data, *run.process);
+  check_resolution(*run.process, run.data, run.config);
   return run;
 }
 
