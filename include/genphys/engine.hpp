@@ -67,6 +67,9 @@ struct TrainOptions : TrainConfig {
 
   std::string out_dir;        ///< holds last.ckpt, stats.jsonl and sample grids
   bool resume = false;        ///< continue RUN_DIR/last.ckpt; its config wins over the TrainConfig fields
+  /// A fresh run's sigma_max from the module and the data (forgetting_sigma_max, exact_sampler.hpp)
+  /// instead of the module's default; stored in the checkpoint like any sigma_max.
+  bool auto_sigma_max = false;
   std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   std::string device = "cpu";  ///< cpu | cuda | cuda:K
   int threads = 0;             ///< 0: physical cores

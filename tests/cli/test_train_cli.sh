@@ -76,6 +76,19 @@ expect_error 2 "CUDA" -- train --pde diffusion --data toy:moons:100 --device cud
 expect_error 2 "cannot" -- train --pde diffusion --data toy:moons:100 --out /proc/genphys/run "${common[@]}"
 [[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
 
+# --auto-sigma-max: a fresh run's sigma_max from the module and the data, said on stderr and stored
+# (stats.jsonl's start event carries the run's range); four points of RMS spread 0.87: far below 80.
+printf 'x,y\n-1,0\n1,0\n1.1,0.05\n0.95,-0.1\n' >"$tmp/four.csv"
+"$genphys" train --pde diffusion --data "csv:$tmp/four.csv" --arch mlp --auto-sigma-max --out "$tmp/auto" "${common[@]}" \
+  >/dev/null 2>"$tmp/err" && ok || bad "train --auto-sigma-max: $(cat "$tmp/err")"
+grep -qE "^sigma_max [0-9.]+ from the module and the data \(the module's own 80\)" "$tmp/err" && ok \
+  || bad "auto sigma_max line: $(cat "$tmp/err")"
+python3 - "$tmp/auto/stats.jsonl" <<'PY' && ok || bad "stored sigma_max"
+import json, sys
+start = json.loads(open(sys.argv[1]).readline())
+assert start["event"] == "start" and 1 < start["sigma_max"] < 20, start
+PY
+
 # --- a short run on 2D points: checkpoint, stats, grids, progress on stderr
 run=(train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 10 --grid-every 30)
 if "$genphys" "${run[@]}" --out "$tmp/run" --steps 60 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "train: $(cat "$tmp/err")"; fi

@@ -553,6 +553,13 @@ TEST_CASE("per-source velocities transport the kernel: screened Poisson, mixed d
   }
 }
 
+// Helmholtz k0 = 0.5 in N, with its radial-kernel base (for tables and the direct draws).
+struct HelmholtzAtDefaults {
+  std::unique_ptr<GenerativeProcess> p;
+  const RadialKernelProcess* rk;
+  explicit HelmholtzAtDefaults(int n) : p(make_helmholtz_process(n, 0.5)), rk(&radial(*p)) {}
+};
+
 // Helmholtz's normalised flow tabulates its per-source speed once per process (pdes/helmholtz.cpp:
 // Chebyshev in log t, piecewise Chebyshev in eta = log(rho/t)/log(B/t)). Two checks, for N = 1, 2
 // and 10: (1) against the direct quantile_radial_velocity on a grid of t (log-spaced over the
@@ -563,9 +570,9 @@ TEST_CASE("Helmholtz: the tabulated per-source speed against the direct quantile
   const std::vector<double> levels{1e-5, 1.001e-4, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999, 1 - 1.001e-4, 1 - 1e-5};
   for (int n : {1, 2, 10}) {
     INFO("N = " << n);
-    const auto p = make_helmholtz_process(n, 0.5);
-    auto* rk = dynamic_cast<const RadialKernelProcess*>(p.get());
-    REQUIRE(rk != nullptr);
+    const HelmholtzAtDefaults h(n);
+    const auto& p = h.p;
+    const RadialKernelProcess* rk = h.rk;
     const double t_lo = p->sigma_min(), t_hi = p->sigma_max();
     double worst = 0.0;
     int points = 0;
@@ -607,9 +614,9 @@ TEST_CASE("Helmholtz: the tabulated per-source speed against the direct quantile
 TEST_CASE("Helmholtz: draws from the per-process quantile tables against draws from a table at t") {
   for (int n : {1, 2, 10}) {
     INFO("N = " << n);
-    const auto p = make_helmholtz_process(n, 0.5);
-    auto* rk = dynamic_cast<const RadialKernelProcess*>(p.get());
-    REQUIRE(rk != nullptr);
+    const HelmholtzAtDefaults h(n);
+    const auto& p = h.p;
+    const RadialKernelProcess* rk = h.rk;
     const double t_lo = p->sigma_min(), t_hi = p->sigma_max();
     double worst = 0.0, worst_ks = 0.0;
     for (int i = 0; i <= 6; ++i) {
