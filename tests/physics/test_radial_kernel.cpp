@@ -553,11 +553,14 @@ TEST_CASE("per-source velocities transport the kernel: screened Poisson, mixed d
   }
 }
 
-// Helmholtz k0 = 0.5 in N, with its radial-kernel base (for tables and the direct draws).
+// Helmholtz k0 = 0.5 in N, with its radial-kernel base (for tables and the direct draws) and its
+// sampling range.
 struct HelmholtzAtDefaults {
   std::unique_ptr<GenerativeProcess> p;
   const RadialKernelProcess* rk;
-  explicit HelmholtzAtDefaults(int n) : p(make_helmholtz_process(n, 0.5)), rk(&radial(*p)) {}
+  double t_lo, t_hi;
+  explicit HelmholtzAtDefaults(int n)
+      : p(make_helmholtz_process(n, 0.5)), rk(&radial(*p)), t_lo(p->sigma_min()), t_hi(p->sigma_max()) {}
 };
 
 // Helmholtz's normalised flow tabulates its per-source speed once per process (pdes/helmholtz.cpp:
@@ -571,9 +574,7 @@ TEST_CASE("Helmholtz: the tabulated per-source speed against the direct quantile
   for (int n : {1, 2, 10}) {
     INFO("N = " << n);
     const HelmholtzAtDefaults h(n);
-    const auto& p = h.p;
-    const RadialKernelProcess* rk = h.rk;
-    const double t_lo = p->sigma_min(), t_hi = p->sigma_max();
+    const auto& [p, rk, t_lo, t_hi] = h;
     double worst = 0.0;
     int points = 0;
     for (int i = 0; i <= 20; ++i) {
@@ -615,9 +616,7 @@ TEST_CASE("Helmholtz: draws from the per-process quantile tables against draws f
   for (int n : {1, 2, 10}) {
     INFO("N = " << n);
     const HelmholtzAtDefaults h(n);
-    const auto& p = h.p;
-    const RadialKernelProcess* rk = h.rk;
-    const double t_lo = p->sigma_min(), t_hi = p->sigma_max();
+    const auto& [p, rk, t_lo, t_hi] = h;
     double worst = 0.0, worst_ks = 0.0;
     for (int i = 0; i <= 6; ++i) {
       const double t = t_lo * std::pow(t_hi / t_lo, (i + 0.41) / 6.41);
@@ -656,10 +655,11 @@ TEST_CASE("Helmholtz: draws from the per-process quantile tables against draws f
       CHECK(std::isfinite(sum));
       return double(ts.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
-    auto tabulated = [&](double t) { return p->sample_radius(rng, t); };
+    // (h, not its structured bindings: lambdas capture those only from C++20.)
+    auto tabulated = [&](double t) { return h.p->sample_radius(rng, t); };
     rate(tabulated);
     const double fast = rate(tabulated);
-    const double direct = rate([&](double t) { return rk->RadialKernelProcess::sample_radius(rng, t); });
+    const double direct = rate([&](double t) { return h.rk->RadialKernelProcess::sample_radius(rng, t); });
     std::printf("helmholtz k0 = 0.5, N = %d: %.0f draws/s tabulated, %.0f direct (fresh t each)\n", n, fast, direct);
     CHECK(fast > 10.0 * direct);
   }
