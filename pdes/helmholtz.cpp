@@ -159,8 +159,8 @@ class HelmholtzProcess final : public RadialKernelProcess {
                          "E[y|x,t]; train on a velocity target (source_radial_speed)");
     return 1.0 / t;
   }
-  // Normalised: from the velocity table below where it covers (r, t), else (and where the table
-  // is not built yet) computed directly by quantile_radial_velocity.
+  // Normalised: from the tables over t below where they cover (r, t), else computed directly by
+  // quantile_radial_velocity.
   double source_radial_speed(double r, double t) const override {
     if (!normalised_) return r / t;
     double v = 0.0;
