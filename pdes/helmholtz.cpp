@@ -5,11 +5,13 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "genphys/density_flow.hpp"
 #include "genphys/radial_kernel.hpp"
 #include "genphys/special.hpp"
+#include "genphys/variates.hpp"
 #include "physics/chebyshev.hpp"
 #include "physics/kernel_common.hpp"
 
@@ -157,13 +159,20 @@ class HelmholtzProcess final : public RadialKernelProcess {
                          "E[y|x,t]; train on a velocity target (source_radial_speed)");
     return 1.0 / t;
   }
-  // Normalised: from the velocity table below where it covers (r, t), else (and where the table
-  // is not built yet) computed directly by quantile_radial_velocity.
+  // Normalised: from the tables over t below where they cover (r, t), else computed directly by
+  // quantile_radial_velocity.
   double source_radial_speed(double r, double t) const override {
     if (!normalised_) return r / t;
     double v = 0.0;
     if (tabulated_speed(r, t, v)) return v;
     return quantile_radial_velocity(*this, r, t);
+  }
+  // From the quantile tables at the grid's nodes (below) where the grid covers t; else a table
+  // built at t itself (RadialKernelProcess). One uniform per radius either way.
+  double sample_radius(Rng& rng, double t) const override {
+    const auto at = panel_at(t);
+    if (!at) return RadialKernelProcess::sample_radius(rng, t);
+    return tabulated_radius(*at, uniform_open(rng), t);
   }
   // sigma = t, but the radii reach the truncation radius ~Z/k0 >> t: a PFGM-like r^-2 tail in low
   // N, a thin shell at Z/k0 in high N. Either way a draw's size says more than sigma does.
@@ -255,46 +264,76 @@ class HelmholtzProcess final : public RadialKernelProcess {
     if (yp.sign <= 0) throw std::logic_error("helmholtz: Y_(mu-1) at the first zero of Y_mu is not positive");
     y_fit_ = detail::PiecewiseChebyshev(f, std::log(xa), std::log(zero_), 1e-14, 4);
   }
-  // ---- velocity table --------------------------------------------------------------------
+  // ---- tables over t, built once per process -------------------------------------------------
   // quantile_radial_velocity builds radial-CDF tables at t and t +- h, t +- 2h for every new t
-  // (~ms each); training asks for one fresh t per sample. So the speed is tabulated once per
-  // process as w = v t / r (1 for a self-similar kernel, finite as r -> 0) over
-  //   u = log t on [log(sigma_min / 2), log(1.2 sigma_max)] in panels of width kVelPanelWidth,
-  //     each with kVelNodes Chebyshev (first-kind) nodes t_j, interpolated barycentrically;
-  //   eta = log(rho / t) / log(B / t) in [0, 1) (rho = sqrt(t^2 + r^2), B = Z/k0: eta = 1 at
-  //     the support's edge), at each node a PiecewiseChebyshev fit of w(eta, t_j) between the
-  //     radii of quantiles kVelTail and 1 - kVelTail (where finite differences of the CDF are
-  //     trusted).
-  // A panel is built on first use (std::call_once: safe under the exact sampler's OpenMP).
-  // Outside the table (t beyond the range, r beyond the eta range common to the panel's nodes:
-  // a fraction ~2 kVelTail of a kernel's draws) the speed is computed directly.
-  static constexpr int kVelNodes = 12;
-  static constexpr double kVelPanelWidth = 0.5, kVelTail = 1e-4, kVelTol = 1e-8;
-  struct VelocityPanel {
-    std::once_flag once;
-    double eta_lo = 0.0, eta_hi = -1.0;  // common to all nodes (empty until built)
+  // (~ms each), and a draw at a new t builds one; training asks for a fresh t per sample. So both
+  // are tabulated once per process on a LogTimePanels grid in u = log t over
+  // [sigma_min / 2, min(1.2 sigma_max, 0.9 B)] (panels of width kPanelWidth), in the variable
+  //   eta = log(rho / t) / log(B / t) in [0, 1) (rho = sqrt(t^2 + r^2), B = Z/k0: eta = 1 at the
+  //   support's edge; eta ~ r^2 / (2 t^2 log(B/t)) as r -> 0, formed with log1p / expm1):
+  // - draws: the radial-CDF table at each node t_j (RadialCdfTable, exact to ~1e-13); a draw
+  //   inverts all of them at one uniform u and interpolates eta(u, t_j) to t: the quantile
+  //   function at fixed u is smooth in t;
+  // - the speed as w = v t / r (1 for a self-similar kernel, finite as r -> 0): at each node a
+  //   PiecewiseChebyshev fit of w(eta, t_j) between the radii of quantiles kVelTail and
+  //   1 - kVelTail (where finite differences of the CDF are trusted), interpolated to t.
+  // A panel's node tables and its speed fits are each built on first use (std::call_once: safe
+  // under the exact sampler's OpenMP). Outside the grid, and for the speed at r beyond the eta
+  // range common to the panel's nodes (a fraction ~2 kVelTail of a kernel's draws), both are
+  // computed directly.
+  static constexpr double kPanelWidth = 0.5, kVelTail = 1e-4, kVelTol = 1e-8;
+  static constexpr int kNodes = detail::LogTimePanels::kNodes;
+  struct TimePanel {
+    std::once_flag tables_once, speed_once;
+    std::vector<std::shared_ptr<const RadialCdfTable>> tables;  // at the nodes
+    double eta_lo = 0.0, eta_hi = -1.0;                          // of the speed fits, common to all nodes
     std::vector<detail::PiecewiseChebyshev> w;
   };
-  double velocity_eta(double r, double t) const { return std::log(std::hypot(t, r) / t) / std::log(bound_ / t); }
-  void build_velocity_grid() const {
-    vel_u_lo_ = std::log(0.5 * sigma_min());
-    const double u_hi = std::log(std::min(1.2 * sigma_max(), 0.9 * bound_));
-    const int panels = std::max(1, static_cast<int>(std::ceil((u_hi - vel_u_lo_) / kVelPanelWidth)));
-    vel_du_ = (u_hi - vel_u_lo_) / panels;
-    vel_panels_.clear();
-    for (int i = 0; i < panels; ++i) vel_panels_.push_back(std::make_unique<VelocityPanel>());
+  double eta_of(double r, double t) const {
+    return 0.5 * std::log1p((r / t) * (r / t)) / std::log(bound_ / t);
   }
-  static double velocity_node(int j) { return std::cos(M_PI * (j + 0.5) / kVelNodes); }
-  void build_velocity_panel(std::size_t p, VelocityPanel& panel) const {
-    const double ua = vel_u_lo_ + vel_du_ * double(p);
+  double radius_of(double eta, double t) const {
+    const double e = std::expm1(std::clamp(eta, 0.0, 1.0) * std::log(bound_ / t));  // rho / t - 1
+    return std::min(t * std::sqrt(e * (e + 2.0)), support_radius(t));
+  }
+  const detail::LogTimePanels& time_grid() const {
+    std::call_once(grid_once_, [this] {
+      grid_ = detail::LogTimePanels(0.5 * sigma_min(), std::min(1.2 * sigma_max(), 0.9 * bound_), kPanelWidth);
+      panels_.clear();
+      for (std::size_t i = 0; i < grid_.size(); ++i) panels_.push_back(std::make_unique<TimePanel>());
+    });
+    return grid_;
+  }
+  // The panel holding t, with its node tables built; nullopt outside the grid.
+  struct Located {
+    TimePanel* panel;
+    std::size_t index;
+    double x;  // t's place in the panel, in [-1, 1]
+  };
+  std::optional<Located> panel_at(double t) const {
+    const auto pos = time_grid().locate(t);
+    if (!pos || !(t < bound_)) return std::nullopt;
+    TimePanel& panel = *panels_[pos->panel];
+    std::call_once(panel.tables_once, [&] {
+      for (int j = 0; j < kNodes; ++j) panel.tables.push_back(table(grid_.node_time(pos->panel, j)));
+    });
+    return Located{&panel, pos->panel, pos->x};
+  }
+  // The radius of quantile u at t (in panel `at`).
+  double tabulated_radius(const Located& at, double u, double t) const {
+    const double eta = detail::LogTimePanels::interpolate(at.x, [&](int j) {
+      return eta_of(std::exp(at.panel->tables[std::size_t(j)]->quantile(u)), grid_.node_time(at.index, j));
+    });
+    return radius_of(eta, t);
+  }
+  void build_speed_fits(std::size_t p, TimePanel& panel) const {
     double lo = 0.0, hi = 1.0;
-    for (int j = 0; j < kVelNodes; ++j) {
-      const double t = std::exp(ua + 0.5 * vel_du_ * (1.0 + velocity_node(j)));
-      const auto tab = table(t);
-      const double r_lo = std::exp(tab->quantile(kVelTail)), r_hi = std::exp(tab->quantile(1.0 - kVelTail));
-      const double a = velocity_eta(r_lo, t), b = velocity_eta(r_hi, t), log_bt = std::log(bound_ / t);
+    for (int j = 0; j < kNodes; ++j) {
+      const double t = grid_.node_time(p, j);
+      const RadialCdfTable& tab = *panel.tables[std::size_t(j)];
+      const double a = eta_of(std::exp(tab.quantile(kVelTail)), t), b = eta_of(std::exp(tab.quantile(1.0 - kVelTail)), t);
       auto w = [&](double eta) {
-        const double rho = t * std::exp(eta * log_bt), r = std::sqrt((rho - t) * (rho + t));
+        const double r = radius_of(eta, t);
         return quantile_radial_velocity(*this, r, t) * t / r;
       };
       panel.w.emplace_back(w, a, b, kVelTol, 4);
@@ -305,38 +344,21 @@ class HelmholtzProcess final : public RadialKernelProcess {
     panel.eta_hi = hi;
   }
   bool tabulated_speed(double r, double t, double& v) const {
-    std::call_once(vel_grid_once_, [this] { build_velocity_grid(); });
-    const double u = std::log(t);
-    const double pos = (u - vel_u_lo_) / vel_du_;
-    if (!(pos >= 0.0) || !(pos <= double(vel_panels_.size())) || !(r > 0.0) || !(t < bound_)) return false;
-    const std::size_t p = std::min(static_cast<std::size_t>(pos), vel_panels_.size() - 1);
-    VelocityPanel& panel = *vel_panels_[p];
-    std::call_once(panel.once, [&] { build_velocity_panel(p, panel); });
-    const double eta = velocity_eta(r, t);
+    const auto at = panel_at(t);
+    if (!at || !(r > 0.0)) return false;
+    TimePanel& panel = *at->panel;
+    std::call_once(panel.speed_once, [&] { build_speed_fits(at->index, panel); });
+    const double eta = eta_of(r, t);
     if (!(eta >= panel.eta_lo && eta <= panel.eta_hi)) return false;
-    // Barycentric interpolation at first-kind Chebyshev nodes: weights (-1)^j sin((2j+1) pi / 2K).
-    const double x = std::clamp(2.0 * (pos - double(p)) - 1.0, -1.0, 1.0);
-    double num = 0.0, den = 0.0;
-    for (int j = 0; j < kVelNodes; ++j) {
-      const double d = x - velocity_node(j);
-      const double wj = panel.w[std::size_t(j)](eta);
-      if (d == 0.0) {
-        v = wj * r / t;
-        return true;
-      }
-      const double c = (j % 2 ? -1.0 : 1.0) * std::sin(M_PI * (j + 0.5) / kVelNodes) / d;
-      num += c * wj;
-      den += c;
-    }
-    v = num / den * r / t;
+    v = detail::LogTimePanels::interpolate(at->x, [&](int j) { return panel.w[std::size_t(j)](eta); }) * r / t;
     return true;
   }
 
   bool normalised_;
   double k0_, nu_, mu_, zero_, bound_, log_const_;
-  mutable std::once_flag vel_grid_once_;
-  mutable double vel_u_lo_ = 0.0, vel_du_ = 1.0;
-  mutable std::vector<std::unique_ptr<VelocityPanel>> vel_panels_;
+  mutable std::once_flag grid_once_;
+  mutable detail::LogTimePanels grid_;
+  mutable std::vector<std::unique_ptr<TimePanel>> panels_;
   mutable std::once_flag sigma_min_once_;
   mutable double sigma_min_ = 0.0;
   mutable std::once_flag y_fit_once_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "cli.hpp"
@@ -82,6 +83,9 @@ void add_exact_sample_options(CLI::App& app, ExactSampleCliOptions& o) {
   app.add_flag("--prior-gap", o.prior_gap,
                "--exact: also report the sliced KS statistic between the prior and the data's forward marginal at "
                "t_max (and its noise floor at --n)");
+  app.add_flag("--auto-sigma-max", o.auto_sigma_max,
+               "--exact: sigma_max from the module and the data: the smallest at which the prior has forgotten "
+               "the data (its prior gap at the noise floor), reported with its gap");
   o.module.add_to(&app);
 }
 
@@ -92,6 +96,7 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   if (o.n < 1 || o.n > 10000000) throw InputError("--n must be in [1, 1e7]");
   if (o.trajectories < 0) throw InputError("--trajectories must be >= 0");
   if (o.csv.empty() && o.plot.empty()) throw InputError("nothing to write: give --csv F.csv and/or --plot F.png");
+  if (o.auto_sigma_max && s.sigma_max > 0) throw InputError("--auto-sigma-max and --sigma-max exclude each other");
   OutputSet outputs;
   if (!o.csv.empty()) outputs.add(o.csv);
   if (!o.plot.empty()) {
@@ -122,7 +127,19 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   } else {
     process = require_process(*module, static_cast<int>(data.cols()));
   }
-  check_data_resolution(*process, data, s.sigma_min, s.sigma_max);  // data finer than a flow's floor
+  std::optional<ForgettingChoice> chosen;
+  if (o.auto_sigma_max) {
+    try {
+      chosen = forgetting_sigma_max(*process, data, s.seed);
+    } catch (const std::domain_error& e) {  // a special function beyond its range on the ladder
+      throw InputError(fmt::format("{}: no sigma_max could be chosen: {}", module->name(), e.what()));
+    }
+    if (s.sigma_min > 0 && !(s.sigma_min < chosen->sigma_max))
+      throw InputError(fmt::format("--sigma-min ({}) must be below the chosen sigma_max ({:.4g})", s.sigma_min,
+                                   chosen->sigma_max));
+  }
+  const double sigma_max = chosen ? chosen->sigma_max : s.sigma_max;
+  check_data_resolution(*process, data, s.sigma_min, sigma_max);  // data finer than a flow's floor
   if (!o.plot.empty() && data.cols() != 2)
     throw InputError(fmt::format("--plot draws 2D data; {} has {} columns", o.data, data.cols()));
 
@@ -130,7 +147,7 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   opt.solver = parse_solver(s.solver);
   opt.nfe = s.nfe;
   opt.sigma_min = s.sigma_min;
-  opt.sigma_max = s.sigma_max;
+  opt.sigma_max = sigma_max;
   opt.rk45.rtol = s.rtol;
   opt.rk45.atol = s.atol;
   opt.batch_size = s.batch;
@@ -163,6 +180,12 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
       module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
   if (opt.birth_death == BirthDeath::reweight) report += fmt::format(", ESS {:.1f}", r.ess);
   report += fmt::format(", median distance to nearest data point {:.3g}\n", median);
+  if (chosen)
+    report += fmt::format("sigma_max {:.4g} from the module and the data (the module's own {:g}): the prior gap is at "
+                          "its noise floor for sigma >= {:.4g} and not at {:.4g}; sliced KS {:.4f} at the choice (two "
+                          "prior draws: {:.4f}, n = {})\n",
+                          chosen->sigma_max, process->sigma_max(), chosen->forgotten_to, chosen->failed_at,
+                          chosen->gap.sliced_ks, chosen->noise_floor, chosen->gap.n);
   if (o.prior_gap) {
     const PriorGap g = prior_gap(*process, data, o.n, s.seed, opt.sigma_max > 0 ? opt.sigma_max : process->sigma_max());
     report += fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "

@@ -32,6 +32,9 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_flag("--hflip", t.hflip, "random horizontal flips");
   app.add_option("--out", t.out_dir, "run directory: last.ckpt, stats.jsonl, grid_*.png");
   app.add_flag("--resume", t.resume, "continue RUN_DIR/last.ckpt (its config is kept; --steps is the new total)");
+  app.add_flag("--auto-sigma-max", t.auto_sigma_max,
+               "sigma_max from the module and the data: the smallest at which the prior has forgotten the data "
+               "(as sample --exact --auto-sigma-max); stored in the checkpoint");
   app.add_option("--steps", t.steps, "total optimiser steps")->capture_default_str();
   app.add_option("--batch", t.batch, "batch size")->capture_default_str();
   app.add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();

@@ -37,6 +37,7 @@ struct ExactSampleCliOptions {
   std::string flow = "normalised";  ///< normalised | unnormalised (modules whose PDE has R != 0)
   std::string birth_death;   ///< ignore | reweight; required with --flow unnormalised
   bool prior_gap = false;    ///< report how far the prior is from the forward marginal at t_max
+  bool auto_sigma_max = false;  ///< sigma_max from the module and the data (forgetting_sigma_max)
   ModuleOptions module;
 };
 

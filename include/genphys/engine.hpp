@@ -81,6 +81,9 @@ struct TrainOptions : TrainConfig {
   /// With resume: the TrainConfig fields the caller chose on purpose (names as in
   /// train_config_fields()); each must equal the checkpoint's or the run is refused, naming it.
   std::vector<std::string> chosen;
+  /// A fresh run's sigma_max from the module and the data (forgetting_sigma_max, exact_sampler.hpp)
+  /// instead of the module's default; stored in the checkpoint like any sigma_max.
+  bool auto_sigma_max = false;
   std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   std::string device = "cpu";  ///< cpu | cuda | cuda:K
   int threads = 0;             ///< 0: physical cores

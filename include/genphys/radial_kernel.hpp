@@ -20,7 +20,8 @@
 // RadialKernelProcess turns a kernel given as log q_t(r) up to normalisation on a support
 // [0, r_max(t)] (plus, optionally, a point mass on the sphere r = r_max(t): a wave front) into a
 // GenerativeProcess. Tables are cached for the few most recent t (prior sampling and tests call
-// at one t many times; training draws a fresh t per sample and pays one table build each).
+// at one t many times; training draws a fresh t per sample and pays one table build each, unless
+// the subclass tabulates over t once per process, as Helmholtz does).
 
 #include <cmath>
 #include <cstddef>

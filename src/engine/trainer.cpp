@@ -29,7 +29,9 @@
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
 #include "engine/trainer.hpp"
+#include "genphys/check.hpp"
 #include "genphys/errors.hpp"
+#include "genphys/exact_sampler.hpp"
 #include "genphys/io.hpp"
 #include "genphys/ode.hpp"
 #include "genphys/random.hpp"
@@ -375,6 +377,14 @@ std::shared_ptr<const GenerativeProcess> run_process(const TrainOptions& opt, Ru
   return r.process;
 }
 
+// The first `rows` examples (all: -1) as a matrix of doubles, one row an example.
+Eigen::MatrixXd data_rows(const Dataset& data, std::int64_t rows = -1) {
+  const std::int64_t n = rows < 0 ? data.size() : std::min(rows, data.size());
+  const torch::Tensor x = data.x.narrow(0, 0, n).reshape({n, -1}).to(torch::kFloat64).contiguous();
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  return Eigen::Map<const RowMajor>(x.data_ptr<double>(), x.size(0), x.size(1));
+}
+
 // What a fresh run derives from its data and process (RunFacts, resolved arch and sigma_data).
 void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& data, const GenerativeProcess& process) {
   config.process_given = bool(opt.process);
@@ -382,7 +392,10 @@ void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& dat
   config.is_image = data.is_image;
   config.arch = resolve_arch(opt.arch, data.shape);
   config.sigma_min = process.sigma_min();
-  config.sigma_max = process.sigma_max();
+  // The prior gap needs kForgetDraws rows at most (the forward marginal's sources).
+  config.sigma_max = opt.auto_sigma_max
+                         ? forgetting_sigma_max(process, data_rows(data, kForgetDraws), config.seed).sigma_max
+                         : process.sigma_max();
   config.sigma_data = opt.sigma_data > 0 ? opt.sigma_data : data.is_image ? 0.5 : data.x.std().item<double>();
   config.velocity_target = !process.affine_velocity();
   config.scale_from_input = process.heavy_tailed();
@@ -393,6 +406,13 @@ void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& dat
     config.spread_threshold = widest_spread(data, mean, config.hflip);
     config.noise_from_scale = true;
   }
+}
+
+// Data finer or wider than a flow with a floor resolves (check.hpp: resolution_limit) is refused
+// with the reason sample --exact gives; checked on the data as trained (float32).
+void check_resolution(const GenerativeProcess& process, const Dataset& data, const RunConfig& config) {
+  if (!resolution_limit(process)) return;
+  check_data_resolution(process, data_rows(data), config.sigma_min, config.sigma_max);
 }
 
 RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Device device) {
@@ -423,6 +443,7 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
     require_model_fits(config.velocity_target, *run.process, config.module.name);
   else
     derive_facts(run.config, opt, run.data, *run.process);
+  check_resolution(*run.process, run.data, run.config);
   return run;
 }
 
@@ -528,6 +549,12 @@ TrainResult train(const TrainOptions& opt) {
                     "(the module's valid range)",
                     config.module.name, config.condition, config.sigma_min, config.sigma_max));
 
+  if (opt.auto_sigma_max)
+    say(opt.resume ? fmt::format("sigma_max {:.4g} kept from the checkpoint (--auto-sigma-max applies to fresh runs)",
+                                 config.sigma_max)
+                   : fmt::format("sigma_max {:.4g} from the module and the data (the module's own {:g})",
+                                 config.sigma_max, process.sigma_max()));
+
   // Initial weights are a function of the seed too.
   torch::manual_seed(mix_seed(config.seed ^ 0x6a09e667f3bcc908ULL));
   EdmPrecond model = make_model(config);
@@ -570,7 +597,8 @@ TrainResult train(const TrainOptions& opt) {
   StatsLog stats(run_dir / "stats.jsonl");
   stats.write({{"event", opt.resume ? "resume" : "start"}, {"step", state.step}, {"steps", opt.steps},
                {"pde", config.module.name}, {"params", config.module.params}, {"data", config.data},
-               {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()}});
+               {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()},
+               {"sigma_min", config.sigma_min}, {"sigma_max", config.sigma_max}});
   if (result.eval_loss_start > 0)
     stats.write({{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_start},
                  {"median", result.eval_median_start}});

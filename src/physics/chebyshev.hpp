@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <vector>
 
 namespace genphys::detail {
@@ -73,6 +74,55 @@ class PiecewiseChebyshev {
   }
   double node_[kDeg + 1];
   std::vector<double> edges_, coef_;
+};
+
+// A grid in u = log t for quantities that a process tabulates once (Helmholtz's per-source speed
+// and its kernel's quantiles): [log t_lo, log t_hi] in equal panels no wider than max_width, each
+// with kNodes first-kind Chebyshev nodes; a value at t is the barycentric interpolant of the
+// values at its panel's nodes (weights (-1)^j sin((2j+1) pi / 2 kNodes)). What is stored per
+// panel is the caller's.
+class LogTimePanels {
+ public:
+  static constexpr int kNodes = 12;
+  struct Position {
+    std::size_t panel;
+    double x;  // in [-1, 1] across the panel
+  };
+  LogTimePanels() = default;
+  LogTimePanels(double t_lo, double t_hi, double max_width) : u_lo_(std::log(t_lo)) {
+    const double u_hi = std::log(t_hi);
+    panels_ = std::max(1, static_cast<int>(std::ceil((u_hi - u_lo_) / max_width)));
+    du_ = (u_hi - u_lo_) / panels_;
+  }
+  std::size_t size() const { return static_cast<std::size_t>(panels_); }
+  static double node(int j) { return std::cos(M_PI * (j + 0.5) / kNodes); }
+  double node_time(std::size_t panel, int j) const {
+    return std::exp(u_lo_ + du_ * double(panel) + 0.5 * du_ * (1.0 + node(j)));
+  }
+  /// The panel holding t and t's place in it; nullopt outside the grid (or for NaN).
+  std::optional<Position> locate(double t) const {
+    const double pos = (std::log(t) - u_lo_) / du_;
+    if (!(pos >= 0.0) || !(pos <= double(panels_))) return std::nullopt;
+    const std::size_t p = std::min(static_cast<std::size_t>(pos), size() - 1);
+    return Position{p, std::clamp(2.0 * (pos - double(p)) - 1.0, -1.0, 1.0)};
+  }
+  /// sum_j l_j(x) value(j), l_j the Lagrange basis of the nodes.
+  template <class Value>
+  static double interpolate(double x, Value&& value) {
+    double num = 0.0, den = 0.0;
+    for (int j = 0; j < kNodes; ++j) {
+      const double d = x - node(j), v = value(j);
+      if (d == 0.0) return v;
+      const double c = (j % 2 ? -1.0 : 1.0) * std::sin(M_PI * (j + 0.5) / kNodes) / d;
+      num += c * v;
+      den += c;
+    }
+    return num / den;
+  }
+
+ private:
+  double u_lo_ = 0.0, du_ = 1.0;
+  int panels_ = 1;
 };
 
 }  // namespace genphys::detail

@@ -268,6 +268,33 @@ PriorGap prior_gap(const GenerativeProcess& process, const Eigen::MatrixXd& data
   return g;
 }
 
+ForgettingChoice forgetting_sigma_max(const GenerativeProcess& process, const Eigen::MatrixXd& data,
+                                      std::uint64_t seed) {
+  ForgettingChoice c;
+  const double top = process.sigma_max(), floor = std::min(top, kForgetFloorFactor * process.sigma_min());
+  const PriorGap at_top = prior_gap(process, data, kForgetDraws, seed, top);
+  c.noise_floor = at_top.noise_floor;
+  c.probes = 1;
+  double sigma = top;
+  if (at_top.sliced_ks > kForgetMargin * c.noise_floor) {
+    c.failed_at = top;
+  } else {
+    while (sigma > floor) {
+      const double next = std::max(floor, sigma / std::sqrt(2.0));
+      ++c.probes;
+      if (prior_gap(process, data, kForgetDraws, seed, next).sliced_ks > kForgetMargin * c.noise_floor) {
+        c.failed_at = next;
+        break;
+      }
+      sigma = next;
+    }
+  }
+  c.forgotten_to = c.failed_at == top ? 0.0 : sigma;
+  c.sigma_max = c.failed_at > 0.0 ? std::min(top, kForgetSafety * c.failed_at) : sigma;
+  c.gap = c.sigma_max == top ? at_top : prior_gap(process, data, kForgetDraws, seed, c.sigma_max);
+  return c;
+}
+
 ExactSamples sample_exact(const EmpiricalField& field, int n, std::uint64_t seed, const ExactSamplerOptions& opt) {
   check_options(opt);
   if (n < 1) throw InputError(fmt::format("number of samples must be >= 1, got {}", n));

@@ -28,6 +28,19 @@ read -r kf ff <<<"$(gap "$far")"; read -r kn fn <<<"$(gap "$near")"
 awk -v kf="$kf" -v ff="$ff" -v kn="$kn" 'BEGIN { exit !(kf < 2 * ff + 0.02 && kn > 0.1) }' && ok \
   || bad "prior gap: far $kf (floor $ff), near $kn"
 
+# --auto-sigma-max: sigma_max from the module and the data, reported with its gap; on four points
+# (RMS spread 0.87) far below diffusion's 80, and the t range starts there.
+printf 'x,y\n-1,0\n1,0\n1.1,0.05\n0.95,-0.1\n' >"$tmp/four.csv"
+out=$("$genphys" sample --exact --pde diffusion --data "$tmp/four.csv" --n 50 --auto-sigma-max --csv "$tmp/a.csv") \
+  || bad "auto sigma_max"
+chosen=$(sed -nE 's/^sigma_max ([0-9.e+-]+) from the module and the data.*/\1/p' <<<"$out")
+awk -v s="$chosen" 'BEGIN { exit !(s > 1 && s < 20) }' && ok || bad "auto sigma_max: $out"
+tmax=$(sed -nE 's/.*t in \[[0-9.e+-]+, ([0-9.e+-]+)\].*/\1/p' <<<"$out")
+awk -v s="$chosen" -v t="$tmax" 'BEGIN { exit !(t > 0.49 * s * s && t < 0.51 * s * s) }' && ok \
+  || bad "t_max = sigma_max^2/2 for diffusion: $out"
+expect_error 2 "exclude each other" -- sample --exact --pde diffusion --data "$tmp/four.csv" --auto-sigma-max \
+  --sigma-max 10 --csv "$tmp/o.csv"
+
 # The dissipative wave (N = 1) ends its flow at the floor sigma_min = 2.531 (eps = 1): data finer
 # than 2 sigma_min or wider (RMS about the mean) than 0.4 sigma_max are refused, naming both numbers.
 printf 'x\n-30\n30\n33\n28.5\n' >"$tmp/fine.csv"

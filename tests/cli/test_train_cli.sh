@@ -48,6 +48,19 @@ expect_error 2 "not s-generative" -- train --pde ideal-wave --data toy:moons:100
 # Helmholtz k0 = 0.5 is valid in N = 2 but its kernel never concentrates in N = 784.
 expect_error 2 "does not concentrate" -- train --pde helmholtz --k0 0.5 --data "idx:$tmp/blank28.idx" --out "$tmp/r0" "${common[@]}"
 expect_error 2 "no generative process" -- train --pde dissipative-wave --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
+# The dissipative wave's flow ends at the floor sigma_min = 2.531 (eps = 1): train refuses data finer
+# than 2 sigma_min or wider than 0.4 sigma_max with sample --exact's own line, and trains on data inside.
+printf 'x\n-30\n30\n33\n28.5\n' >"$tmp/fine1d.csv"
+printf 'x\n-150\n150\n165\n142.5\n' >"$tmp/wide1d.csv"
+printf 'x\n-20\n20\n25.1\n14.9\n' >"$tmp/resolved1d.csv"
+for kind in fine wide; do
+  "$genphys" sample --exact --pde dissipative-wave --data "$tmp/${kind}1d.csv" --csv "$tmp/o.csv" 2>"$tmp/exact_err" >/dev/null
+  expect_error 2 "rescale the data" -- train --pde dissipative-wave --data "csv:$tmp/${kind}1d.csv" --out "$tmp/r0" "${common[@]}"
+  cmp -s "$tmp/err" "$tmp/exact_err" && ok || bad "train's refusal of $kind data differs from sample --exact's: $(cat "$tmp/err") vs $(cat "$tmp/exact_err")"
+done
+grep -q "spread about its mean 131.2 exceeds 0.4 sigma_max = 32" "$tmp/err" && ok || bad "wide data: $(cat "$tmp/err")"
+"$genphys" train --pde dissipative-wave --data "csv:$tmp/resolved1d.csv" --arch mlp --out "$tmp/r1d" "${common[@]}" \
+  >/dev/null 2>"$tmp/err" && [[ -s "$tmp/r1d/last.ckpt" ]] && ok || bad "resolved 1D data: $(cat "$tmp/err")"
 expect_error 2 "unknown PDE" -- train --pde nope --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "no parameter --k0" -- train --pde diffusion --k0 1 --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "--pde is required" -- train --data toy:moons:100 --out "$tmp/r0" "${common[@]}"
@@ -62,6 +75,19 @@ expect_error 2 "needs image data" -- train --pde diffusion --data toy:moons:100 
 expect_error 2 "CUDA" -- train --pde diffusion --data toy:moons:100 --device cuda:99 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "cannot" -- train --pde diffusion --data toy:moons:100 --out /proc/genphys/run "${common[@]}"
 [[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
+
+# --auto-sigma-max: a fresh run's sigma_max from the module and the data, said on stderr and stored
+# (stats.jsonl's start event carries the run's range); four points of RMS spread 0.87: far below 80.
+printf 'x,y\n-1,0\n1,0\n1.1,0.05\n0.95,-0.1\n' >"$tmp/four.csv"
+"$genphys" train --pde diffusion --data "csv:$tmp/four.csv" --arch mlp --auto-sigma-max --out "$tmp/auto" "${common[@]}" \
+  >/dev/null 2>"$tmp/err" && ok || bad "train --auto-sigma-max: $(cat "$tmp/err")"
+grep -qE "^sigma_max [0-9.]+ from the module and the data \(the module's own 80\)" "$tmp/err" && ok \
+  || bad "auto sigma_max line: $(cat "$tmp/err")"
+python3 - "$tmp/auto/stats.jsonl" <<'PY' && ok || bad "stored sigma_max"
+import json, sys
+start = json.loads(open(sys.argv[1]).readline())
+assert start["event"] == "start" and 1 < start["sigma_max"] < 20, start
+PY
 
 # --- a short run on 2D points: checkpoint, stats, grids, progress on stderr
 run=(train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 10 --grid-every 30)
