@@ -108,7 +108,7 @@ Losses train_module(const std::string& label, const std::string& pde, const Para
                     std::int64_t steps, int batch, bool with_optimum = true, std::uint64_t seed = 0) {
   TempDir dir("mod_" + label);
   TrainOptions o = test::mlp_options(
-      dir / "run", dim == 2 ? test::write_cluster_csv(dir / "pts.csv", 256) : test::write_line_clusters_csv(dir / "pts.csv", 96),
+      dir / "run", dim == 2 ? test::write_cluster_csv(dir / "pts.csv", 256) : test::write_line_points_csv(dir / "pts.csv", 96),
       steps);
   o.module.name = pde;
   o.module.params = params;

