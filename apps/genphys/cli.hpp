@@ -53,6 +53,12 @@ void check_dim(int dim);
 /// Refuses an empty value (`--D ""`, `--csv ""`) instead of letting it mean "not given".
 CLI::Validator non_empty();
 
+/// Refuses a size below 1 for an option whose 0 would otherwise mean "the preset" (`--hidden 0`).
+CLI::Validator at_least_one();
+
+/// Refuses a probability outside [0, 1), NaN included (`--dropout -0.5`).
+CLI::Validator probability_below_one();
+
 /// Refuses a negative value for an unsigned option (`--seed -1` would wrap to 2^64 - 1).
 CLI::Validator non_negative();
 

@@ -50,14 +50,14 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_option("--seed", t.seed, "seed: data order, noise and dropout are functions of (seed, step)")
       ->capture_default_str();
   app.add_option("--arch", t.arch.arch, "auto | unet-small | unet | ddpmpp-small (EDM DDPM++, PFGM++ reference size) | mlp")->capture_default_str();
-  app.add_option("--channels", t.arch.channels, "UNet base channels (unet-small 32, unet 64)");
+  app.add_option("--channels", t.arch.channels, "UNet base channels (unet-small 32, unet 64)")->check(at_least_one());
   app.add_option("--channel-mult", opt->channel_mult, "UNet channel multipliers per resolution, e.g. 1,2,2");
-  app.add_option("--blocks", t.arch.num_blocks, "UNet residual blocks per resolution (unet-small 1, unet 2)");
+  app.add_option("--blocks", t.arch.num_blocks, "UNet residual blocks per resolution (unet-small 1, unet 2)")->check(at_least_one());
   app.add_option("--attn", opt->attn, "UNet self-attention resolutions, e.g. 7,14, or none (default: the lowest)");
-  app.add_option("--dropout", t.arch.dropout, "dropout probability (default 0)");
-  app.add_option("--hidden", t.arch.hidden, "MLP width (default 128)");
-  app.add_option("--depth", t.arch.depth, "MLP residual layers (default 3)");
-  app.add_option("--emb-channels", t.arch.emb_channels, "noise embedding channels");
+  app.add_option("--dropout", t.arch.dropout, "dropout probability (default 0)")->check(probability_below_one());
+  app.add_option("--hidden", t.arch.hidden, "MLP width (default 128)")->check(at_least_one());
+  app.add_option("--depth", t.arch.depth, "MLP residual layers (default 3)")->check(at_least_one());
+  app.add_option("--emb-channels", t.arch.emb_channels, "noise embedding channels")->check(at_least_one());
   app.add_option("--device", t.device, "cpu | cuda | cuda:K")->capture_default_str();
   app.add_option("--threads", t.threads, "CPU threads (0: physical cores)")->capture_default_str();
   app.add_flag("--no-progress", opt->no_progress, "no progress bar on stderr");

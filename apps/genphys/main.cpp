@@ -89,6 +89,24 @@ CLI::Validator non_negative() {
       "", "non-negative");
 }
 
+CLI::Validator at_least_one() {
+  return CLI::Validator(
+      [](std::string& value) {
+        double v = NAN;
+        return CLI::detail::lexical_cast(value, v) && v >= 1 ? std::string() : "must be >= 1, got " + value;
+      },
+      "", "at-least-one");
+}
+
+CLI::Validator probability_below_one() {
+  return CLI::Validator(
+      [](std::string& value) {
+        double v = NAN;
+        return CLI::detail::lexical_cast(value, v) && v >= 0 && v < 1 ? std::string() : "must be in [0, 1), got " + value;
+      },
+      "", "in-[0,1)");
+}
+
 CLI::Validator non_empty() {
   return CLI::Validator([](std::string& value) { return value.empty() ? std::string("an empty value") : std::string(); },
                         "", "non-empty");
