@@ -137,10 +137,11 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
 
   int w0 = 0, h0 = 0, c0 = 0;
   std::vector<unsigned char> pixels;
+  // stb_image's reasons can quote input bytes (an unknown chunk's type): printable keeps one line.
   for (size_t i = 0; i < files.size(); ++i) {
     int w = 0, h = 0, c = 0;
     if (!stbi_info(files[i].c_str(), &w, &h, &c))
-      throw InputError("cannot read image " + files[i] + ": " + stbi_failure_reason());
+      throw InputError("cannot read image " + files[i] + ": " + printable(stbi_failure_reason()));
     const int channels = c <= 2 ? 1 : 3;
     if (i == 0) {
       w0 = w, h0 = h, c0 = channels;
@@ -153,7 +154,7 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
                                    channels, files[0], c0));
     }
     unsigned char* data = stbi_load(files[i].c_str(), &w, &h, &c, c0);
-    if (!data) throw InputError("cannot decode image " + files[i] + ": " + stbi_failure_reason());
+    if (!data) throw InputError("cannot decode image " + files[i] + ": " + printable(stbi_failure_reason()));
     // HWC -> CHW
     for (int ch = 0; ch < c0; ++ch)
       for (int p = 0; p < w * h; ++p) pixels.push_back(data[p * c0 + ch]);
