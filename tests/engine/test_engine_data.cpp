@@ -229,9 +229,9 @@ TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still
 }
 
 TEST_CASE("files describing another network than their weights, or one larger than the file, are refused") {
-  // Found by fuzzing (tests/fuzz/fuzz_classifier.cpp, fuzz_checkpoint.cpp): Module::load took
-  // weights of any shape, and a meta line or config announcing a huge network was built (memory
-  // exhausted) before anything was checked.
+  // Found by fuzzing (tests/fuzz/fuzz_classifier.cpp): Module::load took weights of any shape. Found
+  // by hand-made inputs to the same targets: a meta line or config announcing a huge network was
+  // built (memory exhausted) before anything was checked.
   test::TempDir dir("described");
   ClassifierInfo info;
   info.width = 2;
