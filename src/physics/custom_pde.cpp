@@ -419,6 +419,10 @@ std::vector<complex> dispersion_roots(const std::vector<OperatorTerm>& terms, do
   std::vector<complex> omega;
   double scale = 0.0;
   for (const auto& l : lambda) {
+    // Finite coefficients can still have a root beyond double's range (a leading coefficient near
+    // the smallest subnormal).
+    if (!std::isfinite(l.real()) || !std::isfinite(l.imag()))
+      throw InputError(fmt::format("dispersion: a root overflows at k = {}", k));
     complex w = complex(0.0, 1.0) * l;  // lambda = -i omega
     // Parts at rounding level of the root itself are zero (ideal wave: Im omega = 0 exactly).
     const double a = std::abs(w);

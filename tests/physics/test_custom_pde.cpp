@@ -289,6 +289,17 @@ TEST_CASE("dispersion roots where shifted QR stalls on the companion matrix") {
   for (std::size_t j = 1; j < roots.size(); ++j) CHECK(roots[j - 1].imag() <= roots[j].imag() + 1e-12 * big);
 }
 
+TEST_CASE("dispersion roots beyond double's range are refused, not returned as NaN") {
+  // Found by fuzzing (tests/fuzz/fuzz_custom_pde.cpp): c0 + c1 lambda with c0 = k^4, c1 = -k^1070,
+  // so lambda = -i omega = k^-1066; at k = 0.5 that is 10^321 and came back as NaN.
+  const auto terms = parse_operator("0phi_tt + lap^2 phi -(-lap)^535 phi_t");
+  CHECK_THROWS_WITH(dispersion_roots(terms, 0.5), Contains("dispersion: a root overflows at k = 0.5"));
+  const auto roots = dispersion_roots(terms, 0.97);  // 0.97^-1066 = 1.3e14: finite
+  REQUIRE(roots.size() == 1);
+  CHECK(roots[0].real() == 0.0);
+  CHECK(roots[0].imag() == Approx(std::pow(0.97, -1066.0)).epsilon(1e-12));
+}
+
 TEST_CASE("numeric branches follow dispersion_roots") {
   const auto terms = parse_operator("phi_ttt - lap phi");
   const auto branches = numeric_branches(terms);
