@@ -118,6 +118,13 @@ TEST_CASE("png folders: stb_image's reason quoting input bytes stays one line") 
   } catch (const InputError& e) {
     CHECK(std::string(e.what()) == "cannot decode image " + (dir / "a.png") + ": \\x1a\\nGx PNG chunk not known");
   }
+  // Found by fuzzing: an IDAT chunk announcing 1 GiB made stb_image allocate 2 GiB for a tiny file.
+  write_png(dir / "a.png", 2, 2, 3, 7);
+  bytes = read_all(dir / "a.png");
+  bytes.replace(bytes.find("IDAT") - 4, 4, std::string("\x40\0\0\0", 4));
+  std::ofstream(dir / "a.png", std::ios::binary) << bytes;
+  CHECK_THROWS_WITH(load_dataset("png:" + dir.str(), 0, 0),
+                    Contains("a.png is truncated or corrupt: a chunk announces 1073741824 bytes"));
 }
 
 TEST_CASE("tensor files: a round trip; sizes beyond the file are refused before allocating") {
