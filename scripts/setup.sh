@@ -12,6 +12,10 @@ packages=(
   python3 python3-numpy python3-matplotlib python3-nbconvert python3-nbformat python3-ipykernel
   python3-torch
 )
+# `setup.sh fuzz` (make fuzz): clang and its libFuzzer runtime as well.
+if [[ ${1:-} == fuzz ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

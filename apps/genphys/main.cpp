@@ -233,10 +233,10 @@ int main(int argc, char** argv) {
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return flushed(run());
   } catch (const OptionError& e) {
-    std::cerr << "genphys: error: " << cli::flag_for(e.field()) << " " << e.message() << "\n";
+    std::cerr << "genphys: error: " << cli::flag_for(e.field()) << " " << printable(e.message()) << "\n";
     return 2;
   } catch (const InputError& e) {
-    std::cerr << "genphys: error: " << e.what() << "\n";
+    std::cerr << "genphys: error: " << printable(e.what()) << "\n";
     return 2;
   } catch (const std::exception& e) {
     // LibTorch's messages carry a stack trace after the first line.

@@ -27,6 +27,23 @@ class OptionError : public InputError {
   std::string message_;
 };
 
+/// `text` with line breaks and other control characters spelled \n, \r, \t, \xNN: a message that
+/// quotes user input (an expression, a path) stays on one line.
+inline std::string printable(const std::string& text) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (u < 0x20 || u == 0x7f) out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+    else out += c;
+  }
+  return out;
+}
+
 /// A capability a module does not provide (no closed-form Green's function, no exact sampler...).
 class NotSupported : public std::runtime_error {
  public:

@@ -67,6 +67,9 @@ CheckpointReader::CheckpointReader(const std::string& path, torch::Device device
     c10::IValue v;
     archive_.read("config", v);
     config_ = config_from_json(v.toStringRef());
+    // The weights of the network the config describes are in the file (model, EMA, Adam's
+    // moments): a config describing a larger one is refused before it is built.
+    build_within(bytes_.size(), "checkpoint " + path, [this] { make_model(config_); });
     archive_.read("state", v);
     state_ = json::parse(v.toStringRef()).get<TrainState>();
     torch::serialize::InputArchive probe;
@@ -84,15 +87,10 @@ void CheckpointReader::load_model(EdmPrecond& model, bool ema) {
     torch::serialize::InputArchive a;
     if (!archive_.try_read(ema ? "ema" : "model", a))
       throw InputError("checkpoint " + path_ + " holds no " + (ema ? "EMA " : "") + "model");
-    // Module::load replaces tensors whatever their shape: compare against the built network.
-    std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected;
-    for (const auto& p : model->named_parameters()) expected.emplace_back(p.key(), p.value().sizes().vec());
-    model->load(a);
-    const auto loaded = model->named_parameters();
-    for (std::size_t i = 0; i < expected.size(); ++i)
-      if (loaded[i].value().sizes().vec() != expected[i].second)
-        throw InputError("checkpoint " + path_ + ": the network does not match its config (" + expected[i].first +
-                         " has another shape)");
+    const std::string mismatch = load_matching_shapes(*model, a);
+    if (!mismatch.empty())
+      throw InputError("checkpoint " + path_ + ": the network does not match its config (" + mismatch +
+                       " has another shape)");
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/framed_file.hpp"
+#include "engine/network.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
 
@@ -46,10 +47,15 @@ ClassifierNet load_classifier(const std::string& path, ClassifierInfo& info) {
   try {
     info = nlohmann::json::parse(payload.substr(0, eol)).get<ClassifierInfo>();
     if (info.shape.size() != 3) throw InputError("classifier " + path + " has a bad image shape");
-    ClassifierNet net = make_classifier(info);
+    // Its weights are in the file: a meta line describing a larger network is refused unbuilt.
+    ClassifierNet net{nullptr};
+    build_within(payload.size(), "classifier " + path, [&] { net = make_classifier(info); });
     torch::serialize::InputArchive archive;
     archive.load_from(payload.data() + eol + 1, payload.size() - eol - 1);
-    net->load(archive);
+    const std::string mismatch = load_matching_shapes(*net, archive);
+    if (!mismatch.empty())
+      throw InputError("classifier " + path + " is corrupt: its weights do not match its meta line (" + mismatch +
+                       " has another shape)");
     net->eval();
     return net;
   } catch (const InputError&) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <fmt/format.h>
 
 #define STB_IMAGE_STATIC
@@ -69,6 +71,23 @@ std::string idx_file_in(const std::string& path, const std::string& split = "tra
     if (fs::exists(p, ec)) return p.string();
   }
   throw InputError("no " + split + "-images-idx3-ubyte[.gz] in folder " + path);
+}
+
+// stb_image grows its buffer to what an IDAT chunk's header announces (up to 2 GiB) before it
+// reads the chunk: each chunk's length is checked against what the file holds first.
+void check_png_chunks(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) != 0) return;  // not a PNG: stb_image says so
+  for (std::size_t pos = 8; pos + 8 <= bytes.size();) {
+    const std::uint64_t length = big_endian(reinterpret_cast<const unsigned char*>(bytes.data() + pos));
+    const std::uint64_t left = bytes.size() - pos - 8;
+    if (length + 4 > left)
+      throw InputError(fmt::format("image {} is truncated or corrupt: a chunk announces {} bytes, {} are left", path,
+                                   length, left < 4 ? 0 : left - 4));
+    if (bytes.compare(pos + 4, 4, "IEND") == 0) break;
+    pos += 12 + length;
+  }
 }
 
 torch::Tensor bytes_to_unit_range(const unsigned char* data, std::vector<std::int64_t> sizes) {
@@ -137,10 +156,12 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
 
   int w0 = 0, h0 = 0, c0 = 0;
   std::vector<unsigned char> pixels;
+  // stb_image's reasons can quote input bytes (an unknown chunk's type): printable keeps one line.
   for (size_t i = 0; i < files.size(); ++i) {
     int w = 0, h = 0, c = 0;
+    check_png_chunks(files[i]);
     if (!stbi_info(files[i].c_str(), &w, &h, &c))
-      throw InputError("cannot read image " + files[i] + ": " + stbi_failure_reason());
+      throw InputError("cannot read image " + files[i] + ": " + printable(stbi_failure_reason()));
     const int channels = c <= 2 ? 1 : 3;
     if (i == 0) {
       w0 = w, h0 = h, c0 = channels;
@@ -153,7 +174,7 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
                                    channels, files[0], c0));
     }
     unsigned char* data = stbi_load(files[i].c_str(), &w, &h, &c, c0);
-    if (!data) throw InputError("cannot decode image " + files[i] + ": " + stbi_failure_reason());
+    if (!data) throw InputError("cannot decode image " + files[i] + ": " + printable(stbi_failure_reason()));
     // HWC -> CHW
     for (int ch = 0; ch < c0; ++ch)
       for (int p = 0; p < w * h; ++p) pixels.push_back(data[p * c0 + ch]);

@@ -1,6 +1,11 @@
 #include "engine/network.hpp"
 
+#include <c10/core/CPUAllocator.h>
+
+#include <new>
 #include <utility>
+
+#include "genphys/errors.hpp"
 
 namespace genphys::engine {
 
@@ -77,6 +82,66 @@ torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& target, const tor
                        const torch::Tensor& sigma) {
   auto out = model->forward(x, sigma);
   return model->loss_weight(x, sigma) * (out - target).square().flatten(1).mean(1);
+}
+
+std::string load_matching_shapes(torch::nn::Module& module, torch::serialize::InputArchive& archive) {
+  const auto shapes = [&module] {
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> out;
+    for (const auto& p : module.named_parameters()) out.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto& b : module.named_buffers()) out.emplace_back(b.key(), b.value().sizes().vec());
+    return out;
+  };
+  const auto expected = shapes();
+  module.load(archive);
+  const auto loaded = shapes();
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    if (i >= loaded.size() || loaded[i] != expected[i]) return expected[i].first;
+  return "";
+}
+
+namespace {
+
+// Torch's CPU allocator with a budget: counts what is handed out (never what is freed), each
+// tensor also for 4 KiB of what comes with it (its module, names), and throws once the total
+// would pass the budget: a million one-weight layers are as refused as one huge layer.
+class BudgetAllocator final : public c10::Allocator {
+ public:
+  BudgetAllocator(c10::Allocator* inner, std::size_t budget) : inner_(inner), left_(budget) {}
+  c10::DataPtr allocate(std::size_t n) const override {
+    constexpr std::size_t kPerTensor = 4096;
+    if (n > left_ || left_ - n < kPerTensor) {
+      exceeded_ = true;
+      throw std::bad_alloc();
+    }
+    left_ -= n + kPerTensor;
+    return inner_->allocate(n);
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return inner_->raw_deleter(); }
+  bool exceeded() const { return exceeded_; }
+
+ private:
+  c10::Allocator* inner_;
+  mutable std::size_t left_;
+  mutable bool exceeded_ = false;
+};
+
+}  // namespace
+
+void build_within(std::size_t file_bytes, const std::string& what, const std::function<void()>& build) {
+  c10::Allocator* const cpu = c10::GetCPUAllocator();
+  BudgetAllocator budget(cpu, 2 * file_bytes + (std::size_t(64) << 20));
+  struct Restore {
+    c10::Allocator* cpu;
+    ~Restore() { c10::SetCPUAllocator(cpu); }
+  } restore{cpu};
+  c10::SetCPUAllocator(&budget);
+  try {
+    build();
+  } catch (...) {
+    // torch may rethrow the allocator's bad_alloc as its own error: the flag says which it was.
+    if (budget.exceeded()) throw InputError(what + " describes a network larger than the file holds");
+    throw;
+  }
 }
 
 }  // namespace genphys::engine

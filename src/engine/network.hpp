@@ -4,6 +4,9 @@
 
 #include <torch/torch.h>
 
+#include <cstddef>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/model_registry.hpp"
@@ -65,5 +68,18 @@ TORCH_MODULE(EdmPrecond);
 /// the clean data y for a denoiser, each source's dx/dsigma for a velocity model.
 torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& target, const torch::Tensor& x,
                        const torch::Tensor& sigma);
+
+/// Loads `archive` into `module`. Module::load replaces each tensor whatever its shape, so the
+/// shapes the module had are compared afterwards: returns the name of the first parameter or
+/// buffer that came back with another shape (empty when all match).
+std::string load_matching_shapes(torch::nn::Module& module, torch::serialize::InputArchive& archive);
+
+/// Runs `build` with torch's CPU allocations capped at twice `file_bytes` plus 64 MiB (what
+/// building allocates beside the weights), each tensor counted 4 KiB more for its module; when it
+/// needs more, throws InputError("<what>
+/// describes a network larger than the file holds"). A network that a file describes (a
+/// checkpoint's config, a classifier's meta line) has its weights in that file, so a crafted
+/// description is refused before it exhausts memory. Not for concurrent use.
+void build_within(std::size_t file_bytes, const std::string& what, const std::function<void()>& build);
 
 }  // namespace genphys::engine

@@ -107,7 +107,7 @@ struct RawTerm {
 
 class Parser {
  public:
-  explicit Parser(const std::string& expr) : expr_(expr), lex_(expr) {}
+  explicit Parser(const std::string& expr) : quoted_(printable(expr)), lex_(expr) {}
 
   std::vector<RawTerm> parse() {
     if (lex_.peek().kind == Tok::end) fail("empty expression");
@@ -138,25 +138,25 @@ class Parser {
   }
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw InputError("custom PDE: " + what + " in '" + expr_ + "'");
+    throw InputError("custom PDE: " + what + " in '" + quoted_ + "'");
   }
 
  private:
   static bool is_symbol(const Token& t, char c) { return t.kind == Tok::symbol && t.text[0] == c; }
 
   static std::string describe(const Token& t) {
-    return t.kind == Tok::end ? "end of input" : "'" + t.text + "'";
+    return t.kind == Tok::end ? "end of input" : "'" + printable(t.text) + "'";
   }
 
   [[noreturn]] void unexpected(const Token& t, const std::string& hint) const {
     throw InputError("custom PDE: unexpected " + describe(t) + " at position " + std::to_string(t.pos + 1) +
-                     " in '" + expr_ + "' (" + hint + ")");
+                     " in '" + quoted_ + "' (" + hint + ")");
   }
 
   double number(const Token& t) const {
     if (!std::isfinite(t.value))
       throw InputError("custom PDE: number '" + t.text + "' at position " + std::to_string(t.pos + 1) +
-                       " is not finite in '" + expr_ + "'");
+                       " is not finite in '" + quoted_ + "'");
     return t.value;
   }
 
@@ -238,7 +238,7 @@ class Parser {
     }
   }
 
-  const std::string& expr_;
+  const std::string quoted_;  // for messages: one line whatever the expression holds
   Lexer lex_;
 };
 
@@ -313,7 +313,17 @@ std::vector<complex> poly_roots(const std::vector<complex>& b) {
   for (int j = 1; j < m; ++j) companion(j, j - 1) = 1.0;
   for (int j = 0; j < m; ++j) companion(j, m - 1) = -(b[j] / b[m]) / std::pow(rho, m - j);
   Eigen::ComplexEigenSolver<Eigen::MatrixXcd> solver(companion, false);
-  if (solver.info() != Eigen::Success) throw std::runtime_error("dispersion: eigenvalue solver did not converge");
+  if (solver.info() != Eigen::Success) {
+    // Shifted QR can stall on a companion matrix close to a cyclic shift (roots of equal modulus,
+    // e.g. y^5 = 1 beside a root near 0). A fixed unitary similarity H C H (H a Householder
+    // reflection, its own inverse) keeps the eigenvalues and breaks that structure.
+    Eigen::VectorXcd v(m);
+    for (int j = 0; j < m; ++j) v(j) = complex(1.0 + j, 0.5 * j);
+    v.normalize();
+    const Eigen::MatrixXcd reflect = Eigen::MatrixXcd::Identity(m, m) - 2.0 * v * v.adjoint();
+    solver.compute(reflect * companion * reflect, false);
+    if (solver.info() != Eigen::Success) throw InputError("dispersion: the eigenvalue solver did not converge");
+  }
   std::vector<complex> roots(static_cast<std::size_t>(m));
   for (int j = 0; j < m; ++j) roots[static_cast<std::size_t>(j)] = rho * solver.eigenvalues()(j);
 
@@ -409,6 +419,10 @@ std::vector<complex> dispersion_roots(const std::vector<OperatorTerm>& terms, do
   std::vector<complex> omega;
   double scale = 0.0;
   for (const auto& l : lambda) {
+    // Finite coefficients can still have a root beyond double's range (a leading coefficient near
+    // the smallest subnormal).
+    if (!std::isfinite(l.real()) || !std::isfinite(l.imag()))
+      throw InputError(fmt::format("dispersion: a root overflows at k = {}", k));
     complex w = complex(0.0, 1.0) * l;  // lambda = -i omega
     // Parts at rounding level of the root itself are zero (ideal wave: Im omega = 0 exactly).
     const double a = std::abs(w);

@@ -141,6 +141,12 @@ refuse "unknown PDE 'nosuch'" -- check --pde nosuch
 refuse "--dim must be >= 1" -- check --pde diffusion --dim 0
 refuse "exactly one of --pde NAME or --all" -- check
 
+# --- input quoted in a message keeps it one line: line breaks and control characters are spelled
+# out (found by fuzzing the custom-PDE parser, tests/fuzz).
+refuse "unexpected 'x' at position 9 in 'phi_t\\\\n+ x phi'" -- dispersion --pde custom --expr $'phi_t\n+ x phi'
+refuse "unexpected 'p' at position 1 in 'p\\$\\\\x01hi'" -- check --pde custom --expr $'p$\x01hi'
+refuse "cannot open point file 'no\\\\nfile.csv'" -- "${moons[@]}" --n 10 --data $'no\nfile.csv' --csv "$keep/a.csv"
+
 # --- an unreadable folder is reported as such, not as missing (root reads everything).
 if [[ $(id -u) -ne 0 ]]; then
   mkdir -p "$tmp/locked/sub"

@@ -6,7 +6,10 @@
 #include <stb/stb_image_write.h>
 
 #include "engine/checkpoint.hpp"
+#include "engine/classifier_file.hpp"
 #include "engine/data.hpp"
+#include "engine/framed_file.hpp"
+#include "engine/tensor_file.hpp"
 #include "engine_fixtures.hpp"
 #include "genphys/errors.hpp"
 
@@ -100,6 +103,79 @@ TEST_CASE("png folders: one size per folder, grey or colour") {
   CHECK_THROWS_WITH(load_dataset("png:" + empty.str(), 0, 0), Contains("no .png"));
 }
 
+TEST_CASE("png folders: stb_image's reason quoting input bytes stays one line") {
+  // Found by fuzzing (tests/fuzz/fuzz_png.cpp): an unknown chunk type with a line break in it.
+  test::TempDir dir("pngchunk");
+  write_png(dir / "a.png", 2, 2, 3, 7);
+  std::string bytes = read_all(dir / "a.png");
+  const std::size_t idat = bytes.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  bytes.replace(idat, 4, "\x1a\nGx");  // a critical chunk type (upper-case first letter) stb does not know
+  std::ofstream(dir / "a.png", std::ios::binary) << bytes;
+  try {
+    load_dataset("png:" + dir.str(), 0, 0);
+    FAIL("no InputError");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()) == "cannot decode image " + (dir / "a.png") + ": \\x1a\\nGx PNG chunk not known");
+  }
+  // Found by fuzzing: an IDAT chunk announcing 1 GiB made stb_image allocate 2 GiB for a tiny file.
+  write_png(dir / "a.png", 2, 2, 3, 7);
+  bytes = read_all(dir / "a.png");
+  bytes.replace(bytes.find("IDAT") - 4, 4, std::string("\x40\0\0\0", 4));
+  std::ofstream(dir / "a.png", std::ios::binary) << bytes;
+  CHECK_THROWS_WITH(load_dataset("png:" + dir.str(), 0, 0),
+                    Contains("a.png is truncated or corrupt: a chunk announces 1073741824 bytes"));
+}
+
+TEST_CASE("tensor files: a round trip; sizes beyond the file are refused before allocating") {
+  test::TempDir dir("gptf");
+  const auto w = torch::arange(6, torch::kFloat32).reshape({2, 3});
+  write_tensor_file(dir / "t.gptf", {{"w", w}, {"none", torch::empty({0, 4})}});
+  const NamedTensors back = read_tensor_file(dir / "t.gptf");
+  REQUIRE(back.size() == 2);
+  CHECK(back[0].first == "w");
+  CHECK(torch::equal(back[0].second, w));
+  CHECK(back[1].second.sizes() == torch::IntArrayRef({0, 4}));
+
+  // Found by fuzzing (tests/fuzz/fuzz_tensor_file.cpp): a name length of 4 GB was allocated (and
+  // zeroed) before the file was found short; a negative size reached torch::empty.
+  const auto header = [](std::uint32_t name_size, const std::string& name, std::vector<std::int64_t> sizes) {
+    std::string b = "GPTF";
+    const auto put = [&b](const void* p, std::size_t n) { b.append(static_cast<const char*>(p), n); };
+    const std::uint32_t count = 1, rank = std::uint32_t(sizes.size());
+    put(&count, 4);
+    put(&name_size, 4);
+    b += name;
+    put(&rank, 4);
+    for (auto s : sizes) put(&s, 8);
+    return b + std::string(16, '\0');
+  };
+  const auto refused = [&](const std::string& bytes) {
+    std::ofstream(dir / "bad.gptf", std::ios::binary) << bytes;
+    try {
+      read_tensor_file(dir / "bad.gptf");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no InputError");
+  };
+  CHECK_THAT(refused(header(0xfffffff0u, "w", {2})), Contains("truncated tensor file"));
+  std::string huge_rank = header(1, "w", {});
+  huge_rank.replace(13, 4, std::string("\xff\xff\xff\x7f", 4));
+  CHECK_THAT(refused(huge_rank), Contains("truncated tensor file"));
+  CHECK_THAT(refused(header(1, "w", {-1})), Contains("tensor w has a negative size"));
+  CHECK_THAT(refused(header(1, "w", {5})), Contains("truncated tensor file"));  // 20 bytes, 16 there
+  CHECK_THAT(refused(header(1, "w", {std::int64_t(1) << 40, std::int64_t(1) << 40})), Contains("truncated"));
+  // Empty, but sizes whose product overflows: torch::empty threw c10::Error.
+  CHECK_THAT(refused(header(1, "w", {0, std::int64_t(1) << 40, std::int64_t(1) << 40})),
+             Contains("tensor w has sizes beyond any tensor"));
+  CHECK_THAT(refused(header(2, "w\n", {-3})), Contains("tensor w\\n has a negative size"));
+  std::ofstream(dir / "exact.gptf", std::ios::binary) << header(1, "w", {4});  // 16 bytes of data: just enough
+  const NamedTensors exact = read_tensor_file(dir / "exact.gptf");
+  CHECK(exact.at(0).second.sizes() == torch::IntArrayRef({4}));
+  CHECK(exact.at(0).second.abs().sum().item<float>() == 0.0f);
+}
+
 TEST_CASE("points: toys and CSV") {
   test::TempDir dir("pts");
   Dataset t = load_dataset("toy:moons:300", 0, 3);
@@ -157,6 +233,69 @@ TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still
   broken = j;
   broken["format"] = 3;
   CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("unsupported checkpoint format 3"));
+}
+
+TEST_CASE("files describing another network than their weights, or one larger than the file, are refused") {
+  // Found by fuzzing (tests/fuzz/fuzz_classifier.cpp): Module::load took weights of any shape. Found
+  // by hand-made inputs to the same targets: a meta line or config announcing a huge network was
+  // built (memory exhausted) before anything was checked.
+  test::TempDir dir("described");
+  ClassifierInfo info;
+  info.width = 2;
+  info.features = 4;
+  info.shape = {1, 8, 8};
+  ClassifierNet net = make_classifier(info);
+  save_classifier(dir / "c.cls", info, net);
+  ClassifierInfo read;
+  load_classifier(dir / "c.cls", read);
+  CHECK(read.width == 2);
+  // The same weights behind another meta line, framed with a valid size and CRC.
+  const std::string payload = unframe_payload(read_all(dir / "c.cls"), "GENPHYS-CLASSIFIER 2\n", "classifier", "c.cls");
+  const std::string weights = payload.substr(payload.find('\n') + 1);
+  const auto classifier_refusal = [&](int width) {
+    ClassifierInfo other = info;
+    other.width = width;
+    std::ofstream(dir / "d.cls", std::ios::binary)
+        << frame_payload("GENPHYS-CLASSIFIER 2\n", nlohmann::json(other).dump() + "\n" + weights);
+    try {
+      load_classifier(dir / "d.cls", other);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no InputError");
+  };
+  CHECK_THAT(classifier_refusal(3), Contains("its weights do not match its meta line (conv1.weight has another shape)"));
+  CHECK_THAT(classifier_refusal(100000), Contains("describes a network larger than the file holds"));
+  CHECK(classifier_refusal(2) == "no InputError");
+
+  RunConfig c;
+  c.module.name = "diffusion";
+  c.data = "toy:moons";
+  c.shape = {2};
+  ArchOptions small;
+  small.arch = "mlp";
+  small.hidden = 8;
+  small.depth = 1;
+  c.arch = resolve_arch(small, {2});
+  EdmPrecond model = make_model(c);
+  RunConfig huge = c;
+  huge.arch.hidden = 1000000;  // 10^12 weights in the hidden layers' config, 8 in the file
+  save_checkpoint(dir / "huge.ckpt", huge, TrainState{}, model, nullptr, nullptr);
+  CHECK_THROWS_WITH(CheckpointReader(dir / "huge.ckpt", torch::kCPU),
+                    Contains("describes a network larger than the file holds"));
+  RunConfig wider = c;
+  wider.arch.hidden = 16;
+  save_checkpoint(dir / "wider.ckpt", wider, TrainState{}, model, nullptr, nullptr);
+  CheckpointReader reader(dir / "wider.ckpt", torch::kCPU);
+  EdmPrecond described = make_model(reader.config());
+  CHECK_THROWS_WITH(reader.load_model(described, false), Contains("the network does not match its config"));
+  // A genuine file still loads, and the budget's allocator is torch's own again afterwards.
+  save_checkpoint(dir / "ok.ckpt", c, TrainState{}, model, nullptr, nullptr);
+  CheckpointReader ok(dir / "ok.ckpt", torch::kCPU);
+  EdmPrecond same = make_model(ok.config());
+  ok.load_model(same, false);
+  CHECK(torch::equal(same->parameters()[0], model->parameters()[0]));
+  CHECK(torch::zeros({1 << 20}).numel() == 1 << 20);
 }
 
 TEST_CASE("checkpoints round-trip; truncated, corrupt or foreign files are InputError") {

@@ -172,6 +172,17 @@ TEST_CASE("parse_operator rejects bad input with a position") {
   CHECK_THAT(error_of("phi_t + nan phi"), Contains("unexpected 'nan'"));
 }
 
+TEST_CASE("parse_operator's messages stay one line whatever the expression holds") {
+  // Found by fuzzing (tests/fuzz/fuzz_custom_pde.cpp): the expression was quoted raw.
+  CHECK(error_of("phi_t\n+ x phi") == "custom PDE: unexpected 'x' at position 9 in 'phi_t\\n+ x phi' "
+                                        "(known symbols: phi, phi_t, phi_tt, ..., lap, i)");
+  CHECK(error_of(std::string("p$\n\0\0\0hi%pi", 11)) ==
+        "custom PDE: unexpected 'p' at position 1 in 'p$\\n\\x00\\x00\\x00hi%pi' (known symbols: phi, phi_t, "
+        "phi_tt, ..., lap, i)");
+  CHECK_THAT(error_of("phi_t \x01 phi"), Contains("unexpected '\\x01' at position 7 in 'phi_t \\x01 phi'"));
+  CHECK_THAT(error_of("phi_t\r\n= 1"), Contains("unexpected '1' at position 10 in 'phi_t\\r\\n= 1'"));
+}
+
 TEST_CASE("dispersion roots match the closed forms") {
   for (const auto& cf : closed_forms()) {
     const auto terms = parse_operator(cf.expr);
@@ -252,6 +263,41 @@ TEST_CASE("dispersion roots: ordering, tiny roots, degree drops, generic polynom
     CHECK_THROWS_AS(dispersion_roots({{1, -0.5, 1.0}}, 1.0), InputError);
     CHECK_THROWS_AS(dispersion_roots(diffusion, 1e200), InputError);
   }
+}
+
+TEST_CASE("dispersion roots where shifted QR stalls on the companion matrix") {
+  // Found by fuzzing (tests/fuzz/fuzz_custom_pde.cpp): at k = 1000 the polynomial in lambda = -i omega
+  // is lambda^6 - 1e198 lambda + 1e6, whose scaled companion matrix is nearly a cyclic shift; the
+  // eigenvalue solver gave up and the CLI reported an internal error.
+  const auto roots = dispersion_roots(parse_operator("phi_tttttt + lap^33 phi_t - lap phi"), 1000.0);
+  REQUIRE(roots.size() == 6);
+  // Independently: one root lambda ~ 1e6 / 1e198, and five with lambda^5 ~ 1e198 (the fifth roots
+  // of unity times 10^39.6); the first sort lowest in Im omega.
+  const double big = std::pow(10.0, 198.0 / 5.0);
+  int small_roots = 0;
+  for (const auto& w : roots) {
+    const complex lambda = complex(0.0, -1.0) * w;
+    if (std::abs(lambda) < 1.0) {
+      ++small_roots;
+      CHECK(lambda.real() == Approx(1e-192).epsilon(1e-9));
+      CHECK(std::abs(lambda.imag()) <= 1e-9 * 1e-192);
+    } else {
+      CHECK(std::abs(std::pow(lambda / big, 5) - 1.0) < 1e-9);
+    }
+  }
+  CHECK(small_roots == 1);
+  for (std::size_t j = 1; j < roots.size(); ++j) CHECK(roots[j - 1].imag() <= roots[j].imag() + 1e-12 * big);
+}
+
+TEST_CASE("dispersion roots beyond double's range are refused, not returned as NaN") {
+  // Found by fuzzing (tests/fuzz/fuzz_custom_pde.cpp): c0 + c1 lambda with c0 = k^4, c1 = -k^1070,
+  // so lambda = -i omega = k^-1066; at k = 0.5 that is 10^321 and came back as NaN.
+  const auto terms = parse_operator("0phi_tt + lap^2 phi -(-lap)^535 phi_t");
+  CHECK_THROWS_WITH(dispersion_roots(terms, 0.5), Contains("dispersion: a root overflows at k = 0.5"));
+  const auto roots = dispersion_roots(terms, 0.97);  // 0.97^-1066 = 1.3e14: finite
+  REQUIRE(roots.size() == 1);
+  CHECK(roots[0].real() == 0.0);
+  CHECK(roots[0].imag() == Approx(std::pow(0.97, -1066.0)).epsilon(1e-12));
 }
 
 TEST_CASE("numeric branches follow dispersion_roots") {
