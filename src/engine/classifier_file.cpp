@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/config.hpp"
 #include "engine/framed_file.hpp"
 #include "engine/network.hpp"
 #include "genphys/errors.hpp"
@@ -45,7 +46,10 @@ ClassifierNet load_classifier(const std::string& path, ClassifierInfo& info) {
   const std::size_t eol = payload.find('\n');
   if (eol == std::string::npos) throw InputError("classifier " + path + " is truncated");
   try {
-    info = nlohmann::json::parse(payload.substr(0, eol)).get<ClassifierInfo>();
+    const nlohmann::json meta = nlohmann::json::parse(payload.substr(0, eol));
+    require_integer_fields(meta, {"channels", "classes", "width", "features"}, true, "classifier " + path);
+    require_integer_fields(meta, {"shape", "test_count"}, false, "classifier " + path);
+    info = meta.get<ClassifierInfo>();
     if (info.shape.size() != 3) throw InputError("classifier " + path + " has a bad image shape");
     // Its weights are in the file: a meta line describing a larger network is refused unbuilt.
     ClassifierNet net{nullptr};

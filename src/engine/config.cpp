@@ -1,6 +1,7 @@
 #include "engine/config.hpp"
 
 #include <algorithm>
+#include <climits>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,27 @@ std::string value_text(const json& v) { return v.is_string() ? v.get<std::string
 
 }  // namespace
 
+void require_integer_fields(const json& j, std::initializer_list<const char*> keys, bool int_range,
+                            const std::string& what) {
+  auto fits = [&](const json& v) {
+    if (v.is_number_unsigned()) return !int_range || v.get<std::uint64_t>() <= std::uint64_t(INT_MAX);
+    if (v.is_number_integer())
+      return !int_range || (v.get<std::int64_t>() >= INT_MIN && v.get<std::int64_t>() <= INT_MAX);
+    return !v.is_number();  // a float; anything else is left to get()'s own type check
+  };
+  for (const char* key : keys) {
+    if (!j.is_object() || !j.contains(key)) continue;
+    const json& v = j.at(key);
+    bool ok = true;
+    if (v.is_array()) {
+      for (const json& item : v) ok = ok && fits(item);
+    } else {
+      ok = fits(v);
+    }
+    if (!ok) throw InputError(what + ": '" + key + "' is not an integer in range");
+  }
+}
+
 void require_chosen_unchanged(const TrainConfig& given, const TrainConfig& kept, const std::vector<std::string>& chosen) {
   const json a = given, b = kept;
   for (const std::string& pointer : field_pointers()) {
@@ -77,6 +99,13 @@ RunConfig config_from_json(const std::string& text) {
     } else if (format != kFormat) {
       throw InputError("unsupported checkpoint format " + format.dump());
     }
+    const std::string what = "checkpoint config";
+    require_integer_fields(j, {"batch", "max_bad_steps", "format"}, true, what);
+    require_integer_fields(j, {"limit", "seed", "shape"}, false, what);
+    if (j.contains("arch"))
+      require_integer_fields(j.at("arch"),
+                             {"channels", "num_blocks", "hidden", "depth", "emb_channels", "channel_mult", "attn_resolutions"},
+                             true, what);
     RunConfig c;
     static_cast<TrainConfig&>(c) = j.get<TrainConfig>();
     static_cast<RunFacts&>(c) = j.get<RunFacts>();

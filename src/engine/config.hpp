@@ -4,6 +4,7 @@
 // checkpoint. No LibTorch. Internal to the engine.
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFacts, process_given, shape, is_image, dat
 /// Everything that defines a run and must survive a resume. TrainConfig's sigma_data and arch
 /// hold the resolved values (no "auto", no 0).
 struct RunConfig : TrainConfig, RunFacts {};
+
+/// nlohmann-json converts a number to its field's type with a plain cast, and a float (or an
+/// integer beyond an int) cast to a narrower integer is undefined behaviour. Throws InputError
+/// ("<what>: 'batch' is not an integer in range") unless each of `keys` present in `j` (a number or
+/// an array of numbers) is an integer, within int's range when `int_range`.
+void require_integer_fields(const nlohmann::json& j, std::initializer_list<const char*> keys, bool int_range,
+                            const std::string& what);
 
 /// Refuses (OptionError naming the field) a field named in `chosen` whose value in `given`
 /// differs from `kept`, the resumed run's.

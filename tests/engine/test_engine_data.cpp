@@ -233,6 +233,20 @@ TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still
   broken = j;
   broken["format"] = 3;
   CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("unsupported checkpoint format 3"));
+  // Found by fuzzing (fuzz_checkpoint_frame): a number beyond an integer field's range reached an
+  // int through nlohmann-json's cast (undefined behaviour); now refused by name.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"max_bad_steps", 1.3e68}, {"batch", 3000000000LL}, {"batch", 64.5}, {"seed", -1.5e30}, {"limit", 1e300}}) {
+    broken = j;
+    broken[key] = value;
+    CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("'" + key + "' is not an integer in range"));
+  }
+  broken = j;
+  broken["arch"]["hidden"] = 1e10;
+  CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("'hidden' is not an integer in range"));
+  broken = j;
+  broken["arch"]["channel_mult"] = {1, 2e40};
+  CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("'channel_mult' is not an integer in range"));
 }
 
 TEST_CASE("files describing another network than their weights, or one larger than the file, are refused") {
