@@ -136,6 +136,13 @@ class SubordinatorTables {
     std::vector<double> ell, lts, cdf;
     std::array<double, 3> at(double xi) const;
   };
+  struct Blend {
+    const Table* tabs[4] = {nullptr, nullptr, nullptr, nullptr};
+    std::array<double, 4> w{};
+    double c = 0.0;  ///< log median at t
+    std::array<double, 3> at(double xi) const;
+  };
+  Blend blend(double t) const;
   const Table& table(int j) const;
   void build(int j, Table& tab) const;
 
