@@ -16,7 +16,8 @@
   X(mixed_diffusion_poisson) \
   X(fractional_diffusion)    \
   X(third_order)             \
-  X(fractional_poisson)
+  X(fractional_poisson)      \
+  X(tempered_diffusion)
 
 namespace genphys {
 

@@ -23,6 +23,7 @@ void print_one(const CheckResult& r) {
   std::cout << "C1:        " << to_string(r.c1.verdict) << " - " << r.c1.reason << "\n";
   std::cout << "C2:        " << to_string(r.c2.verdict) << " - " << r.c2.reason << "\n";
   std::cout << "kernel:    " << to_string(r.kernel.verdict) << " - " << r.kernel.reason << "\n";
+  std::cout << "route:     " << to_string(r.subordination.verdict) << " - " << r.subordination.reason << "\n";
   std::cout << "verdict:   " << to_string(r.verdict) << "\n";
   if (!r.condition.empty()) std::cout << "condition: " << r.condition << "\n";
 }

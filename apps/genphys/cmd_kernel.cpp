@@ -27,7 +27,12 @@ struct KernelOptions {
 
 /// The module's generative process in `dim`, or an InputError quoting why there is none.
 std::unique_ptr<GenerativeProcess> require_process(const PdeModule& m, int dim) {
-  auto process = m.generative(dim);
+  std::unique_ptr<GenerativeProcess> process;
+  try {
+    process = m.generative(dim);
+  } catch (const NotSupported& e) {
+    throw InputError(fmt::format("PDE '{}' has no exact kernel sampler in N = {}: {}", m.name(), dim, e.what()));
+  }
   if (process) return process;
   const ConditionVerdict c1 = m.c1(dim);
   throw InputError(fmt::format("PDE '{}' has no exact kernel sampler{}", m.name(),

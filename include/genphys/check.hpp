@@ -39,6 +39,11 @@ struct CheckResult {
   /// sqrt(N). `no` with the numbers when it does not (Helmholtz in high N: a shell at ~Z/k0);
   /// `yes` with "not applicable" when the module has no kernel sampler in N.
   ConditionVerdict kernel;
+  /// The generic subordination route (src/physics/subordinator.hpp): `yes` when C2's branch gives
+  /// a Bernstein f(s) = i w(sqrt s) - i w(0), so the normalised kernel exp(-t f(k^2)) is a Gaussian
+  /// scale mixture any N can sample; `no` with the reason otherwise. Informational for registered
+  /// modules (they have their own samplers); a custom PDE's C1 and process come from it.
+  ConditionVerdict subordination;
   Verdict verdict = Verdict::no;
   std::string condition;  ///< the computed condition(s) for a `conditional` verdict; else empty
 };
@@ -85,7 +90,7 @@ void check_data_resolution(const GenerativeProcess& process, const Eigen::Matrix
                            double sigma_max = 0.0);
 
 /// One JSON object: pde, equation, params, dim, c1 and c2 {verdict, reason, condition}, kernel
-/// {verdict, reason}, verdict, condition (the conditions of a conditional verdict only).
+/// {verdict, reason}, subordination {verdict, reason}, verdict, condition (the conditions of a conditional verdict only).
 std::string to_json(const CheckResult& result);
 
 /// C1 for a module whose point-source density is self-similar with Fourier transform

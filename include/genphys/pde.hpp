@@ -28,14 +28,16 @@ struct ParamSpec {
 
 using ParamValues = std::map<std::string, double>;
 
-/// One term coefficient * (d/dt)^time_order * (-Lap)^space_power of a linear constant-coefficient
-/// PDE L phi = sum of terms = 0. With phi ~ exp(i(k.x - omega t)) the term becomes
-/// coefficient * (-i omega)^time_order * k^(2 space_power). space_power is a non-negative integer
-/// except for fractional operators ((-Lap)^beta); Lap^n is (-1)^n (-Lap)^n.
+/// One term coefficient * (d/dt)^time_order * (-Lap + shift)^space_power of a linear
+/// constant-coefficient PDE L phi = sum of terms = 0. With phi ~ exp(i(k.x - omega t)) the term
+/// becomes coefficient * (-i omega)^time_order * (k^2 + shift)^space_power. space_power is a
+/// non-negative integer except for fractional operators ((-Lap)^beta, tempered (-Lap + m^2)^beta);
+/// Lap^n is (-1)^n (-Lap)^n. shift >= 0, and 0 except for tempered operators.
 struct OperatorTerm {
   int time_order;
   double space_power;
   complex coefficient;
+  double shift = 0.0;
 };
 
 /// One branch omega_j(k) of the dispersion relation, convention phi ~ exp(i(k.x - omega t)).

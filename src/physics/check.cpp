@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "genphys/generative.hpp"
+#include "physics/subordinator.hpp"
 
 namespace genphys {
 namespace {
@@ -152,6 +153,8 @@ CheckResult check(const PdeModule& module, int dim) {
   const std::string analytic = module.c2_analytic();
   if (!analytic.empty()) r.c2.reason = analytic + "; confirmed: " + r.c2.reason;
   r.c1 = module.c1(dim);
+  const SubordinatorRoute route = subordinator_route(module);
+  r.subordination = {route.f ? Verdict::yes : Verdict::no, route.reason, ""};
   r.verdict = combine(r.c1.verdict, r.c2.verdict);
   r.kernel = {Verdict::yes, "not applicable", ""};
   if (r.verdict != Verdict::no) {
@@ -268,6 +271,7 @@ std::string to_json(const CheckResult& r) {
   j["c1"] = {{"verdict", to_string(r.c1.verdict)}, {"reason", r.c1.reason}, {"condition", r.c1.condition}};
   j["c2"] = {{"verdict", to_string(r.c2.verdict)}, {"reason", r.c2.reason}, {"condition", r.c2.condition}};
   j["kernel"] = {{"verdict", to_string(r.kernel.verdict)}, {"reason", r.kernel.reason}};
+  j["subordination"] = {{"verdict", to_string(r.subordination.verdict)}, {"reason", r.subordination.reason}};
   j["verdict"] = to_string(r.verdict);
   j["condition"] = r.condition;
   return j.dump();

@@ -6,7 +6,10 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "genphys/custom_pde.hpp"
 #include "genphys/generative.hpp"
@@ -142,6 +145,13 @@ TEST_CASE("parse_operator: numbers, signs, i, powers and like terms") {
   check_terms("phi_t + (-lap)^1 phi + lap phi + 2 phi_t", {{1, 0, 3.0}});
   check_terms("2 phi_t + 3 i phi_t - lap lap phi + (-lap)^2 phi + 0 phi", {{1, 0, complex(2, 3)}});
   check_terms("lap phi_tt + phi_t", {{2, 1, -1.0}, {1, 0, 1.0}});
+  // Tempered: (k^2 + c)^s, like terms only with the same shift.
+  const auto tempered = parse_operator("phi_t + (-lap + 0.25)^0.5 phi + 2 (-lap + 0.25)^0.5 phi + (-lap)^0.5 phi");
+  REQUIRE(tempered.size() == 3);
+  CHECK(tempered[1].shift == 0.25);
+  CHECK(tempered[1].coefficient == complex(3.0));
+  CHECK(tempered[2].shift == 0.0);
+  CHECK(std::abs(dispersion_roots(tempered, 2.0).front() - complex(0, -(3 * std::sqrt(4.25) + 2.0))) < 1e-13);
 }
 
 TEST_CASE("parse_operator rejects bad input with a position") {
@@ -170,6 +180,11 @@ TEST_CASE("parse_operator rejects bad input with a position") {
   CHECK_THAT(error_of("1e999 phi_t"), Contains("number '1e999' at position 1 is not finite"));
   CHECK_THAT(error_of("phi_t + 1e200 1e200 phi"), Contains("overflows"));
   CHECK_THAT(error_of("phi_t + nan phi"), Contains("unexpected 'nan'"));
+  // The tempered factor (-lap + c)^s: c a number, alone among the term's spatial factors.
+  CHECK_THAT(error_of("phi_t + (-lap + x)^0.5 phi"), Contains("expected a non-negative number in '(-lap + c)'"));
+  CHECK_THAT(error_of("phi_t + (-lap + 1 phi"), Contains("expected ')' closing"));
+  CHECK_THAT(error_of("phi_t + lap (-lap + 1)^0.5 phi"), Contains("cannot be multiplied"));
+  CHECK_THAT(error_of("phi_t + (-lap + 1)^0.5 lap phi"), Contains("cannot be multiplied"));
 }
 
 TEST_CASE("parse_operator's messages stay one line whatever the expression holds") {
@@ -326,21 +341,37 @@ TEST_CASE("custom module") {
   // Screened Poisson with m = 0.5: omega = +-i sqrt(k^2 + 0.25); root 2 has Im > 0.
   CHECK(std::abs(branches[1].omega(1.0) - I * std::sqrt(1.25)) < 1e-14);
   const auto flow = m->density_flow_form();
-  CHECK(flow.p == "not derived for custom PDEs");
-  CHECK(flow.v == "-");
-  CHECK(flow.R == "-");
+  CHECK(flow.p == "the decaying branch's normalised density");
+  CHECK(flow.R == "0");
+  // C1 and the process through the subordination route: f = sqrt(s + 0.25) - 0.5 is Bernstein.
   const auto c1 = m->c1(2);
-  CHECK(c1.verdict == Verdict::conditional);
-  CHECK(c1.reason == "C1 is not analysed for custom PDEs (no point-source solution)");
-  CHECK(c1.condition == "C1 unknown: the density-flow rewriting of a custom PDE is not derived");
+  CHECK(c1.verdict == Verdict::yes);
+  CHECK_THAT(c1.reason, Catch::Contains("Gaussian scale mixture") && Catch::Contains("(-1)^(n-1) f^(n) >= 0"));
   CHECK_THROWS_AS(m->green_hat(1.0, 1.0), NotSupported);
   CHECK_THROWS_AS(m->green(1.0, 1.0, 2), NotSupported);
-  CHECK(m->generative(2) == nullptr);
+  const auto process = m->generative(2);
+  REQUIRE(process);
+  CHECK(process->dim() == 2);
+  CHECK_FALSE(process->affine_velocity());
   CHECK_THROWS_AS(make_custom_module("lap phi"), InputError);
+
+  // Not Bernstein, first order in t: the kernel's negative lobes are measured, C1 fails, and
+  // there is no process, with the reason.
+  const auto bi = make_custom_module("phi_t + lap lap phi");
+  CHECK(std::abs(bi->green_hat(1.0, 1.0) - std::exp(-1.0)) < 1e-14);
+  const auto c1_bi = bi->c1(2);
+  CHECK(c1_bi.verdict == Verdict::no);
+  CHECK_THAT(c1_bi.reason, Catch::Contains("negative lobes") && Catch::Contains("not Bernstein"));
+  CHECK_THROWS_WITH(bi->generative(2), Catch::Contains("not Bernstein"));
+  // Oscillating (Helmholtz-like): no subordinator, C1 unknown.
+  const auto osc = make_custom_module("phi_tt + lap phi + 0.25 phi");
+  CHECK(osc->c1(2).verdict == Verdict::conditional);
+  CHECK_THROWS_AS(osc->generative(2), NotSupported);
 
   // The equation text reads back to the same terms.
   for (const std::string expr : {"i phi_t + lap phi", "2 phi_t + 3 i phi_t - lap^3 phi", "phi_t + (-lap)^0.3 phi",
-                                 "-1e-20 phi_ttt + lap lap phi_t - 1.5 i phi", "lap phi_tt + phi_t - lap phi"}) {
+                                 "-1e-20 phi_ttt + lap lap phi_t - 1.5 i phi", "lap phi_tt + phi_t - lap phi",
+                                 "phi_t + (-lap + 0.25)^0.3 phi - 2 phi"}) {
     INFO(expr);
     const auto custom = make_custom_module(expr);
     const auto text = custom->equation();
@@ -351,6 +382,7 @@ TEST_CASE("custom module") {
       CHECK(again[j].time_order == first[j].time_order);
       CHECK(again[j].space_power == first[j].space_power);
       CHECK(again[j].coefficient == first[j].coefficient);
+      CHECK(again[j].shift == first[j].shift);
     }
   }
 }
@@ -360,11 +392,11 @@ namespace {
 // Combines like terms, drops zeros, sorts by (time order, space power) descending and divides by
 // the first coefficient: an overall factor leaves the PDE (and its dispersion) unchanged.
 std::vector<OperatorTerm> normalised(const std::vector<OperatorTerm>& terms) {
-  std::map<std::pair<int, double>, complex> sum;
-  for (const auto& t : terms) sum[{-t.time_order, -t.space_power}] += t.coefficient;
+  std::map<std::tuple<int, double, double>, complex> sum;
+  for (const auto& t : terms) sum[{-t.time_order, -t.space_power, t.shift}] += t.coefficient;
   std::vector<OperatorTerm> out;
   for (const auto& [key, c] : sum)
-    if (c != 0.0) out.push_back({-key.first, -key.second, c});
+    if (c != 0.0) out.push_back({-std::get<0>(key), -std::get<1>(key), c, std::get<2>(key)});
   if (!out.empty()) {
     const complex lead = out.front().coefficient;
     for (auto& t : out) t.coefficient /= lead;
@@ -392,6 +424,8 @@ TEST_CASE("module closed forms agree with the parser") {
       {"fractional-diffusion", {{{"beta", 0.3}}, "phi_t + (-lap)^0.3 phi"}},
       {"third-order", {{}, "phi_ttt - lap phi"}},
       {"fractional-poisson", {{{"alpha", 1.5}}, "phi_tt - (-lap)^1.5 phi"}},
+      {"tempered-diffusion",
+       {{{"beta", 0.3}, {"m", 0.5}}, fmt::format("phi_t + (-lap + 0.25)^0.3 phi - {:.17g} phi", std::pow(0.25, 0.3))}},
   };
   // Every registered module has a case here.
   for (const auto& info : module_registry()) {
@@ -407,6 +441,7 @@ TEST_CASE("module closed forms agree with the parser") {
     for (std::size_t j = 0; j < mine.size(); ++j) {
       CHECK(theirs[j].time_order == mine[j].time_order);
       CHECK(theirs[j].space_power == Approx(mine[j].space_power).margin(1e-14));
+      CHECK(theirs[j].shift == Approx(mine[j].shift).margin(1e-14));
       CHECK(std::abs(theirs[j].coefficient - mine[j].coefficient) <= 1e-12 * std::abs(mine[j].coefficient));
     }
     const auto branches = module->dispersion();
