@@ -572,10 +572,17 @@ SubordinatorTables::Blend SubordinatorTables::blend(double t) const {
 
 std::array<double, 3> SubordinatorTables::Blend::at(double xi) const {
   std::array<double, 3> v{0.0, 0.0, 0.0};
+  double lowest = HUGE_VAL, highest = -HUGE_VAL;
   for (int k = 0; k < 4; ++k) {
     const auto vk = tabs[k]->at(xi);
     for (int q = 0; q < 3; ++q) v[q] += w[k] * vk[q];
+    lowest = std::min(lowest, vk[0]);
+    highest = std::max(highest, vk[0]);
   }
+  // Far in a tail the four tables' extrapolations part by hundreds (a narrow law at large t moves
+  // by many of its widths between tables), and Lagrange's negative weights would turn that into a
+  // huge positive log density: there the lowest is taken, a tail the integrals cut off anyway.
+  if (!(highest - lowest < 50.0)) v[0] = lowest;
   return v;
 }
 
@@ -598,6 +605,13 @@ double SubordinatorTables::quantile(double u, double t) const {
 }
 
 double SubordinatorTables::typical(double t) const { return std::exp(blend(t).c); }
+
+double SubordinatorTables::step(double t) const {
+  const Blend b = blend(t);
+  double h = HUGE_VAL;
+  for (const Table* tab : b.tabs) h = std::min(h, tab->h);
+  return h;
+}
 
 namespace {
 
@@ -651,7 +665,8 @@ class SubordinatedProcess final : public GaussianScaleMixture {
   Integrals integrals(double r, double t) const {
     detail::check_kernel_time(t);
     const double r2 = r * r, hn = 0.5 * n_;
-    const double step = std::min(0.025, 0.25 * std::sqrt(2.0 / n_));
+    // At large t a drift-dominated law narrows below the Gaussian's width: its tables' step then.
+    const double step = std::min({0.025, 0.25 * std::sqrt(2.0 / n_), tables_.step(t)});
     struct Node {
       double L, log_ratio;
     };
@@ -661,9 +676,14 @@ class SubordinatedProcess final : public GaussianScaleMixture {
       const double L = v.log_pdf - detail::kLog2 + u - hn * (detail::kLog2Pi + u) - (r2 > 0.0 ? 0.5 * r2 / a : 0.0);
       return Node{L, std::log(2.0 * v.speed / a)};
     };
-    // Climb to the grid's maximum from the larger of the law's scale and r^2/N.
+    // Climb to the grid's maximum from the larger of the law's scale and r^2/N, or from the
+    // law's scale when r^2/N lies beyond the tables (a narrow law at large t).
     double u = std::log(std::max(typical_mixing(t), r2 / n_));
     Node here = node(u);
+    if (!std::isfinite(here.L)) {
+      u = std::log(typical_mixing(t));
+      here = node(u);
+    }
     for (int dir : {1, -1})
       for (int i = 0; i < 100000; ++i) {
         const Node next = node(u + dir * step);

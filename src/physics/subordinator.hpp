@@ -128,6 +128,8 @@ class SubordinatorTables {
   /// The inverse of the tabulated CDF (bisection in xi).
   double quantile(double u, double t) const;
   double typical(double t) const;
+  /// The finest step in log a of the tables about t (a fraction of the law's width there).
+  double step(double t) const;
 
  private:
   struct Table {

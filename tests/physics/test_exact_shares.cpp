@@ -75,10 +75,6 @@ std::string label(const Case& c) {
 std::vector<std::pair<Case, std::shared_ptr<const GenerativeProcess>>> accepted_in_2d() {
   std::vector<std::pair<Case, std::shared_ptr<const GenerativeProcess>>> out;
   for (const Case& c : cases()) {
-    // Known open defect: the generic subordinated flow of tempered-diffusion (beta = 0.5, m = 1)
-    // returns log_kernel = +inf near t = 6400 (sigma_max = 80) on the full sigma range; its
-    // kernel is tested against the named Yukawa sampler in test_subordinated_process.cpp.
-    if (c.module == "tempered-diffusion") continue;
     std::unique_ptr<PdeModule> m;
     try {
       m = make_module(c.module, c.params);
