@@ -8,8 +8,10 @@ call, then the mean of three.
 
     bench/run_bench.py --bench build/ddpmpp_bench [--reps 5] [--threads 2] [--quick]
 
-Both sides run with the same environment: OMP_WAIT_POLICY=PASSIVE and OPENBLAS_NUM_THREADS=1
-(what the genphys CLI sets for itself), unless --stock-twin leaves the twin's environment alone.
+Both sides run with the same settings: OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=1 and glibc's
+malloc tuned as genphys tunes itself (src/engine/runtime.cpp's mallopt calls, given to the twin as
+GLIBC_TUNABLES), unless --stock-twin leaves the twin's environment alone. The header names the CPU
+and the widest vector ISA it has, because oneDNN picks different kernels on AVX2 and AVX-512.
 """
 import argparse
 import json
@@ -19,6 +21,27 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# glibc's names for genphys's mallopt(M_MMAP_THRESHOLD, 32 MB), (M_TRIM_THRESHOLD, 1 GB), (M_MMAP_MAX, 0).
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_max=0"
+
+
+def cpu_description():
+    """'model name, ISA' from /proc/cpuinfo, e.g. 'AMD EPYC, AVX-512' (the first CPU's entry)."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model == "unknown CPU":
+                    model = value.strip()
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    isa = ("AVX-512" + (" with VNNI" if "avx512_vnni" in flags else "") if "avx512f" in flags
+           else "AVX2" if "avx2" in flags else "no AVX2")
+    return f"{model}, {isa}"
 
 
 class Server:
@@ -58,13 +81,15 @@ def main():
         a.reps = min(a.reps, 3)
 
     shared = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS="1")
+    twin_env = dict(os.environ) if a.stock_twin else dict(shared, GLIBC_TUNABLES=MALLOC_TUNABLES)
     ours = Server("genphys", [a.bench, "serve", str(a.threads)], shared)
     twin = Server("twin", [a.python, os.path.join(HERE, "ddpmpp_twin.py"), "serve", "--threads", str(a.threads)],
-                  dict(os.environ) if a.stock_twin else shared)
+                  twin_env)
     flops = ours.hello["flops_per_image"]
+    print(f"# CPU: {cpu_description()}, {os.cpu_count()} logical CPUs", flush=True)
     print(f"# {ours.hello['engine']}", flush=True)
     print(f"# twin: PyTorch {twin.hello['torch']}, {twin.hello['threads']} threads"
-          f"{' (stock environment)' if a.stock_twin else ''}; ddpmpp-small {flops / 1e9:.3f} GFLOP per image", flush=True)
+          f"{' (stock environment)' if a.stock_twin else ', same thread and malloc settings as genphys'}; ddpmpp-small {flops / 1e9:.3f} GFLOP per image", flush=True)
 
     n_sample = 64 if a.quick else 256
     items = [
@@ -135,7 +160,7 @@ def main():
         print(f"| {name} | {g:.4g} | {t:.4g} | {r:.2f}x | {note} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,
+            json.dump({"cpu": cpu_description(), "stock_twin": a.stock_twin, "rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,
                        "times": times, "per_draw_radii_s": per_draw,
                        "network_convs_s": {"nchw": conv_parts[False], "nhwc": conv_parts[True]}}, f, indent=1)
 
