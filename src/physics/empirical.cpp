@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "blas.hpp"
 #include "genphys/errors.hpp"
 
 namespace genphys {
@@ -55,7 +56,7 @@ void EmpiricalField::check_query(const Eigen::MatrixXd& x, double t) const {
 EmpiricalField::RowMatrix EmpiricalField::distances(const Eigen::MatrixXd& x) const {
   // The matrix product keeps this O(rows * size * dim) at BLAS speed; cancellation near a data
   // point costs ~1e-16 |x|^2 absolute in r^2, far below the kernel widths used (sigma >= 1e-3).
-  RowMatrix sq = -2.0 * (x * data_.transpose());
+  RowMatrix sq = detail::times_transpose(x, data_, -2.0);
   const Eigen::VectorXd x_sq = x.rowwise().squaredNorm();
 #pragma omp parallel for schedule(static) if (sq.rows() > 1)
   for (Eigen::Index i = 0; i < sq.rows(); ++i)
@@ -125,7 +126,7 @@ Eigen::MatrixXd EmpiricalField::posterior_weights(const Eigen::MatrixXd& x, doub
 
 Eigen::MatrixXd EmpiricalField::posterior_mean(const Eigen::MatrixXd& x, double t) const {
   check_query(x, t);
-  return weights_from_distances(distances(x), t) * data_;
+  return detail::times(weights_from_distances(distances(x), t), data_);
 }
 
 Eigen::MatrixXd EmpiricalField::velocity(const Eigen::MatrixXd& x, double t) const {
@@ -160,7 +161,7 @@ EmpiricalField::Evaluation EmpiricalField::evaluate(const Eigen::MatrixXd& x, do
   const RowMatrix w = weights_from_distances(r, t);
   Evaluation out;
   if (process_.affine_velocity()) {
-    out.velocity = process_.velocity_scale(t) * (x - w * data_);
+    out.velocity = process_.velocity_scale(t) * (x - detail::times(w, data_));
   } else {
     // The posterior average of each source's own velocity speed(r)/r (x - y_j).
     RowMatrix c = RowMatrix::Zero(r.rows(), r.cols());
@@ -172,7 +173,7 @@ EmpiricalField::Evaluation EmpiricalField::evaluate(const Eigen::MatrixXd& x, do
           c(i, j) = w(i, j) * process_.source_radial_speed(r(i, j), t) / r(i, j);
     });
     error.rethrow();
-    out.velocity = c.rowwise().sum().asDiagonal() * x - c * data_;
+    out.velocity = c.rowwise().sum().asDiagonal() * x - detail::times(c, data_);
   }
   if (with_ratio && process_.has_birth_death()) out.ratio = ratio_from_weights(r, w, t);
   return out;
