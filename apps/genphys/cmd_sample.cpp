@@ -14,6 +14,10 @@ void add_sample_options(CLI::App& app, SampleCliOptions& o) {
   app.add_option("--nfe", o.nfe, "network evaluations: heun odd (2 steps - 1), euler = steps; rk45 adapts")
       ->capture_default_str();
   app.add_option("--solver", o.solver, "heun | euler | rk45")->capture_default_str();
+  app.add_option("--stepping", o.stepping,
+                 "velocity-target modules, heun/euler: source (move each particle by its implied source's exact "
+                 "transport) | plain (linear steps in the module's step variable)")
+      ->capture_default_str();
   app.add_option("--rtol", o.rtol, "rk45 relative tolerance")->capture_default_str();
   app.add_option("--atol", o.atol, "rk45 absolute tolerance")->capture_default_str();
   app.add_option("--seeds", o.seeds, "sample indices, e.g. 0-63 or 0,5,9-12")->capture_default_str();

@@ -145,6 +145,7 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
 
   ExactSamplerOptions opt;
   opt.solver = parse_solver(s.solver);
+  opt.stepping = parse_stepping(s.stepping);
   opt.nfe = s.nfe;
   opt.sigma_min = s.sigma_min;
   opt.sigma_max = sigma_max;

@@ -27,6 +27,8 @@ std::string resolve_checkpoint(const std::string& path) {
 void add_eval_options(CLI::App& app, EvalCliOptions& o) {
   app.add_option("--n", o.n, "samples per set (generated, reference and baselines alike)")->capture_default_str();
   app.add_option("--solver", o.solver, "heun | euler")->capture_default_str();
+  app.add_option("--stepping", o.stepping, "velocity-target modules: source (frozen-source steps) | plain")
+      ->capture_default_str();
   app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i); seeds 0..n-1")
       ->capture_default_str();
   app.add_option("--classifier", o.classifier,
@@ -46,6 +48,7 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
   SampleOptions s;
   s.checkpoint = checkpoint;
   s.solver = parse_solver(o.solver);
+  s.stepping = parse_stepping(o.stepping);
   s.nfe = nfe;
   s.seed = o.seed;
   s.seeds.resize(std::size_t(o.n));

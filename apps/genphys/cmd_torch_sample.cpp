@@ -31,6 +31,7 @@ int run_network_sample(const SampleCliOptions& o) {
   SampleOptions s;
   s.checkpoint = resolve_checkpoint(o.ckpt);
   s.solver = parse_solver(o.solver);
+  s.stepping = parse_stepping(o.stepping);
   s.nfe = o.nfe;
   s.rtol = o.rtol;
   s.atol = o.atol;

@@ -26,6 +26,7 @@ std::string resolve_checkpoint(const std::string& path);
 struct EvalCliOptions {
   int n = 1000;
   std::string solver = "heun";
+  std::string stepping = "source";
   unsigned long long seed = 0;
   std::string classifier;  ///< empty: kDefaultClassifierPath
   int batch = 64;

@@ -14,6 +14,7 @@ struct SampleCliOptions {
   std::string ckpt;             ///< trained network checkpoint
   int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler: steps
   std::string solver = "heun";  ///< heun | euler | rk45
+  std::string stepping = "source";  ///< source | plain (velocity-target modules, heun/euler)
   double rtol = 1e-4, atol = 1e-4;
   std::string seeds = "0-63";   ///< sample indices: "0-63", "0,5,9-12"
   unsigned long long seed = 0;  ///< global seed; sample i starts from sample_rng(seed, i)

@@ -14,6 +14,7 @@
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
 #include "genphys/pde.hpp"
+#include "genphys/source_step.hpp"
 
 namespace genphys {
 
@@ -124,6 +125,7 @@ TrainResult train(const TrainOptions& options);
 struct SampleOptions {
   std::string checkpoint;
   Solver solver = Solver::heun;
+  Stepping stepping = Stepping::source;  ///< velocity-target modules: frozen-source or plain steps
   int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler: steps; rk45: ignored
   double rtol = 1e-4, atol = 1e-4;  ///< rk45 tolerances
   std::vector<std::int64_t> seeds;  ///< sample indices; sample i starts from sample_rng(seed, i)

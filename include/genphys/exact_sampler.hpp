@@ -14,6 +14,7 @@
 #include "genphys/empirical.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
+#include "genphys/source_step.hpp"
 
 namespace genphys {
 
@@ -33,6 +34,9 @@ Resampling parse_resampling(const std::string& name);  ///< "systematic" | "mult
 
 struct ExactSamplerOptions {
   Solver solver = Solver::heun;
+  /// Euler / Heun on a module that is not affine: the frozen-source step (source_step.hpp) or the
+  /// plain step in lambda. Affine modules and RK45 ignore it; so does BirthDeath::reweight.
+  Stepping stepping = Stepping::source;
   /// Euler: number of steps (= NFE). Heun: NFE = 2 steps - 1, odd (EDM's 35 = 18 steps).
   /// Ignored by RK45, which adapts.
   int nfe = 35;

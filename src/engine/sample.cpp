@@ -85,6 +85,7 @@ SampleResult sample(const SampleOptions& opt) {
 
   OdeOptions ode;
   ode.solver = opt.solver;
+  ode.stepping = opt.stepping;
   ode.nfe = opt.nfe;
   ode.rtol = opt.rtol;
   ode.atol = opt.atol;

@@ -129,6 +129,8 @@ torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor
       if (sigma > 0) state.add_(torch::randn_like(state), o.noise_alpha * sigma);
     };
   }
+  if (uses_source_steps(process, o.solver, o.stepping))
+    return integrate_source_velocity(process, o.solver, clock, std::move(x), velocity, inject, nfe);
   Rk45Options rk45;
   rk45.rtol = o.rtol;
   rk45.atol = o.atol;

@@ -13,6 +13,7 @@
 #include "engine/network.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
+#include "genphys/source_step.hpp"
 
 namespace genphys::engine {
 
@@ -21,6 +22,7 @@ using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, const torch
 
 struct OdeOptions {
   Solver solver = Solver::heun;
+  Stepping stepping = Stepping::source;  ///< velocity-target modules, Euler / Heun (source_step.hpp)
   int nfe = 35;
   double sigma_min = 0.002, sigma_max = 80.0;
   double rtol = 1e-4, atol = 1e-4;
@@ -86,6 +88,13 @@ void require_model_fits(bool predicts_velocity, const GenerativeProcess& process
 /// integrate_denoiser does. Adds the evaluations to `nfe`.
 torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor x, const StepVelocity& velocity,
                                  const OdeOptions& options, std::int64_t& nfe);
+
+/// integrate_velocity's frozen-source steps (source_step.cpp): the StepClock's grid, a
+/// SourceTransport built on its times, velocity converted to dx/dt.
+torch::Tensor integrate_source_velocity(const GenerativeProcess& process, Solver solver, const StepClock& clock,
+                                        torch::Tensor x,
+                                        const StepVelocity& velocity, const StepCallback<torch::Tensor>& callback,
+                                        std::int64_t& nfe);
 
 /// Integrates x (float64) from sigma_max to 0 on the StepClock's grid (heun: nfe = 2n - 1
 /// exactly; euler: nfe steps) or adaptively (rk45 in log lambda down to lambda(sigma_min),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -210,6 +211,30 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
     lambdas = grid_for(process, opt, range);
     for (double& t : lambdas) t = clock.lambda(t);
   }
+  // Velocity-target modules: the frozen-source step on the same grid (source_step.hpp).
+  std::vector<double> times;
+  std::unique_ptr<SourceTransport> transport;
+  if (!reweight && uses_source_steps(process, opt.solver, opt.stepping)) {
+    times = grid_for(process, opt, range);
+    transport = std::make_unique<SourceTransport>(process, times);
+  }
+  auto source_velocity = [&](const Eigen::MatrixXd& s, std::size_t level) -> Eigen::MatrixXd {
+    return field.velocity(s, times[level]);
+  };
+  const SourceRows<Eigen::MatrixXd> rows{
+      [](const Eigen::MatrixXd& m) {
+        const Eigen::VectorXd n = m.rowwise().norm();
+        return std::vector<double>(n.data(), n.data() + n.size());
+      },
+      [](const Eigen::MatrixXd& m, const std::vector<double>& f) -> Eigen::MatrixXd {
+        Eigen::MatrixXd out(m.rows(), m.cols());
+        for (Eigen::Index i = 0; i < m.rows(); ++i)
+          if (f[std::size_t(i)] == 0.0)
+            out.row(i).setZero();
+          else
+            out.row(i) = f[std::size_t(i)] * m.row(i);
+        return out;
+      }};
   auto norm = [dim](const Eigen::MatrixXd& err, const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double rtol,
                     double atol) { return rk45_error_norm(err, a, b, rtol, atol, dim); };
   // RK45 integrates each sample alone: a shared step size would couple the samples.
@@ -220,13 +245,19 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
     const Eigen::Index m = std::min<Eigen::Index>(batch, n - b);
     Eigen::MatrixXd state = Eigen::MatrixXd::Zero(m, cols);
     state.leftCols(dim) = x0.middleRows(b, m);
-    StepCallback<Eigen::MatrixXd> cb = nullptr;
+    StepCallback<Eigen::MatrixXd> cb = nullptr, cb_in_t = nullptr;
     if (b < static_cast<Eigen::Index>(out.trajectories.size())) {
       record(out.trajectories, b, range.t_max, state, dim);
       cb = [&](int, double lambda, const Eigen::MatrixXd& x) { record(out.trajectories, b, clock.time(lambda), x, dim); };
+      cb_in_t = [&](int, double t, const Eigen::MatrixXd& x) { record(out.trajectories, b, t, x, dim); };
     }
     int nfe = 0;
-    state = integrate_steps(opt.solver, std::move(state), lambdas, velocity, norm, nfe, opt.rk45, cb);
+    if (transport) {
+      state = integrate_source_steps(opt.solver, std::move(state), times, lambdas, *transport, source_velocity, rows,
+                                     nfe, cb_in_t);
+    } else {
+      state = integrate_steps(opt.solver, std::move(state), lambdas, velocity, norm, nfe, opt.rk45, cb);
+    }
     end.middleRows(b, m) = state;
     total += static_cast<long>(nfe) * m;
     worst = std::max(worst, nfe);

@@ -77,25 +77,20 @@ struct Shares {
   int non_finite = 0;
 };
 
-Shares train_and_sample(const std::string& label, const std::string& pde, const ParamValues& params,
-                        std::uint64_t seed) {
-  TempDir dir("shares_" + label);
-  TrainOptions o = test::mlp_options(dir / "run", write_two_clusters(dir / "pts.csv"), 3000);
-  o.module.name = pde;
-  o.module.params = params;
-  o.seed = seed;
-  const TrainResult r = train(o);
-  REQUIRE(r.steps_done == o.steps);
+// Samples a trained checkpoint at `nfe` (Heun) and counts the shares.
+Shares sample_shares(const std::string& label, const std::string& checkpoint, std::uint64_t seed, int nfe,
+                     Stepping stepping = Stepping::source) {
   SampleOptions s;
-  s.checkpoint = r.checkpoint;
+  s.checkpoint = checkpoint;
   s.threads = 1;
-  s.nfe = 35;
+  s.nfe = nfe;
+  s.stepping = stepping;
   s.batch = 1000;
   s.seed = seed;
   s.seeds.resize(kSamples);
   std::iota(s.seeds.begin(), s.seeds.end(), 0);
   const SampleResult out = sample(s);
-  REQUIRE(out.nfe == 35);
+  REQUIRE(out.nfe == nfe);
   Shares sh;
   int finite = 0, right = 0, landed = 0;
   for (int i = 0; i < kSamples; ++i) {
@@ -110,10 +105,28 @@ Shares train_and_sample(const std::string& label, const std::string& pde, const 
   }
   sh.minority = finite ? double(right) / finite : NAN;
   sh.landed = finite ? double(landed) / finite : NAN;
-  std::cout << label << " (run seed " << seed << "): minority share " << sh.minority << " of " << finite
-            << " finite samples (" << sh.non_finite << " non-finite), " << sh.landed << " within 0.25 of a centre"
-            << std::endl;
+  std::cout << label << " (run seed " << seed << ", Heun " << nfe << ", " << to_string(stepping)
+            << " steps): minority share " << sh.minority << " of " << finite << " finite samples (" << sh.non_finite
+            << " non-finite), " << sh.landed << " within 0.25 of a centre" << std::endl;
   return sh;
+}
+
+TrainResult train_two_clusters(const TempDir& dir, const std::string& pde, const ParamValues& params,
+                               std::uint64_t seed) {
+  TrainOptions o = test::mlp_options(dir / "run", write_two_clusters(dir / "pts.csv"), 3000);
+  o.module.name = pde;
+  o.module.params = params;
+  o.seed = seed;
+  const TrainResult r = train(o);
+  REQUIRE(r.steps_done == o.steps);
+  return r;
+}
+
+Shares train_and_sample(const std::string& label, const std::string& pde, const ParamValues& params,
+                        std::uint64_t seed) {
+  TempDir dir("shares_" + label);
+  const TrainResult r = train_two_clusters(dir, pde, params, seed);
+  return sample_shares(label, r.checkpoint, seed, 35);
 }
 
 void check_shares(const std::string& label, const std::string& pde, const ParamValues& params) {
@@ -146,6 +159,20 @@ TEST_CASE("shares: mixed diffusion-Poisson (a = 1, b = 1)") {
 
 TEST_CASE("shares: fractional diffusion (beta = 0.5)") {
   check_shares("fractional", "fractional-diffusion", {{"beta", 0.5}});
+}
+
+// A velocity-target module at 9 NFE: the frozen-source steps (the default) against the plain
+// steps in lambda, on the same trained network.
+TEST_CASE("shares at 9 NFE: screened Poisson (m = 1), frozen-source vs plain steps") {
+  TempDir dir("shares9_yukawa");
+  const TrainResult r = train_two_clusters(dir, "screened-poisson", {{"m", 1.0}}, 0);
+  const Shares source = sample_shares("yukawa", r.checkpoint, 0, 9);
+  const Shares plain = sample_shares("yukawa", r.checkpoint, 0, 9, Stepping::plain);
+  const double tolerance = 3.0 * std::sqrt(kMinority * (1 - kMinority) / kSamples) + kAllowance;
+  CHECK(source.non_finite == 0);
+  CHECK(std::abs(source.minority - kMinority) < tolerance);
+  CHECK(source.landed > 0.9);
+  CHECK(plain.landed < source.landed);
 }
 
 // The same data through the exact empirical field at the same NFE (no network): how much of a
