@@ -10,12 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include <boost/math/special_functions/gamma.hpp>
 #include <fmt/format.h>
 
 #include "genphys/check.hpp"
 #include "genphys/custom_pde.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/variates.hpp"
+#include "physics/chebyshev.hpp"
 #include "physics/kernel_common.hpp"
 
 namespace genphys {
@@ -557,11 +559,12 @@ std::array<double, 3> SubordinatorTables::Table::at(double xi) const {
 }
 
 // The four tables about t and their Lagrange weights in log t.
-SubordinatorTables::Blend SubordinatorTables::blend(double t) const {
+SubordinatorTables::Slice SubordinatorTables::slice(double t) const {
   detail::check_kernel_time(t);
   const double lt = std::log10(t) * kPerDecade;
   const int j0 = static_cast<int>(std::floor(lt));
-  Blend b;
+  Slice b;
+  b.t = t;
   b.w = lagrange4(lt - j0);
   for (int k = 0; k < 4; ++k) {
     b.tabs[k] = &table(j0 - 1 + k);
@@ -570,7 +573,7 @@ SubordinatorTables::Blend SubordinatorTables::blend(double t) const {
   return b;
 }
 
-std::array<double, 3> SubordinatorTables::Blend::at(double xi) const {
+std::array<double, 3> SubordinatorTables::Slice::values(double xi) const {
   std::array<double, 3> v{0.0, 0.0, 0.0};
   double lowest = HUGE_VAL, highest = -HUGE_VAL;
   for (int k = 0; k < 4; ++k) {
@@ -586,30 +589,26 @@ std::array<double, 3> SubordinatorTables::Blend::at(double xi) const {
   return v;
 }
 
-SubordinatorTables::Value SubordinatorTables::at(double a, double t) const {
-  const Blend b = blend(t);
+SubordinatorTables::Value SubordinatorTables::Slice::at(double a) const {
   const double u = std::log(a);
-  const auto v = b.at(u - b.c);
+  const auto v = values(u - c);
   return {v[0] - u, std::exp(v[1]) * a / t, std::clamp(v[2], 0.0, 1.0)};
 }
 
 double SubordinatorTables::quantile(double u, double t) const {
-  const Blend b = blend(t);
+  const Slice b = slice(t);
   // Bisection in xi: 60 halvings of [-200, 200] leave 4e-16.
   double lo = -200.0, hi = 200.0;
   for (int i = 0; i < 60; ++i) {
     const double mid = 0.5 * (lo + hi);
-    (b.at(mid)[2] < u ? lo : hi) = mid;
+    (b.values(mid)[2] < u ? lo : hi) = mid;
   }
   return std::exp(b.c + 0.5 * (lo + hi));
 }
 
-double SubordinatorTables::typical(double t) const { return std::exp(blend(t).c); }
-
-double SubordinatorTables::step(double t) const {
-  const Blend b = blend(t);
+double SubordinatorTables::Slice::step() const {
   double h = HUGE_VAL;
-  for (const Table* tab : b.tabs) h = std::min(h, tab->h);
+  for (const Table* tab : tabs) h = std::min(h, tab->h);
   return h;
 }
 
@@ -622,33 +621,41 @@ class SubordinatedProcess final : public GaussianScaleMixture {
     heavy_ = !(law_.exponent().f(1e-12).real() / 1e-12 < 1e6 * (law_.exponent().f(1e-6).real() / 1e-6));
   }
 
-  double sigma(double t) const override { return std::sqrt(2.0 * law_.typical(t)); }
+  // sigma(t) = sqrt(2 typical(t)) costs a bisection over f (~80 evaluations, each a root of the
+  // operator polynomial for a custom PDE) and time(sigma) a bisection over that: ~1 ms, three times
+  // per training sample. Both are fitted once, in log-log, for sigma in [kFitSigmaLo, kFitSigmaHi].
+  double sigma(double t) const override {
+    const ScaleFits& fits = scale_fits();
+    const double u = std::log(t);
+    if (u >= fits.log_sigma.lo() && u <= fits.log_sigma.hi()) return std::exp(fits.log_sigma(u));
+    return direct_sigma(t);
+  }
   double time(double s) const override {
     if (!(s > 0.0)) throw InputError("sigma must be > 0, got " + num(s));
-    double lo = -700.0, hi = 700.0;
-    for (int i = 0; i < 100 && hi - lo > 1e-13 * (1.0 + std::fabs(lo)); ++i) {
-      const double mid = 0.5 * (lo + hi);
-      (sigma(std::exp(mid)) < s ? lo : hi) = mid;
-    }
-    return std::exp(0.5 * (lo + hi));
+    const ScaleFits& fits = scale_fits();
+    const double v = std::log(s);
+    if (v >= fits.log_time.lo() && v <= fits.log_time.hi()) return std::exp(fits.log_time(v));
+    return direct_time(s);
   }
   bool affine_velocity() const override { return false; }
   double velocity_scale(double) const override {
     throw NotSupported("a subordinated kernel is not self-similar in t in general: train on a velocity target");
   }
-  // The mixture integrals of scale_mixture.hpp, on a uniform grid in u = log A instead of adaptive
-  // quadrature: the tables' piecewise-cubic interpolant has kinks at its nodes that drive an
-  // adaptive rule to ~1e5 evaluations; the trapezoid rule on a smooth peaked integrand is
-  // spectrally accurate with a step a quarter of its width (sqrt(2/N) in u from the Gaussian,
-  // the law's own width >= 6 table steps).
   double log_kernel(double r, double t) const override { return integrals(r, t).log_q; }
   double source_radial_speed(double r, double t) const override {
+    if (!(r > 0.0)) return 0.0;
+    double v;
+    return tabulated_speed(r, t, v) ? v : direct_speed(r, t);
+  }
+  bool heavy_tailed() const override { return heavy_; }
+  double sigma_min() const override { return heavy_tail_sigma_min(); }
+
+  /// The speed from the mixture integrals, without the tables over t (what they tabulate).
+  double direct_speed(double r, double t) const {
     if (!(r > 0.0)) return 0.0;
     const Integrals m = integrals(r, t);
     return 0.5 * r * std::exp(m.log_speed - m.log_q);
   }
-  bool heavy_tailed() const override { return heavy_; }
-  double sigma_min() const override { return heavy_tail_sigma_min(); }
 
  protected:
   // Everything from the tables: draws invert their CDF (accuracy: test_subordinated_process.cpp).
@@ -659,29 +666,71 @@ class SubordinatedProcess final : public GaussianScaleMixture {
   double mixing_speed(double a, double t) const override { return 2.0 * tables_.at(0.5 * a, t).speed; }
 
  private:
+  // ---- sigma(t) and its inverse --------------------------------------------------------------
+  static constexpr double kFitSigmaLo = 1e-6, kFitSigmaHi = 1e4;
+  struct ScaleFits {
+    detail::PiecewiseChebyshev log_sigma;  // in log t
+    detail::PiecewiseChebyshev log_time;   // in log sigma
+  };
+  double direct_sigma(double t) const { return std::sqrt(2.0 * law_.typical(t)); }
+  // Bisection in log t on `sigma_of` (monotone increasing).
+  template <class Sigma>
+  static double invert(const Sigma& sigma_of, double s, double lo = -700.0, double hi = 700.0) {
+    for (int i = 0; i < 100 && hi - lo > 1e-13 * (1.0 + std::fabs(lo)); ++i) {
+      const double mid = 0.5 * (lo + hi);
+      (sigma_of(std::exp(mid)) < s ? lo : hi) = mid;
+    }
+    return std::exp(0.5 * (lo + hi));
+  }
+  double direct_time(double s) const {
+    return invert([this](double t) { return sigma(t); }, s);
+  }
+  const ScaleFits& scale_fits() const {
+    std::call_once(fits_once_, [this] {
+      auto direct = [this](double t) { return direct_sigma(t); };
+      const double u_lo = std::log(invert(direct, kFitSigmaLo)), u_hi = std::log(invert(direct, kFitSigmaHi));
+      fits_.log_sigma = detail::PiecewiseChebyshev([&](double u) { return std::log(direct_sigma(std::exp(u))); }, u_lo,
+                                                   u_hi, 1e-13, 8);
+      // The inverse from the first fit (a bisection on it within [u_lo, u_hi]).
+      auto fitted = [this](double t) { return std::exp(fits_.log_sigma(std::log(t))); };
+      fits_.log_time = detail::PiecewiseChebyshev(
+          [&](double v) { return std::log(invert(fitted, std::exp(v), u_lo, u_hi)); }, std::log(kFitSigmaLo),
+          std::log(kFitSigmaHi), 1e-13, 8);
+    });
+    return fits_;
+  }
+
+  // ---- the mixture integrals ------------------------------------------------------------------
+  // The integrals of scale_mixture.hpp, on a uniform grid in u = log A instead of adaptive
+  // quadrature: the tables' piecewise-cubic interpolant has kinks at its nodes that drive an
+  // adaptive rule to ~1e5 evaluations; the trapezoid rule on a smooth peaked integrand is
+  // spectrally accurate with a step a quarter of its width (sqrt(2/N) in u from the Gaussian,
+  // the law's own width >= 6 table steps).
   struct Integrals {
     double log_q, log_speed;  // log q_t(r), log of int p_A N (a'/a) dA
   };
   Integrals integrals(double r, double t) const {
     detail::check_kernel_time(t);
+    const SubordinatorTables::Slice tables = tables_.slice(t);
     const double r2 = r * r, hn = 0.5 * n_;
     // At large t a drift-dominated law narrows below the Gaussian's width: its tables' step then.
-    const double step = std::min({0.025, 0.25 * std::sqrt(2.0 / n_), tables_.step(t)});
+    const double step = std::min({0.025, 0.25 * std::sqrt(2.0 / n_), tables.step()});
     struct Node {
       double L, log_ratio;
     };
     auto node = [&](double u) {
       const double a = std::exp(u);
-      const SubordinatorTables::Value v = tables_.at(0.5 * a, t);
+      const SubordinatorTables::Value v = tables.at(0.5 * a);
       const double L = v.log_pdf - detail::kLog2 + u - hn * (detail::kLog2Pi + u) - (r2 > 0.0 ? 0.5 * r2 / a : 0.0);
       return Node{L, std::log(2.0 * v.speed / a)};
     };
     // Climb to the grid's maximum from the larger of the law's scale and r^2/N, or from the
     // law's scale when r^2/N lies beyond the tables (a narrow law at large t).
-    double u = std::log(std::max(typical_mixing(t), r2 / n_));
+    const double typical = 2.0 * tables.typical();
+    double u = std::log(std::max(typical, r2 / n_));
     Node here = node(u);
     if (!std::isfinite(here.L)) {
-      u = std::log(typical_mixing(t));
+      u = std::log(typical);
       here = node(u);
     }
     for (int dir : {1, -1})
@@ -709,12 +758,82 @@ class SubordinatedProcess final : public GaussianScaleMixture {
     return {peak + std::log(sum) + log_step, peak + std::log(sum_speed) + log_step};
   }
 
+  // ---- the per-source speed, tabulated over t ---------------------------------------------------
+  // direct_speed costs ~1e2 us (hundreds of table lookups) and training asks for it at a fresh
+  // (r, t) per sample. As Helmholtz's (pdes/helmholtz.cpp) it is tabulated once per process on a
+  // LogTimePanels grid in log t over the sigma range of the fits (panels of kSpeedPanelWidth, each
+  // built on first use under std::call_once), in
+  //   w = v t / r (d log r / d log t along a radial quantile: 1/2 for diffusion, 1 for Poisson),
+  //   x = log(r^2 / (N sigma(t)^2)):
+  // at each node t_j a PiecewiseChebyshev fit of w(x, t_j) between the x below and above which at
+  // most 2 kSpeedTail of the kernel's mass lies (quantiles kSpeedTail and 1 - kSpeedTail of A and
+  // of chi2_N, a union bound), interpolated to t across the panel's nodes. Outside the grid, and
+  // beyond the x range common to a panel's nodes, the speed is computed directly.
+  static constexpr double kSpeedPanelWidth = 1.0, kSpeedTail = 1e-6, kSpeedTol = 1e-9;
+  static constexpr int kNodes = detail::LogTimePanels::kNodes;
+  struct SpeedPanel {
+    std::once_flag once;
+    double x_lo = 0.0, x_hi = -1.0;  // common to the nodes
+    std::vector<detail::PiecewiseChebyshev> w;
+  };
+  double x_of(double r, double t) const {
+    const double s = sigma(t);
+    return 2.0 * std::log(r / s) - std::log(static_cast<double>(n_));
+  }
+  const detail::LogTimePanels& speed_grid() const {
+    std::call_once(grid_once_, [this] {
+      grid_ = detail::LogTimePanels(time(kFitSigmaLo), time(kFitSigmaHi), kSpeedPanelWidth);
+      for (std::size_t i = 0; i < grid_.size(); ++i) panels_.push_back(std::make_unique<SpeedPanel>());
+    });
+    return grid_;
+  }
+  void build_speed_panel(std::size_t p, SpeedPanel& panel) const {
+    const double chi_lo = 2.0 * boost::math::gamma_p_inv(0.5 * n_, kSpeedTail) / n_;
+    const double chi_hi = 2.0 * boost::math::gamma_q_inv(0.5 * n_, kSpeedTail) / n_;
+    double lo = -HUGE_VAL, hi = HUGE_VAL;
+    for (int j = 0; j < kNodes; ++j) {
+      const double t = grid_.node_time(p, j), s2 = sigma(t) * sigma(t);
+      const double a = std::log(2.0 * tables_.quantile(kSpeedTail, t) * chi_lo / s2);
+      const double b = std::log(2.0 * tables_.quantile(1.0 - kSpeedTail, t) * chi_hi / s2);
+      auto w = [&](double x) {
+        const double r = std::sqrt(n_ * s2) * std::exp(0.5 * x);
+        return direct_speed(r, t) * t / r;
+      };
+      panel.w.emplace_back(w, a, b, kSpeedTol, 4);
+      lo = std::max(lo, a);
+      hi = std::min(hi, b);
+    }
+    panel.x_lo = lo;
+    panel.x_hi = hi;
+  }
+  bool tabulated_speed(double r, double t, double& v) const {
+    const auto at = speed_grid().locate(t);
+    if (!at) return false;
+    SpeedPanel& panel = *panels_[at->panel];
+    std::call_once(panel.once, [&] { build_speed_panel(at->panel, panel); });
+    const double x = x_of(r, t);
+    if (!(x >= panel.x_lo && x <= panel.x_hi)) return false;
+    v = detail::LogTimePanels::interpolate(at->x, [&](int j) { return panel.w[std::size_t(j)](x); }) * r / t;
+    return true;
+  }
+
   SubordinatorLaw law_;
   SubordinatorTables tables_;
   bool heavy_ = false;
+  mutable std::once_flag fits_once_;
+  mutable ScaleFits fits_;
+  mutable std::once_flag grid_once_;
+  mutable detail::LogTimePanels grid_;
+  mutable std::vector<std::unique_ptr<SpeedPanel>> panels_;
 };
 
 }  // namespace
+
+double subordinated_direct_speed(const GenerativeProcess& process, double r, double t) {
+  const auto* p = dynamic_cast<const SubordinatedProcess*>(&process);
+  if (!p) throw std::invalid_argument("subordinated_direct_speed: not a subordinated process");
+  return p->direct_speed(r, t);
+}
 
 std::unique_ptr<GenerativeProcess> make_subordinated_process(int dim, LaplaceExponent f) {
   detail::check_kernel_dim(dim);

@@ -7,6 +7,7 @@
 // variable 2 A_t, the convention of scale_mixture.hpp) that samples and flows in any N.
 
 #include <array>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -118,19 +119,6 @@ class SubordinatorLaw {
 /// width; values between by four-point Lagrange interpolation in xi and in log t, of the log
 /// density of log a, log(t a'(a)/a) (constant in t for self-similar laws) and the CDF.
 class SubordinatorTables {
- public:
-  static constexpr int kPerDecade = 16;
-  explicit SubordinatorTables(const SubordinatorLaw& law);
-  struct Value {
-    double log_pdf, speed, cdf;
-  };
-  Value at(double a, double t) const;
-  /// The inverse of the tabulated CDF (bisection in xi).
-  double quantile(double u, double t) const;
-  double typical(double t) const;
-  /// The finest step in log a of the tables about t (a fraction of the law's width there).
-  double step(double t) const;
-
  private:
   struct Table {
     std::once_flag once;
@@ -138,13 +126,37 @@ class SubordinatorTables {
     std::vector<double> ell, lts, cdf;
     std::array<double, 3> at(double xi) const;
   };
-  struct Blend {
+
+ public:
+  static constexpr int kPerDecade = 16;
+  explicit SubordinatorTables(const SubordinatorLaw& law);
+  struct Value {
+    double log_pdf, speed, cdf;
+  };
+  /// The four tables about one t and their weights in log t: values at many a for one t (a
+  /// mixture integral's nodes) without finding the tables again.
+  class Slice {
+   public:
+    Value at(double a) const;
+    double typical() const { return std::exp(c); }
+    /// The finest step in log a of the four tables (a fraction of the law's width there).
+    double step() const;
+
+   private:
+    friend class SubordinatorTables;
+    std::array<double, 3> values(double xi) const;
     const Table* tabs[4] = {nullptr, nullptr, nullptr, nullptr};
     std::array<double, 4> w{};
     double c = 0.0;  ///< log median at t
-    std::array<double, 3> at(double xi) const;
+    double t = 0.0;
   };
-  Blend blend(double t) const;
+  Slice slice(double t) const;
+  Value at(double a, double t) const { return slice(t).at(a); }
+  /// The inverse of the tabulated CDF (bisection in xi).
+  double quantile(double u, double t) const;
+  double typical(double t) const { return slice(t).typical(); }
+
+ private:
   const Table& table(int j) const;
   void build(int j, Table& tab) const;
 
@@ -161,5 +173,9 @@ std::unique_ptr<GenerativeProcess> make_subordinated_process(int dim, LaplaceExp
 /// The process through the route for `module`, or nullptr when the route does not apply
 /// (subordinator_route's reason then says why).
 std::unique_ptr<GenerativeProcess> make_subordinated_process(const PdeModule& module, int dim);
+
+/// A subordinated process's per-source radial speed from its mixture integrals, bypassing the
+/// tables over t that source_radial_speed reads (what they tabulate): for tests and benchmarks.
+double subordinated_direct_speed(const GenerativeProcess& process, double r, double t);
 
 }  // namespace genphys
