@@ -12,6 +12,11 @@ ModelInfo unet_model();
 ModelInfo ddpmpp_small_model();
 ModelInfo mlp_model();
 
+/// The label embedding's input (B, label_dim): EDM's class_labels * sqrt(label_dim), zeros ("no
+/// class") for undefined labels. Throws InputError for labels of another shape.
+torch::Tensor label_embedding_input(const torch::Tensor& class_labels, std::int64_t batch, int label_dim,
+                                    const torch::TensorOptions& options);
+
 /// The UNet family's rules once a preset has set channels and channel_mult, for images of
 /// `image_size`: the size halves once per extra resolution, attention defaults to the lowest
 /// resolution (none with no_attention), multipliers >= 1, channels a positive multiple of 4; the

@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+
+#include <fmt/ranges.h>
 
 #include "genphys/errors.hpp"
 #include "models.hpp"
@@ -12,6 +15,7 @@ namespace {
 // What `auto` picks.
 const char* const kAutoForImages = "unet-small";
 const char* const kAutoForPoints = "mlp";
+const char* const kAutoForLabelledImages = "ddpmpp-small";
 }  // namespace
 
 const std::vector<ModelInfo>& model_registry() {
@@ -36,8 +40,16 @@ const ModelInfo& find_model(const std::string& name) {
 ArchOptions resolve_arch(const ArchOptions& in, const DataShape& shape) {
   ArchOptions a = in;
   const bool image = shape.size() == 3;
-  if (a.arch == "auto") a.arch = image ? kAutoForImages : kAutoForPoints;
+  if (a.label_dim < 0 || a.label_dim > 10000) throw OptionError("arch.label_dim", "must be in [0, 10000]");
+  if (a.arch == "auto") a.arch = image ? (a.label_dim > 0 ? kAutoForLabelledImages : kAutoForImages) : kAutoForPoints;
   const ModelInfo& model = find_model(a.arch);
+  if (a.label_dim > 0 && !model.takes_labels) {
+    std::string valid;
+    for (const auto& m : model_registry())
+      if (m.takes_labels) valid += (valid.empty() ? "" : " or ") + m.name;
+    throw OptionError("arch", fmt::format("{} has no label embedding: class-conditional training needs --arch {}",
+                                          a.arch, valid));
+  }
   if (model.input == ModelInput::square_images) {
     if (!image)
       throw OptionError("arch", fmt::format("{} needs image data (C x H x W); these are {}-dimensional points: use {}",
@@ -93,6 +105,22 @@ void finish_unet_layout(const std::string& name, ArchOptions& a, std::int64_t si
 }
 
 // ---- shared by the models ------------------------------------------------------------------
+
+torch::Tensor NetworkImpl::forward_labelled(const torch::Tensor& x, const torch::Tensor& c_noise,
+                                            const torch::Tensor& class_labels) {
+  if (class_labels.defined()) throw InputError("this network has no label embedding: it takes no class labels");
+  return forward(x, c_noise);
+}
+
+torch::Tensor label_embedding_input(const torch::Tensor& class_labels, std::int64_t batch, int label_dim,
+                                    const torch::TensorOptions& options) {
+  if (!class_labels.defined()) return torch::zeros({batch, label_dim}, options);
+  if (class_labels.dim() != 2 || class_labels.size(0) != batch || class_labels.size(1) != label_dim)
+    throw InputError(fmt::format("class labels must be ({}, {}), got {}", batch, label_dim,
+                                 fmt::join(class_labels.sizes().vec(), "x")));
+  // EDM scales the one-hot vector by sqrt(label_dim): unit mean square per entry.
+  return class_labels.to(options) * std::sqrt(double(label_dim));
+}
 
 torch::Tensor positional_embedding(const torch::Tensor& c_noise, int channels) {
   const int half = channels / 2;

@@ -190,6 +190,11 @@ SongUNetImpl::SongUNetImpl(const SongUNetOptions& o) : options_(o) {
     if (m < 1) throw InputError("ddpmpp: channel multipliers must be >= 1");
   const std::set<int> attn(o.attn_resolutions().begin(), o.attn_resolutions().end());
 
+  if (o.label_dim() < 0) throw InputError("ddpmpp: label_dim must be >= 0");
+  if (o.label_dim() > 0) {
+    map_label_ = register_module("map_label", linear(o.label_dim(), C));
+    flops_per_image_ += 2LL * o.label_dim() * C;
+  }
   map_layer0_ = register_module("map_layer0", linear(C, emb));
   map_layer1_ = register_module("map_layer1", linear(emb, emb));
   flops_per_image_ += 2LL * C * emb + 2LL * emb * emb;
@@ -262,11 +267,19 @@ bool SongUNetImpl::runs_nhwc(const torch::Tensor& x) const {
 }
 
 torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
+  return forward_labelled(x_in, c_noise, {});
+}
+
+torch::Tensor SongUNetImpl::forward_labelled(const torch::Tensor& x_in, const torch::Tensor& c_noise,
+                                             const torch::Tensor& class_labels) {
+  if (!map_label_ && class_labels.defined()) return NetworkImpl::forward_labelled(x_in, c_noise, class_labels);
   // Positional embedding with EDM's endpoint frequencies, in DDPM++ order [sin, cos].
   const int half = options_.model_channels() / 2;
   auto freqs = torch::pow(1.0 / 10000.0, torch::arange(half, c_noise.options().dtype(torch::kFloat32)) / double(half - 1));
   auto phase = torch::outer(c_noise.to(torch::kFloat32), freqs);
   auto emb = torch::cat({torch::sin(phase), torch::cos(phase)}, 1);
+  if (map_label_)
+    emb = emb + map_label_(label_embedding_input(class_labels, x_in.size(0), options_.label_dim(), emb.options()));
   emb = torch::silu(map_layer1_(torch::silu(map_layer0_(emb))));
 
   const bool nhwc = runs_nhwc(x_in);
@@ -304,9 +317,14 @@ ModelInfo ddpmpp_small_model() {
     finish_unet_layout("ddpmpp-small", a, shape[1]);
   };
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
-    return SongUNet(with_unet_layout(SongUNetOptions(int(shape[0]), int(shape[1])), a)).ptr();
+    return SongUNet(with_unet_layout(SongUNetOptions(int(shape[0]), int(shape[1])), a).label_dim(a.label_dim)).ptr();
   };
-  return {"ddpmpp-small", ModelInput::square_images, preset, build, unet_family_size};
+  auto size = [](const ArchOptions& a, const DataShape& shape) {
+    ModelSize s = unet_family_size(a, shape);
+    if (a.label_dim > 0) s.parameters += (a.label_dim + 1.0) * a.channels;
+    return s;
+  };
+  return {"ddpmpp-small", ModelInput::square_images, preset, build, size, true};
 }
 
 }  // namespace genphys::engine

@@ -6,6 +6,9 @@
 // nearest-neighbour up) inside the blocks. Parameter names follow EDM's state dict (`enc.28x28_
 // block0.conv0.weight`, ...), so weights move between this and a PyTorch SongUNet by name.
 //
+// With label_dim > 0 it is class-conditional as EDM's: map_label, a linear map of the one-hot class
+// vector times sqrt(label_dim), is added to the noise embedding before map_layer0.
+//
 // At model_channels 32, channel_mult 1,2,2, 2 blocks, attention at 7x7 on 28x28x1 images it has
 // 1,752,993 parameters (the `ddpmpp-small` preset).
 
@@ -35,6 +38,7 @@ struct SongUNetOptions {
   TORCH_ARG(int, num_blocks) = 2;
   TORCH_ARG(std::vector<int>, attn_resolutions) = std::vector<int>{7};
   TORCH_ARG(double, dropout) = 0.1;
+  TORCH_ARG(int, label_dim) = 0;  ///< classes of the label embedding; 0: unconditional
   /// Memory layout of the activations: see ActivationLayout.
   TORCH_ARG(ActivationLayout, layout) = ActivationLayout::nhwc_without_grad;
 };
@@ -70,6 +74,8 @@ class SongUNetImpl : public NetworkImpl {
  public:
   explicit SongUNetImpl(const SongUNetOptions& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) override;
+  torch::Tensor forward_labelled(const torch::Tensor& x, const torch::Tensor& c_noise,
+                                 const torch::Tensor& class_labels) override;
   const SongUNetOptions& options() const { return options_; }
   /// Whether forward(x) runs its activations in NHWC now (the layout option, autograd, device).
   bool runs_nhwc(const torch::Tensor& x) const;
@@ -80,7 +86,7 @@ class SongUNetImpl : public NetworkImpl {
 
  private:
   SongUNetOptions options_;
-  torch::nn::Linear map_layer0_{nullptr}, map_layer1_{nullptr};
+  torch::nn::Linear map_label_{nullptr}, map_layer0_{nullptr}, map_layer1_{nullptr};
   torch::nn::Conv2d conv_in_{nullptr}, conv_out_{nullptr};
   torch::nn::GroupNorm norm_out_{nullptr};
   std::vector<SongUNetBlock> enc_, dec_;

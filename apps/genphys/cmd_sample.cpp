@@ -30,6 +30,13 @@ void add_sample_options(CLI::App& app, SampleCliOptions& o) {
   app.add_option("--sigma-max", o.sigma_max, "prior noise level (default: the checkpoint's)");
   app.add_option("--device", o.device, "cpu | cuda | cuda:K")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
+  app.add_option("--class", o.classes,
+                 "class-conditional checkpoints: class ids, e.g. 3 or 0,3,5 or 0-9; sample i gets the (i mod count)-th "
+                 "(default: every class in turn)");
+  app.add_option("--guidance", o.guidance,
+                 "classifier-free guidance weight w >= 0: D_u + w (D_c - D_u) (on the velocity for velocity models); "
+                 "1: plain conditional, 0: unconditional")
+      ->capture_default_str();
 }
 
 namespace {
@@ -61,7 +68,7 @@ CommandRunner setup_sample(CLI::App& app) {
     check_shared_options(*opt);
     if (exact->exact) {
       if (!opt->grid.empty() || !opt->out.empty()) throw InputError("--exact writes --csv and --plot (not --grid/--out)");
-      for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads"})
+      for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads", "--class", "--guidance"})
         if (app.count(flag) > 0)
           throw InputError(std::string(flag) + " is for a network (--ckpt); --exact draws samples 0..n-1 on the CPU");
       return run_exact_sample(*opt, *exact);

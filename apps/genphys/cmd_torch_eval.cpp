@@ -1,4 +1,5 @@
 // genphys eval: one checkpoint's samples against the data, with baselines at the same n.
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -17,6 +18,36 @@ struct EvalCommand {
   std::string ckpt, grid;
   int nfe = 35;
 };
+
+nlohmann::json class_scores_json(const std::vector<ClassScore>& scores) {
+  auto number = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : scores)
+    out.push_back({{"class", c.label}, {"name", c.name}, {"n", c.n}, {"fd", number(c.fd)}, {"real_fd", number(c.real_fd)},
+                   {"accuracy", number(c.accuracy)}, {"real_accuracy", number(c.real_accuracy)}});
+  return out;
+}
+
+// Per class: FD against the class's own images and the classifier's accuracy, each beside its
+// real-image baseline; then the means over classes.
+std::string class_scores_table(const std::vector<ClassScore>& scores, double guidance) {
+  std::string out = fmt::format("per class (guidance {:g}; reference: the class's first n training images; real: its "
+                                "first n test images):\n",
+                                guidance);
+  out += fmt::format("  {:>5}  {:<12} {:>5} {:>10} {:>10} {:>9} {:>9}\n", "class", "name", "n", "FD", "FD real",
+                     "accuracy", "acc real");
+  double fd = 0, real_fd = 0, acc = 0, real_acc = 0;
+  for (const auto& c : scores) {
+    out += fmt::format("  {:>5}  {:<12} {:>5} {:10.4f} {:10.4f} {:8.1f}% {:8.1f}%\n", c.label, c.name.substr(0, 12),
+                       c.n, c.fd, c.real_fd, 100 * c.accuracy, 100 * c.real_accuracy);
+    fd += c.fd, real_fd += c.real_fd, acc += c.accuracy, real_acc += c.real_accuracy;
+  }
+  const double k = double(scores.size());
+  out += fmt::format("  {:>5}  {:<12} {:>5} {:10.4f} {:10.4f} {:8.1f}% {:8.1f}%\n", "mean", "", "", fd / k, real_fd / k,
+                     100 * acc / k, 100 * real_acc / k);
+  return out;
+}
+
 }  // namespace
 
 CommandRunner setup_eval(CLI::App& app) {
@@ -25,7 +56,11 @@ CommandRunner setup_eval(CLI::App& app) {
   app.add_option("--nfe", o->nfe, "network evaluations per sample (heun: odd)")->capture_default_str();
   add_eval_options(app, o->eval);
   app.add_flag("--json", o->eval.json, "print one JSON object");
-  app.add_option("--grid", o->grid, "also write the first 64 samples as a PNG");
+  app.add_option("--grid", o->grid, "also write the first 64 samples as a PNG (one row per class when conditional)");
+  app.add_option("--guidance", o->eval.guidance,
+                 "class-conditional checkpoints: classifier-free guidance weight (1: plain conditional); samples "
+                 "take the classes in turn and are also scored class by class")
+      ->capture_default_str();
 
   return [o]() -> int {
     prefer_passive_openmp();
@@ -36,16 +71,23 @@ CommandRunner setup_eval(CLI::App& app) {
       check_writable(o->grid);
     }
     const CheckpointSummary run = read_checkpoint_summary(ckpt);
+    if (!(o->eval.guidance >= 0) || !std::isfinite(o->eval.guidance))
+      throw InputError(fmt::format("--guidance must be finite and >= 0, got {}", o->eval.guidance));
+    if (run.num_classes == 0 && o->eval.guidance != 1.0)
+      throw InputError("checkpoint " + ckpt + " is unconditional (trained without --conditional): --guidance needs a class-conditional checkpoint");
     const auto classifier = classifier_for(run, o->eval);
     const EvalReference ref = make_eval_reference(run.data, o->eval.n, o->eval.seed, classifier.get());
     SampleResult samples;
     EvalRow row = evaluate_checkpoint(ckpt, o->nfe, o->eval, ref, classifier.get(), 0.0, 0, &samples);
     row.run = o->ckpt;
+    std::vector<ClassScore> by_class;
+    if (ref.is_image && !samples.labels.empty()) by_class = score_by_class(samples, run.data, *classifier);
     if (!o->grid.empty()) {
       samples.count = std::min<std::int64_t>(samples.count, 64);
       std::int64_t per = 1;
       for (auto d : samples.shape) per *= d;
       samples.values.resize(std::size_t(samples.count * per));
+      if (!samples.labels.empty()) samples.labels.resize(std::size_t(samples.count));
       save_sample_grid(samples, o->grid);
     }
     if (o->eval.json) {
@@ -55,6 +97,8 @@ CommandRunner setup_eval(CLI::App& app) {
       j["seed"] = o->eval.seed;
       j["seeds"] = seed_range(ref.n);
       j["reference"] = reference_json(ref, classifier.get());
+      if (run.num_classes > 0) j["guidance"] = o->eval.guidance;
+      if (!by_class.empty()) j["classes"] = class_scores_json(by_class);
       std::cout << j.dump() << "\n";
       return 0;
     }
@@ -67,6 +111,7 @@ CommandRunner setup_eval(CLI::App& app) {
       std::cout << fmt::format("  generated  {:10.4f}\n", row.score.fd);
       std::cout << fmt::format("  real       {:10.4f}   ({})\n", ref.real.fd, ref.real_set);
       std::cout << fmt::format("  noise      {:10.4f}   ({})\n", ref.noise.fd, ref.noise_set);
+      if (!by_class.empty()) std::cout << class_scores_table(by_class, o->eval.guidance);
     } else {
       std::cout << fmt::format("sliced W2 (256 projections) and MMD^2 (RBF, h = {:.4g}), reference: {}\n",
                                ref.bandwidth, ref.reference_set);

@@ -55,6 +55,7 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
   for (int i = 0; i < o.n; ++i) s.seeds[std::size_t(i)] = i;
   s.batch = o.batch;
   s.threads = o.threads;
+  s.guidance = o.guidance;
   s.noise_alpha = noise_alpha;
   s.quantize_bits = quantize_bits;
   const auto start = std::chrono::steady_clock::now();

@@ -43,6 +43,8 @@ int run_network_sample(const SampleCliOptions& o) {
   s.sigma_max = o.sigma_max;
   s.device = o.device;
   s.threads = o.threads;
+  if (!o.classes.empty()) s.classes = parse_class_list(o.classes);
+  s.guidance = o.guidance;
   s.messages = print_to_stderr;
   const SampleResult r = sample(s);
   if (!o.grid.empty()) outputs.set_from_file(o.grid, [&](const std::string& path) { save_sample_grid(r, path); });

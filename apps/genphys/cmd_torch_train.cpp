@@ -58,6 +58,13 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_option("--hidden", t.arch.hidden, "MLP width (default 128)")->check(at_least_one());
   app.add_option("--depth", t.arch.depth, "MLP residual layers (default 3)")->check(at_least_one());
   app.add_option("--emb-channels", t.arch.emb_channels, "noise embedding channels")->check(at_least_one());
+  app.add_flag("--conditional", t.conditional,
+               "class-conditional: the data's labels feed a label embedding (idx label files, png:DIR class "
+               "sub-folders, a csv 'label' column; ddpmpp-small or mlp)");
+  app.add_option("--label-dropout", t.label_dropout,
+                 "conditional: drop each label with this probability (trains the unconditional model guidance needs)")
+      ->check(probability_below_one())
+      ->capture_default_str();
   app.add_option("--device", t.device, "cpu | cuda | cuda:K")->capture_default_str();
   app.add_option("--threads", t.threads, "CPU threads (0: physical cores)")->capture_default_str();
   app.add_flag("--no-progress", opt->no_progress, "no progress bar on stderr");
@@ -74,6 +81,8 @@ CommandRunner setup_train(CLI::App& app) {
     prefer_passive_openmp();
     if (t.module.empty() && !t.resume) throw InputError("--pde is required (see genphys check --all)");
     if (t.data.empty() && !t.resume) throw InputError("--data is required");
+    if (app.count("--label-dropout") > 0 && !t.conditional && !t.resume)
+      throw InputError("--label-dropout is for class-conditional training (--conditional)");
     if (!t.module.empty()) {
       t.module = opt->module.spec(t.module.name);
       make_module(t.module);  // validates the parameters before any data is read

@@ -32,6 +32,7 @@ struct EvalCliOptions {
   int batch = 64;
   int threads = 0;
   bool json = false;
+  double guidance = 1.0;  ///< class-conditional checkpoints (eval --guidance)
 };
 void add_eval_options(CLI::App& app, EvalCliOptions& options);
 

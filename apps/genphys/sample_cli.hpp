@@ -25,6 +25,8 @@ struct SampleCliOptions {
   double sigma_min = 0, sigma_max = 0;  ///< 0: the checkpoint's range
   std::string device = "cpu";
   int threads = 0;
+  std::string classes;    ///< class-conditional checkpoints: "3", "0,3,5", "0-9"; empty: all in turn
+  double guidance = 1.0;  ///< classifier-free guidance weight
 };
 
 /// The exact-field path (`--exact`): no network, the empirical field of a data set.

@@ -45,6 +45,9 @@ struct ArchOptions {
   int hidden = 0;                     ///< MLP width (default 128)
   int depth = 0;                      ///< MLP hidden layers (default 3)
   int emb_channels = 0;               ///< positional noise embedding channels (default: base channels / 32 for MLP)
+  /// Classes of the label embedding (EDM's label_dim): set by training from the data when
+  /// conditional, 0 for an unconditional network. Only ddpmpp-small and mlp have one.
+  int label_dim = 0;
 };
 
 /// What defines a training run, as chosen: stored in the run's checkpoint and kept by --resume
@@ -68,6 +71,11 @@ struct TrainConfig {
   double p_mean = -1.2, p_std = 1.2;    ///< training sigma = exp(p_mean + p_std n), n ~ N(0, 1)
   std::uint64_t seed = 0;
   ArchOptions arch;
+  /// Class-conditional: the data's labels feed a label embedding (arch.label_dim = the classes).
+  bool conditional = false;
+  /// Conditional runs: each example's label is dropped (the zero "no class" vector) with this
+  /// probability, which trains the unconditional model classifier-free guidance needs.
+  double label_dropout = 0.1;
 };
 
 /// A training run: its config plus how to execute and report it (not stored).
@@ -138,6 +146,14 @@ struct SampleOptions {
   MessageSink messages;  ///< start-up and summary lines
   /// As in TrainOptions: a process to use instead of the checkpoint's module.
   std::shared_ptr<const GenerativeProcess> process;
+  // ---- class-conditional checkpoints -----------------------------------------------------------
+  /// Sample with index (seed) i gets class classes[i mod classes.size()]; empty: class i mod K
+  /// (every class in turn). Refused for an unconditional checkpoint.
+  std::vector<std::int64_t> classes;
+  /// Classifier-free guidance weight w >= 0: out_u + w (out_c - out_u) on the network's output
+  /// (the denoiser, or the velocity of a velocity model). 1: the conditional model alone; 0: the
+  /// unconditional one (the "no class" label); w > 1 (EDM/Imagen style) strengthens the class.
+  double guidance = 1.0;
   // ---- robustness probes (PFGM++ paper, Sec. 5): off at 0 ----------------------------------
   double noise_alpha = 0.0;  ///< after each step to sigma_i > 0: x += alpha sigma_i eps (heun/euler)
   int quantize_bits = 0;     ///< > 0: round each weight tensor to this many bits (symmetric, per tensor)
@@ -151,16 +167,25 @@ struct SampleResult {
   bool is_image = false;
   std::string pde;
   bool birth_death_ignored = false;  ///< the process has R != 0 and the plain ODE ignored it
+  /// Class-conditional checkpoints: each sample's class (empty otherwise), the checkpoint's
+  /// classes and their names (empty when the data did not name them).
+  std::vector<std::int64_t> labels;
+  int num_classes = 0;
+  std::vector<std::string> class_names;
+  double guidance = 1.0;
 };
 
 /// Loads a checkpoint and integrates the network's ODE from the prior. Throws InputError for a
 /// missing/corrupt checkpoint or bad options.
 SampleResult sample(const SampleOptions& options);
 
-/// Writes samples: a grid PNG (images) or a scatter plot PNG (2D points).
+/// Writes samples: a grid PNG (images) or a scatter plot PNG (2D points). Labelled samples: one
+/// row per class (classes in order of first appearance; short rows end in blank cells), or one
+/// colour per class.
 void save_sample_grid(const SampleResult& samples, const std::string& path);
 /// Writes samples as .pt (loadable with Python's torch.load), .bin (raw little-endian float32,
-/// count x prod(shape)) or .csv (one sample per row). Atomic.
+/// count x prod(shape)) or .csv (one sample per row; labelled samples end in a `label` column, the
+/// convention training reads). Atomic.
 void save_samples(const SampleResult& samples, const std::string& path);
 
 struct ExportSummary {
@@ -179,6 +204,8 @@ ExportSummary export_checkpoint(const std::string& checkpoint, const std::string
 
 /// Parses "0-63", "5", "0-9,20,30-39" into indices; throws InputError.
 std::vector<std::int64_t> parse_seed_list(const std::string& text);
+/// Parses a --class list, "3", "0,3,5" or "0-9", into class ids; throws InputError.
+std::vector<std::int64_t> parse_class_list(const std::string& text);
 
 /// LibTorch version, BLAS, devices available: the start-up line.
 std::string engine_description(const std::string& device, int threads);

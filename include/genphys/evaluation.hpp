@@ -61,6 +61,7 @@ class FeatureClassifier {
   int feature_dim() const;
   std::vector<std::int64_t> image_shape() const;  ///< {C, H, W} it was trained on
   double test_accuracy() const;                   ///< as measured when it was trained
+  int classes() const;                            ///< classes it tells apart
   std::string data() const;                       ///< what it was trained on
   /// Penultimate features of `count` images (count x C x H x W floats in [-1, 1]; values are
   /// clamped to [-1, 1] first, as when writing a PNG), accumulated into moments.
@@ -111,11 +112,34 @@ SampleScore score_samples(const SampleResult& samples, const EvalReference& refe
 SampleScore score_values(const std::vector<float>& values, std::int64_t count, const EvalReference& reference,
                          const FeatureClassifier* classifier);
 
+/// One class's scores of a class-conditional model's image samples.
+struct ClassScore {
+  std::int64_t label = 0;
+  std::string name;       ///< the data's name for it; empty when unnamed
+  std::int64_t n = 0;     ///< samples of this class (and reference images of it)
+  double fd = std::numeric_limits<double>::quiet_NaN();       ///< against the class's reference images
+  double real_fd = std::numeric_limits<double>::quiet_NaN();  ///< baseline: the class's held-out real images
+  /// Share of the class's samples the classifier assigns to this class (NaN when the classifier's
+  /// classes are not the data's), and the same for the held-out real images.
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
+  double real_accuracy = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Scores labelled image samples (SampleResult::labels) class by class against `data`'s own
+/// labelled images: for class k with n_k samples, the reference is the first n_k training images
+/// of class k, the real baseline the first n_k test images of class k (the training images after
+/// the reference when the data have no test split). The accuracy takes the classifier's class k
+/// for the data's class k (true of Fashion-MNIST and its classifier), and is NaN when their class
+/// counts differ. Throws InputError when the data hold too few images of a class.
+std::vector<ClassScore> score_by_class(const SampleResult& samples, const std::string& data,
+                                       const FeatureClassifier& classifier);
+
 /// The data spec, image flag and PDE label stored in a checkpoint.
 struct CheckpointSummary {
   std::string data, pde;
   bool is_image = false;
   std::int64_t step = 0;
+  int num_classes = 0;  ///< class-conditional checkpoints: their classes; else 0
 };
 CheckpointSummary read_checkpoint_summary(const std::string& path);
 

@@ -23,6 +23,16 @@ void upgrade_format_1(json& j) {
     if (!j.contains(key)) j[key] = json(old)[key];
 }
 
+// Class-conditional training came later: a config without its fields is an unconditional run.
+void add_absent_conditional_fields(json& j) {
+  const RunConfig none;
+  json defaults = static_cast<const TrainConfig&>(none);
+  defaults.update(json(static_cast<const RunFacts&>(none)));
+  for (const char* key : {"conditional", "label_dropout", "class_names"})
+    if (!j.contains(key)) j[key] = defaults[key];
+  if (j.contains("arch") && j["arch"].is_object() && !j["arch"].contains("label_dim")) j["arch"]["label_dim"] = 0;
+}
+
 // TrainConfig's fields as JSON pointers ("/lr", "/arch/hidden"), module and data excepted.
 std::vector<std::string> field_pointers() {
   std::vector<std::string> out;
@@ -99,12 +109,13 @@ RunConfig config_from_json(const std::string& text) {
     } else if (format != kFormat) {
       throw InputError("unsupported checkpoint format " + format.dump());
     }
+    add_absent_conditional_fields(j);
     const std::string what = "checkpoint config";
     require_integer_fields(j, {"batch", "max_bad_steps", "format"}, true, what);
     require_integer_fields(j, {"limit", "seed", "shape"}, false, what);
     if (j.contains("arch"))
       require_integer_fields(j.at("arch"),
-                             {"channels", "num_blocks", "hidden", "depth", "emb_channels", "channel_mult", "attn_resolutions"},
+                             {"channels", "num_blocks", "hidden", "depth", "emb_channels", "channel_mult", "attn_resolutions", "label_dim"},
                              true, what);
     RunConfig c;
     static_cast<TrainConfig&>(c) = j.get<TrainConfig>();

@@ -16,10 +16,10 @@ namespace genphys {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ModuleSpec, name, params, expr)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ArchOptions, arch, channels, channel_mult, num_blocks, attn_resolutions,
-                                   no_attention, dropout, hidden, depth, emb_channels)
+                                   no_attention, dropout, hidden, depth, emb_channels, label_dim)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, module, data, limit, hflip, batch, lr, warmup_images,
                                    ema_halflife_images, ema_rampup, grad_clip, max_bad_steps, sigma_data, p_mean,
-                                   p_std, seed, arch)
+                                   p_std, seed, arch, conditional, label_dropout)
 
 namespace engine {
 
@@ -36,10 +36,11 @@ struct RunFacts {
   double spread_threshold = -1.0;  ///< tau^2 = max |y - mean|^2/N over the data; < 0: sigma_data^2 (old runs)
   bool noise_from_scale = false;   ///< heavy tails: the denoiser is conditioned on ln(s), not ln(sigma)
   std::string condition;           ///< the `conditional` verdict's condition, if any
+  std::vector<std::string> class_names;  ///< conditional runs whose data name their classes
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFacts, process_given, shape, is_image, data_mean, sigma_min, sigma_max,
                                    clamp_sigma, velocity_target, scale_from_input, spread_threshold,
-                                   noise_from_scale, condition)
+                                   noise_from_scale, condition, class_names)
 
 /// Everything that defines a run and must survive a resume. TrainConfig's sigma_data and arch
 /// hold the resolved values (no "auto", no 0).

@@ -14,7 +14,9 @@
 #include <stb/stb_image.h>
 
 #include "genphys/errors.hpp"
+#include "genphys/random.hpp"
 #include "genphys/toy_data.hpp"
+#include "genphys/variates.hpp"
 
 namespace genphys::engine {
 namespace fs = std::filesystem;
@@ -140,9 +142,10 @@ std::vector<std::int64_t> read_idx_labels(const std::string& path, std::int64_t 
   return std::vector<std::int64_t>(bytes.begin() + 8, bytes.begin() + 8 + keep);
 }
 
-Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
+namespace {
+
+std::vector<std::string> png_files_in(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw InputError("png folder " + dir + " does not exist or is not a folder");
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::string ext = entry.path().extension().string();
@@ -150,10 +153,22 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
     if (entry.is_regular_file() && ext == ".png") files.push_back(entry.path().string());
   }
   if (ec) throw InputError("cannot list png folder " + dir + ": " + ec.message());
-  if (files.empty()) throw InputError("png folder " + dir + " holds no .png files");
   std::sort(files.begin(), files.end());
-  if (limit > 0 && std::int64_t(files.size()) > limit) files.resize(std::size_t(limit));
+  return files;
+}
 
+std::vector<std::string> sub_folders_of(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  if (ec) throw InputError("cannot list png folder " + dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Decodes `files` (all one size and kind) into a data set.
+Dataset decode_pngs(const std::vector<std::string>& files) {
   int w0 = 0, h0 = 0, c0 = 0;
   std::vector<unsigned char> pixels;
   // stb_image's reasons can quote input bytes (an unknown chunk's type): printable keeps one line.
@@ -184,43 +199,278 @@ Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
   d.shape = {c0, h0, w0};
   d.x = bytes_to_unit_range(pixels.data(), {std::int64_t(files.size()), c0, h0, w0});
   d.is_image = true;
-  d.description = fmt::format("{} images {}x{}x{} from {}", files.size(), c0, h0, w0, dir);
   return d;
 }
 
-Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t seed) {
+// One class per sub-folder, the classes taken in turn.
+Dataset read_png_classes(const std::string& dir, const std::vector<std::string>& classes, std::int64_t limit) {
+  std::vector<std::vector<std::string>> per_class;
+  for (const auto& name : classes) {
+    per_class.push_back(png_files_in((fs::path(dir) / name).string()));
+    if (per_class.back().empty())
+      throw InputError("png class folder " + (fs::path(dir) / name).string() + " holds no .png files");
+  }
+  std::vector<std::string> files;
+  std::vector<std::int64_t> labels;
+  for (std::size_t k = 0;; ++k) {
+    bool any = false;
+    for (std::size_t c = 0; c < per_class.size(); ++c) {
+      if (k >= per_class[c].size()) continue;
+      files.push_back(per_class[c][k]);
+      labels.push_back(std::int64_t(c));
+      any = true;
+    }
+    if (!any) break;
+  }
+  if (limit > 0 && std::int64_t(files.size()) > limit) {
+    files.resize(std::size_t(limit));
+    labels.resize(std::size_t(limit));
+  }
+  Dataset d = decode_pngs(files);
+  d.labels = torch::tensor(labels, torch::kInt64);
+  d.num_classes = int(classes.size());
+  d.class_names = classes;
+  d.description = fmt::format("{} images {}x{}x{} in {} classes (sub-folders) from {}", files.size(), d.shape[0],
+                              d.shape[1], d.shape[2], classes.size(), dir);
+  return d;
+}
+
+}  // namespace
+
+Dataset read_png_folder(const std::string& dir, std::int64_t limit) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError("png folder " + dir + " does not exist or is not a folder");
+  std::vector<std::string> files = png_files_in(dir);
+  if (files.empty()) {
+    const std::vector<std::string> classes = sub_folders_of(dir);
+    if (!classes.empty()) return read_png_classes(dir, classes, limit);
+    throw InputError("png folder " + dir + " holds no .png files (nor class sub-folders)");
+  }
+  if (limit > 0 && std::int64_t(files.size()) > limit) files.resize(std::size_t(limit));
+  Dataset d = decode_pngs(files);
+  d.description = fmt::format("{} images {}x{}x{} from {}", files.size(), d.shape[0], d.shape[1], d.shape[2], dir);
+  return d;
+}
+
+namespace {
+
+constexpr int kMaxClasses = 10000;
+
+// The idx1 label file that goes with an idx3 images file: "images-idx3" -> "labels-idx1".
+std::string labels_beside(const std::string& images) {
+  const fs::path p(images);
+  std::string name = p.filename().string();
+  for (const auto& [from, to] : {std::make_pair("images-idx3", "labels-idx1"), std::make_pair("images.idx3", "labels.idx1")}) {
+    const auto at = name.find(from);
+    if (at == std::string::npos) continue;
+    name.replace(at, std::string(from).size(), to);
+    const std::string path = (p.parent_path() / name).string();
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+      throw InputError("no label file for " + images + ": expected " + path + " beside it");
+    return path;
+  }
+  throw InputError("no label file for " + images + ": its name holds no 'images-idx3' to find the matching "
+                   "labels-idx1 file by");
+}
+
+// The image count in an idx3 header (the file was read whole already: this reads 16 bytes).
+std::int64_t idx_image_count(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw InputError("cannot open data file " + path);
+  unsigned char header[16];
+  const int n = gzread(f, header, sizeof header);
+  gzclose(f);
+  if (n != int(sizeof header)) throw InputError("idx file " + path + " is truncated");
+  return std::int64_t(big_endian(header + 4));
+}
+
+void check_class_count(std::int64_t classes, const std::string& what) {
+  if (classes > kMaxClasses)
+    throw InputError(fmt::format("{}: class id {} is beyond the {} classes supported", what, classes - 1, kMaxClasses));
+}
+
+const std::vector<std::string>& fashion_mnist_classes() {
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                 "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return names;
+}
+
+void attach_idx_labels(Dataset& d, const std::string& images, std::int64_t limit, bool fashion) {
+  const std::string path = labels_beside(images);
+  const std::vector<std::int64_t> all = read_idx_labels(path);
+  const std::int64_t count = idx_image_count(images);
+  if (std::int64_t(all.size()) != count)
+    throw InputError(fmt::format("idx label file {} holds {} labels, but the images file {} holds {} images", path,
+                                 all.size(), images, count));
+  const std::int64_t keep = limit > 0 ? std::min<std::int64_t>(limit, count) : count;
+  d.labels = torch::tensor(std::vector<std::int64_t>(all.begin(), all.begin() + keep), torch::kInt64);
+  d.num_classes = int(*std::max_element(all.begin(), all.end()) + 1);
+  if (fashion && d.num_classes <= int(fashion_mnist_classes().size())) {
+    d.num_classes = int(fashion_mnist_classes().size());
+    d.class_names = fashion_mnist_classes();
+  }
+  d.description += fmt::format(", {} classes from {}", d.num_classes, path);
+}
+
+// A CSV's header names its columns; the one named `label` holds class ids, never a coordinate.
+int label_column_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    int column = 0;
+    std::size_t start = 0;
+    for (;;) {
+      const auto comma = line.find(',', start);
+      std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const auto b = field.find_first_not_of(" \t"), e = field.find_last_not_of(" \t");
+      field = b == std::string::npos ? "" : field.substr(b, e - b + 1);
+      if (field == "label") return column;
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+      ++column;
+    }
+    return -1;  // only the first line can be the header
+  }
+  return -1;
+}
+
+Dataset points_dataset(const Eigen::MatrixXd& pts, std::int64_t limit, const std::string& spec) {
+  const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, pts.rows()) : pts.rows();
+  const std::int64_t dim = pts.cols();
+  // Eigen is column-major: copy row by row.
+  auto x = torch::empty({n, dim}, torch::kFloat32);
+  auto acc = x.accessor<float, 2>();
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < dim; ++j) acc[i][j] = float(pts(i, j));
+  Dataset d;
+  d.x = x;
+  d.shape = {dim};
+  d.is_image = false;
+  d.description = fmt::format("{} points in {}D from {}", n, dim, spec);
+  return d;
+}
+
+Dataset read_csv_dataset(const std::string& path, std::int64_t limit, const std::string& spec, bool labels) {
+  Eigen::MatrixXd pts = load_csv_points(path);
+  const int column = label_column_of(path);
+  if (column < 0) {
+    if (labels)
+      throw InputError("point file " + path + " has no column named 'label' in its header line (class ids for "
+                       "--conditional)");
+    return points_dataset(pts, limit, spec);
+  }
+  if (pts.cols() < 2) throw InputError("point file " + path + " holds only its 'label' column, no coordinates");
+  std::vector<std::int64_t> ids(std::size_t(pts.rows()));
+  for (Eigen::Index i = 0; i < pts.rows(); ++i) {
+    const double v = pts(i, column);
+    if (!(v >= 0 && v < kMaxClasses && v == std::floor(v)))
+      throw InputError(fmt::format("point file {}: data row {}: label {} is not a class id (an integer in [0, {}))",
+                                   path, i + 1, v, kMaxClasses));
+    ids[std::size_t(i)] = std::int64_t(v);
+  }
+  Eigen::MatrixXd coords(pts.rows(), pts.cols() - 1);
+  for (Eigen::Index j = 0, to = 0; j < pts.cols(); ++j)
+    if (j != column) coords.col(to++) = pts.col(j);
+  Dataset d = points_dataset(coords, limit, spec);
+  if (labels) {
+    d.labels = torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.begin() + d.size()), torch::kInt64);
+    d.num_classes = int(*std::max_element(ids.begin(), ids.end()) + 1);
+    d.description += fmt::format(", {} classes (column 'label')", d.num_classes);
+  }
+  return d;
+}
+
+// toy:two-clusters[:N] with its labels.
+Dataset labelled_toy(const std::string& spec, std::int64_t limit, std::uint64_t seed, bool labels) {
+  const std::string rest = spec.substr(4);
+  const auto colon = rest.find(':');
+  const std::string name = rest.substr(0, colon);
+  long long n = 10000;
+  if (colon != std::string::npos) {
+    const std::string count = rest.substr(colon + 1);
+    if (count.empty() || count.size() > 9 || count.find_first_not_of("0123456789") != std::string::npos ||
+        (n = std::stoll(count)) < 1 || n > 100000000)
+      throw InputError("bad point count '" + count + "' in '" + spec + "'; expected an integer in [1, 1e8]");
+  }
+  Eigen::MatrixXd pts(n, 2);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  for (long long i = 0; i < n; ++i) {
+    Rng rng = sample_rng(seed, std::uint64_t(i));
+    const int c = uniform01(rng) < 0.5 ? 0 : 1;
+    ids[std::size_t(i)] = c;
+    pts(i, 0) = (c == 0 ? -1.0 : 1.0) + 0.4 * standard_normal(rng);
+    pts(i, 1) = 0.4 * standard_normal(rng);
+  }
+  Dataset d = points_dataset(pts, limit, spec);
+  if (labels) {
+    d.labels = torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.begin() + d.size()), torch::kInt64);
+    d.num_classes = 2;
+    d.description += ", 2 classes";
+  }
+  return d;
+}
+
+}  // namespace
+
+const std::vector<std::string>& labelled_toy_names() {
+  static const std::vector<std::string> names = {"two-clusters"};
+  return names;
+}
+
+Dataset load_dataset(const std::string& spec, std::int64_t limit, std::uint64_t seed, bool labels) {
   if (spec.empty()) throw OptionError("data", "is required (fashion-mnist, mnist:PATH, png:DIR, toy:NAME, csv:PATH)");
   const auto colon = spec.find(':');
   const std::string kind = spec.substr(0, colon), rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
   Dataset d;
+  std::string images;  // an idx spec's images file
   if (kind == "fashion-mnist") {
-    d = read_idx_images(idx_file_in(rest.empty() ? kFashionMnistTrain : rest), limit);
+    images = idx_file_in(rest.empty() ? kFashionMnistTrain : rest);
   } else if (kind == "fashion-mnist-test") {
-    d = read_idx_images(rest.empty() ? kFashionMnistTest : idx_file_in(rest, "t10k"), limit);
+    images = rest.empty() ? kFashionMnistTest : idx_file_in(rest, "t10k");
   } else if (kind == "mnist" || kind == "idx") {
     if (rest.empty()) throw OptionError("data", kind + ":PATH needs a path to an idx3-ubyte file or its folder");
-    d = read_idx_images(idx_file_in(rest), limit);
+    images = idx_file_in(rest);
   } else if (kind == "png") {
     if (rest.empty()) throw OptionError("data", "png:DIR needs a folder");
     d = read_png_folder(rest, limit);
-  } else if (kind == "toy" || kind == "csv") {
-    if (kind == "csv" && rest.empty()) throw OptionError("data", "csv:PATH needs a file");
-    const Eigen::MatrixXd pts = kind == "toy" ? load_points(spec, seed, 10000) : load_csv_points(rest);
-    const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, pts.rows()) : pts.rows();
-    const std::int64_t dim = pts.cols();
-    // Eigen is column-major: copy row by row.
-    auto x = torch::empty({n, dim}, torch::kFloat32);
-    auto acc = x.accessor<float, 2>();
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < dim; ++j) acc[i][j] = float(pts(i, j));
-    d.x = x;
-    d.shape = {dim};
-    d.is_image = false;
-    d.description = fmt::format("{} points in {}D from {}", n, dim, spec);
+    if (labels && !d.labels.defined())
+      throw InputError("png folder " + rest + " holds its images directly: class labels need one sub-folder of "
+                       "images per class");
+  } else if (kind == "csv") {
+    if (rest.empty()) throw OptionError("data", "csv:PATH needs a file");
+    d = read_csv_dataset(rest, limit, spec, labels);
+  } else if (kind == "toy") {
+    const std::string name = rest.substr(0, rest.find(':'));
+    const auto& labelled = labelled_toy_names();
+    if (std::find(labelled.begin(), labelled.end(), name) != labelled.end()) {
+      d = labelled_toy(spec, limit, seed, labels);
+    } else {
+      if (labels) {
+        std::string valid;
+        for (const auto& n : labelled) valid += (valid.empty() ? "" : ", ") + n;
+        throw InputError("toy data '" + name + "' carry no class labels (labelled toys: " + valid + ")");
+      }
+      d = points_dataset(load_points(spec, seed, 10000), limit, spec);
+    }
   } else {
     throw InputError("unknown --data '" + spec + "' (valid: fashion-mnist[:PATH], fashion-mnist-test[:DIR], mnist:PATH, idx:PATH, png:DIR, toy:NAME[:N], csv:PATH)");
   }
+  if (!images.empty()) {
+    d = read_idx_images(images, limit);
+    if (labels) attach_idx_labels(d, images, limit, kind.rfind("fashion-mnist", 0) == 0);
+  }
   if (!d.x.isfinite().all().item<bool>()) throw InputError("data " + spec + " holds non-finite values");
+  if (!labels) {
+    d.labels = torch::Tensor();
+    d.num_classes = 0;
+    d.class_names.clear();
+  } else {
+    check_class_count(d.num_classes, "data " + spec);
+  }
   return d;
 }
 

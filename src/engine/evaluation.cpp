@@ -1,4 +1,5 @@
 // Reference sets, baselines and sample scores for genphys eval / compare / robustness.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -151,6 +152,63 @@ SampleScore score_samples(const SampleResult& samples, const EvalReference& ref,
   return score_values(samples.values, samples.count, ref, classifier);
 }
 
+namespace {
+
+// The first `n` images of class `label`, or fewer when the data hold fewer.
+torch::Tensor first_of_class(const Dataset& d, std::int64_t label, std::int64_t n, std::int64_t skip = 0) {
+  const auto rows = torch::nonzero(d.labels.eq(label)).flatten();
+  const auto take = std::max<std::int64_t>(0, std::min(n, rows.size(0) - skip));
+  return d.x.index_select(0, rows.slice(0, skip, skip + take));
+}
+
+double share_of(const std::vector<std::int64_t>& predicted, std::int64_t label) {
+  if (predicted.empty()) return std::numeric_limits<double>::quiet_NaN();
+  return double(std::count(predicted.begin(), predicted.end(), label)) / double(predicted.size());
+}
+
+}  // namespace
+
+std::vector<ClassScore> score_by_class(const SampleResult& samples, const std::string& data,
+                                       const FeatureClassifier& classifier) {
+  if (!samples.is_image || samples.labels.empty())
+    throw InputError("per-class scores need labelled image samples (a class-conditional image checkpoint)");
+  const Dataset train = load_dataset(data, 0, 0, true);
+  const std::string test_split = test_split_of(data);
+  const Dataset test = test_split.empty() ? Dataset() : load_dataset(test_split, 0, 0, true);
+  const std::int64_t per = train.dim();
+  const bool same_classes = classifier.classes() == samples.num_classes;
+  std::vector<ClassScore> out;
+  for (std::int64_t k = 0; k < samples.num_classes; ++k) {
+    std::vector<float> mine;
+    for (std::size_t i = 0; i < samples.labels.size(); ++i)
+      if (samples.labels[i] == k)
+        mine.insert(mine.end(), samples.values.begin() + std::ptrdiff_t(i * std::size_t(per)),
+                    samples.values.begin() + std::ptrdiff_t((i + 1) * std::size_t(per)));
+    ClassScore c;
+    c.label = k;
+    c.name = k < std::int64_t(samples.class_names.size()) ? samples.class_names[std::size_t(k)] : "";
+    c.n = std::int64_t(mine.size()) / per;
+    if (c.n == 0) continue;
+    const auto reference = first_of_class(train, k, c.n);
+    const auto real = test_split.empty() ? first_of_class(train, k, c.n, c.n) : first_of_class(test, k, c.n);
+    if (reference.size(0) < c.n || real.size(0) < c.n)
+      throw InputError(fmt::format("{} holds too few images of class {} for {} samples of it (reference and real "
+                                   "baseline need {} each)",
+                                   data, k, c.n, c.n));
+    const auto moments = classifier.feature_moments(tensor_values(reference), c.n);
+    if (c.n >= 2) {
+      c.fd = metrics::frechet_distance(classifier.feature_moments(mine, c.n), moments);
+      c.real_fd = metrics::frechet_distance(classifier.feature_moments(tensor_values(real), c.n), moments);
+    }
+    if (same_classes) {
+      c.accuracy = share_of(classifier.predict(mine, c.n), k);
+      c.real_accuracy = share_of(classifier.predict(tensor_values(real), c.n), k);
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 CheckpointSummary read_checkpoint_summary(const std::string& path) {
   CheckpointReader reader(path, torch::kCPU);
   CheckpointSummary s;
@@ -158,6 +216,7 @@ CheckpointSummary read_checkpoint_summary(const std::string& path) {
   s.pde = reader.config().module.name;
   s.is_image = reader.config().is_image;
   s.step = reader.state().step;
+  s.num_classes = reader.config().conditional ? reader.config().arch.label_dim : 0;
   return s;
 }
 

@@ -36,6 +36,7 @@ FeatureClassifier& FeatureClassifier::operator=(FeatureClassifier&&) noexcept = 
 int FeatureClassifier::feature_dim() const { return impl_->info.features; }
 std::vector<std::int64_t> FeatureClassifier::image_shape() const { return impl_->info.shape; }
 double FeatureClassifier::test_accuracy() const { return impl_->info.test_accuracy; }
+int FeatureClassifier::classes() const { return impl_->info.classes; }
 std::string FeatureClassifier::data() const { return impl_->info.data; }
 
 metrics::Moments FeatureClassifier::feature_moments(const std::vector<float>& values, std::int64_t count,

@@ -20,6 +20,12 @@ namespace genphys::engine {
 class NetworkImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) = 0;
+  /// F(x_in, c_noise, class_labels) of a class-conditional network (ArchOptions::label_dim > 0):
+  /// class_labels (B, label_dim) float, one-hot rows, a zero row for "no class" (EDM's label
+  /// dropout and the unconditional half of classifier-free guidance). An undefined tensor means
+  /// no class for every sample. Networks without a label embedding take only undefined labels.
+  virtual torch::Tensor forward_labelled(const torch::Tensor& x, const torch::Tensor& c_noise,
+                                         const torch::Tensor& class_labels);
 };
 using Network = std::shared_ptr<NetworkImpl>;
 
@@ -51,6 +57,8 @@ struct ModelInfo {
   std::function<Network(const ArchOptions&, const DataShape&)> build;
   /// Estimates the size of the network build() would make.
   std::function<ModelSize(const ArchOptions&, const DataShape&)> size;
+  /// Has a label embedding: can be trained class-conditionally (ArchOptions::label_dim > 0).
+  bool takes_labels = false;
 };
 
 /// All architectures, in the order `auto` and the error messages list them.
@@ -61,8 +69,9 @@ const std::vector<ModelInfo>& model_registry();
 const ModelInfo& find_model(const std::string& name);
 
 /// ArchOptions with the preset filled in for data of `data_shape` ({C, H, W} or {d}); "auto" picks
-/// unet-small for images and mlp for points. Throws OptionError ("arch" for an unknown name or data
-/// the architecture cannot take, else the offending field).
+/// unet-small for images (ddpmpp-small when label_dim > 0) and mlp for points. Throws OptionError
+/// ("arch" for an unknown name, data the architecture cannot take or labels it has no embedding
+/// for, else the offending field).
 ArchOptions resolve_arch(const ArchOptions& arch, const DataShape& data_shape);
 
 /// Builds the network for a resolved ArchOptions.

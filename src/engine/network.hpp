@@ -42,8 +42,9 @@ class EdmPrecondImpl : public torch::nn::Module {
  public:
   EdmPrecondImpl(Network net, double sigma_data);
   EdmPrecondImpl(Network net, PrecondOptions options);
-  /// x: (B, ...), sigma: (B). Computed in float32.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma);
+  /// x: (B, ...), sigma: (B). Computed in float32. class_labels: (B, label_dim) one-hot rows, zero
+  /// rows for "no class" (NetworkImpl::forward_labelled); undefined: unconditional.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {});
   /// The per-sample scale s, shape (B), float32.
   torch::Tensor effective_sigma(const torch::Tensor& x, const torch::Tensor& sigma);
   /// Per-sample loss weight making the target of F unit-variance, shape (B).
@@ -67,7 +68,7 @@ TORCH_MODULE(EdmPrecond);
 /// Per-sample weighted loss loss_weight * mean_j (out_j - target_j)^2, shape (B). The target is
 /// the clean data y for a denoiser, each source's dx/dsigma for a velocity model.
 torch::Tensor edm_loss(EdmPrecond& model, const torch::Tensor& target, const torch::Tensor& x,
-                       const torch::Tensor& sigma);
+                       const torch::Tensor& sigma, const torch::Tensor& class_labels = {});
 
 /// Loads `archive` into `module`. Module::load replaces each tensor whatever its shape, so the
 /// shapes the module had are compared afterwards: returns the name of the first parameter or

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "engine/checkpoint.hpp"
+#include "engine/conditioning.hpp"
 #include "engine/process.hpp"
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
@@ -40,6 +41,14 @@ std::vector<std::int64_t> parse_seed_list(const std::string& text) {
   }
   if (out.empty()) throw OptionError("seeds", "is empty");
   return out;
+}
+
+std::vector<std::int64_t> parse_class_list(const std::string& text) {
+  try {
+    return parse_seed_list(text);
+  } catch (const InputError&) {
+    throw InputError("bad --class '" + text + "': expected class ids like 3, 0,3,5 or 0-9");
+  }
 }
 
 namespace {
@@ -97,6 +106,20 @@ SampleResult sample(const SampleOptions& opt) {
                                  config.sigma_min, config.sigma_max, config.condition));
   if (!(opt.noise_alpha >= 0) || !std::isfinite(opt.noise_alpha))
     throw InputError(fmt::format("noise alpha must be finite and >= 0, got {}", opt.noise_alpha));
+  if (!(opt.guidance >= 0) || !std::isfinite(opt.guidance))
+    throw InputError(fmt::format("--guidance must be finite and >= 0 (1: plain conditional, 0: unconditional), got {}",
+                                 opt.guidance));
+  const int num_classes = config.conditional ? config.arch.label_dim : 0;
+  if (num_classes == 0 && !opt.classes.empty())
+    throw InputError("checkpoint " + opt.checkpoint + " is unconditional (trained without --conditional): --class needs a class-conditional checkpoint");
+  if (num_classes == 0 && opt.guidance != 1.0)
+    throw InputError("checkpoint " + opt.checkpoint + " is unconditional (trained without --conditional): --guidance needs a class-conditional checkpoint");
+  ClassCondition condition;
+  if (num_classes > 0) {
+    condition.classes = classes_for_indices(opt.seeds, opt.classes, num_classes);
+    condition.num_classes = num_classes;
+    condition.guidance = opt.guidance;
+  }
   if (opt.quantize_bits != 0 && (opt.quantize_bits < 2 || opt.quantize_bits > 16))
     throw InputError(fmt::format("quantisation bits must be in [2, 16], got {}", opt.quantize_bits));
   ode.noise_alpha = opt.noise_alpha;
@@ -125,18 +148,39 @@ SampleResult sample(const SampleOptions& opt) {
   {
     c10::InferenceMode inference;
     x = generate(model, *process, config.shape, opt.seeds, opt.seed, ode, opt.batch, device, result.nfe,
-                 config.data_mean);
+                 config.data_mean, condition);
   }
+  result.labels = condition.classes;
+  result.num_classes = num_classes;
+  result.class_names = config.class_names;
+  result.guidance = opt.guidance;
   x = x.contiguous();
   result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-  say(fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0", result.count,
-                  opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver), result.nfe, ode.sigma_max));
+  say(fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0{}", result.count,
+                  opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver), result.nfe, ode.sigma_max,
+                  num_classes == 0 ? std::string()
+                                   : fmt::format("; {} classes, guidance {:g} ({} network pass{} per evaluation)",
+                                                 num_classes, opt.guidance, opt.guidance == 0 || opt.guidance == 1 ? 1 : 2,
+                                                 opt.guidance == 0 || opt.guidance == 1 ? "" : "es")));
   return result;
 }
 
 void save_sample_grid(const SampleResult& s, const std::string& path) {
   check_writable(path);
+  const bool labelled = !s.labels.empty();
   if (s.is_image) {
+    if (labelled) {
+      // One row per class; an empty cell is black (-1).
+      int cols = 1;
+      const auto cells = class_rows(s.labels, cols);
+      const std::size_t per = std::size_t(s.shape[0] * s.shape[1] * s.shape[2]);
+      std::vector<float> values(cells.size() * per, -1.0f);
+      for (std::size_t c = 0; c < cells.size(); ++c)
+        if (cells[c] >= 0)
+          std::copy_n(s.values.begin() + std::ptrdiff_t(std::size_t(cells[c]) * per), per, values.begin() + std::ptrdiff_t(c * per));
+      plot::save_image_grid_png(values, int(cells.size()), int(s.shape[0]), int(s.shape[1]), int(s.shape[2]), cols, path);
+      return;
+    }
     const int cols = std::max(1, int(std::ceil(std::sqrt(double(s.count)))));
     plot::save_image_grid_png(s.values, int(s.count), int(s.shape[0]), int(s.shape[1]), int(s.shape[2]), cols, path);
     return;
@@ -144,25 +188,35 @@ void save_sample_grid(const SampleResult& s, const std::string& path) {
   if (s.shape.size() != 1 || s.shape[0] < 2)
     throw InputError("a sample plot needs images or points of dimension >= 2 (got dimension " +
                      std::to_string(s.shape.empty() ? 0 : s.shape[0]) + ")");
-  plot::Series pts;
-  pts.style = plot::Series::Style::points;
-  pts.width = 2.0;
+  // One series (colour) per class for labelled samples.
+  std::vector<plot::Series> series(labelled ? std::size_t(std::max(s.num_classes, 1)) : 1);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    series[k].style = plot::Series::Style::points;
+    series[k].width = 2.0;
+    if (labelled)
+      series[k].label = k < s.class_names.size() ? s.class_names[k] : fmt::format("class {}", k);
+  }
   const auto d = s.shape[0];
+  plot::Series pts;  // all points, for the plot's range
   for (std::int64_t i = 0; i < s.count; ++i) {
     const double x = s.values[std::size_t(i * d)], y = s.values[std::size_t(i * d + 1)];
     if (std::isfinite(x) && std::isfinite(y)) {
       pts.x.push_back(x);
       pts.y.push_back(y);
+      auto& to = series[labelled ? std::size_t(s.labels[std::size_t(i)]) : 0];
+      to.x.push_back(x);
+      to.y.push_back(y);
     }
   }
   plot::Figure fig;
   fig.width = 700;
   fig.height = 700;
   plot::Panel panel;
-  panel.title = fmt::format("{} samples ({})", s.count, s.pde);
+  panel.title = labelled ? fmt::format("{} samples ({}, guidance {:g})", s.count, s.pde, s.guidance)
+                         : fmt::format("{} samples ({})", s.count, s.pde);
   panel.xlabel = "x0";
   panel.ylabel = "x1";
-  panel.legend = false;
+  panel.legend = labelled;
   panel.equal_aspect = true;
   // Outliers far from the bulk would flatten the plot: show the central 99.8%.
   if (pts.x.size() >= 10) {
@@ -178,7 +232,8 @@ void save_sample_grid(const SampleResult& s, const std::string& path) {
       panel.xmin = x0 - px, panel.xmax = x1 + px, panel.ymin = y0 - py, panel.ymax = y1 + py;
     }
   }
-  panel.series.push_back(std::move(pts));
+  for (auto& one : series)
+    if (!one.x.empty() || !labelled) panel.series.push_back(std::move(one));
   fig.panels.push_back(std::move(panel));
   plot::save_png(fig, path);
 }
@@ -201,12 +256,13 @@ void save_samples(const SampleResult& s, const std::string& path) {
     write_file_atomic(path, std::string(reinterpret_cast<const char*>(s.values.data()), s.values.size() * sizeof(float)));
   } else if (ends_with(".csv")) {
     std::string out;
+    const bool labelled = !s.labels.empty();
     for (std::int64_t j = 0; j < dim; ++j) out += (j ? ",x" : "x") + std::to_string(j);
-    out += "\n";
+    out += labelled ? ",label\n" : "\n";
     for (std::int64_t i = 0; i < s.count; ++i) {
       for (std::int64_t j = 0; j < dim; ++j)
         out += (j ? "," : "") + fmt::format("{:.9g}", s.values[std::size_t(i * dim + j)]);
-      out += "\n";
+      out += labelled ? fmt::format(",{}\n", s.labels[std::size_t(i)]) : "\n";
     }
     write_file_atomic(path, out);
   } else {

@@ -99,15 +99,16 @@ torch::Tensor integrate_denoiser(const GenerativeProcess& process, torch::Tensor
   return integrate_velocity(process, std::move(x), velocity, o, nfe);
 }
 
-StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process) {
+StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process, const Guidance& guidance) {
   require_model_fits(model->predicts_velocity(), process, "");
   if (model->predicts_velocity())
     // The network gives dx/dsigma; dx/dlambda = dx/dsigma (dsigma/dt) / (dlambda/dt).
-    return [&model, &process](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
-      return sigma_to_step_factor(process, at) * model->forward(state, sigma_column(state, at.sigma)).to(state.dtype());
+    return [&model, &process, guidance](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
+      return sigma_to_step_factor(process, at) *
+             guided_output(model, state, sigma_column(state, at.sigma), guidance).to(state.dtype());
     };
-  return [&model, &process](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
-    auto D = model->forward(state, sigma_column(state, at.sigma)).to(state.dtype());
+  return [&model, &process, guidance](const torch::Tensor& state, const ClockPoint& at) -> torch::Tensor {
+    auto D = guided_output(model, state, sigma_column(state, at.sigma), guidance).to(state.dtype());
     return step_velocity_scale(process, at.t) * (state - D);
   };
 }
@@ -165,10 +166,12 @@ torch::Tensor draw_prior(const GenerativeProcess& process, const std::vector<std
 
 torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, const std::vector<std::int64_t>& shape,
                        const std::vector<std::int64_t>& indices, std::uint64_t seed, const OdeOptions& o, int batch,
-                       torch::Device device, std::int64_t& nfe, const std::vector<double>& centre) {
+                       torch::Device device, std::int64_t& nfe, const std::vector<double>& centre,
+                       const ClassCondition& condition) {
   validate_ode_options(o);
   if (batch < 1) throw InputError("--batch must be >= 1");
-  const StepVelocity velocity = model_velocity(model, process);
+  if (!condition.classes.empty() && condition.classes.size() != indices.size())
+    throw InputError("class-conditional sampling needs one class per sample");
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
@@ -178,6 +181,15 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
     const size_t end = std::min(indices.size(), start + size_t(batch));
     std::vector<std::int64_t> chunk(indices.begin() + std::ptrdiff_t(start), indices.begin() + std::ptrdiff_t(end));
     auto x = draw_prior(process, chunk, seed, shape, o.sigma_max, centre).to(device);
+    Guidance guidance;
+    if (!condition.classes.empty()) {
+      guidance.labels = one_hot_labels(std::vector<std::int64_t>(condition.classes.begin() + std::ptrdiff_t(start),
+                                                                 condition.classes.begin() + std::ptrdiff_t(end)),
+                                       condition.num_classes)
+                            .to(device);
+      guidance.weight = condition.guidance;
+    }
+    const StepVelocity velocity = model_velocity(model, process, guidance);
     std::int64_t batch_nfe = 0;
     x = integrate_velocity(process, x, velocity, o, batch_nfe);
     nfe = std::max(nfe, batch_nfe);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/conditioning.hpp"
 #include "engine/network.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
@@ -76,10 +77,11 @@ double sigma_to_step_factor(const GenerativeProcess& process, const ClockPoint& 
 using StepVelocity = std::function<torch::Tensor(const torch::Tensor& x, const ClockPoint& at)>;
 
 /// dx/dlambda of a trained model: for a velocity model its dx/dsigma times dsigma/dt /
-/// step_rate(t); for a denoiser step_velocity_scale(t) (x - D). Holds references to both
-/// arguments. Throws InputError for a denoiser on a process that is not affine (a checkpoint
-/// trained before its module became a velocity flow: retrain).
-StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process);
+/// step_rate(t); for a denoiser step_velocity_scale(t) (x - D), the model's output guided by
+/// `guidance` (guided_output) for a class-conditional model. Holds references to the model and
+/// the process and a copy of `guidance`. Throws InputError for a denoiser on a process that is not
+/// affine (a checkpoint trained before its module became a velocity flow: retrain).
+StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process, const Guidance& guidance = {});
 
 /// Refuses (InputError, one line) a denoiser checkpoint for a process that is not affine.
 void require_model_fits(bool predicts_velocity, const GenerativeProcess& process, const std::string& pde);
@@ -108,10 +110,19 @@ torch::Tensor draw_prior(const GenerativeProcess& process, const std::vector<std
                          std::uint64_t seed, const std::vector<std::int64_t>& shape, double sigma_max,
                          const std::vector<double>& centre = {});
 
+/// The classes a class-conditional model samples: one per index, and the guidance weight.
+struct ClassCondition {
+  std::vector<std::int64_t> classes;  ///< classes[i] for indices[i]; empty: unconditional
+  int num_classes = 0;
+  double guidance = 1.0;
+};
+
 /// Samples `indices` with `model` in batches of `batch`; returns (n, shape...) float32 on the CPU.
-/// `nfe` receives the largest per-batch NFE.
+/// `nfe` receives the largest per-batch NFE (ODE evaluations: with guidance each is two network
+/// passes, guidance_passes).
 torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, const std::vector<std::int64_t>& shape,
                        const std::vector<std::int64_t>& indices, std::uint64_t seed, const OdeOptions& options,
-                       int batch, torch::Device device, std::int64_t& nfe, const std::vector<double>& centre = {});
+                       int batch, torch::Device device, std::int64_t& nfe, const std::vector<double>& centre = {},
+                       const ClassCondition& condition = {});
 
 }  // namespace genphys::engine

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.hpp"
+#include "engine/conditioning.hpp"
 #include "engine/data.hpp"
 #include "engine/network.hpp"
 #include "engine/process.hpp"
@@ -73,7 +74,8 @@ double BatchMaker::draw_sigma(Rng& rng) const {
 }
 
 Batch BatchMaker::assemble(const std::vector<std::int64_t>& index, const std::vector<char>& flip,
-                           const std::vector<double>& noise, const std::vector<double>& sigma) const {
+                           const std::vector<double>& noise, const std::vector<double>& sigma,
+                           const std::vector<char>& dropped) const {
   const auto n = std::int64_t(index.size());
   Batch b;
   b.y = data_.x.index_select(0, torch::tensor(index, torch::kInt64));
@@ -87,6 +89,7 @@ Batch BatchMaker::assemble(const std::vector<std::int64_t>& index, const std::ve
   b.x = b.y + z;
   b.sigma = torch::tensor(sigma, torch::kFloat64);
   b.target = b.y;
+  if (data_.labels.defined()) b.labels = batch_labels(data_, index, dropped);
   return b;
 }
 
@@ -111,6 +114,7 @@ Batch BatchMaker::make(std::int64_t step) {
   std::vector<char> flip(std::size_t(B), 0);
   std::vector<double> noise(static_cast<std::size_t>(B * dim)), sigma(static_cast<std::size_t>(B));
   std::vector<double> velocity(config_.velocity_target ? noise.size() : 0);
+  std::vector<char> dropped(std::size_t(B), 0);
   const std::uint64_t stream_seed = config_.seed ^ mix_seed(std::uint64_t(step) + 0x5851f42d4c957f2dULL);
   for (int i = 0; i < B; ++i) {
     const std::int64_t g = step * B + i;  // global sample index
@@ -120,8 +124,9 @@ Batch BatchMaker::make(std::int64_t step) {
     sigma[std::size_t(i)] = s;
     if (config_.hflip) flip[std::size_t(i)] = uniform01(rng) < 0.5;
     displace(rng, s, std::size_t(i), noise, velocity);
+    if (config_.conditional) dropped[std::size_t(i)] = uniform01(rng) < config_.label_dropout;
   }
-  return with_velocity(assemble(index, flip, noise, sigma), velocity);
+  return with_velocity(assemble(index, flip, noise, sigma, dropped), velocity);
 }
 
 Batch BatchMaker::make_eval(int n) {
@@ -150,7 +155,8 @@ std::pair<double, double> eval_loss(EdmPrecond& model, const Batch& eval, int ba
   for (std::int64_t s = 0; s < n; s += batch) {
     const auto e = std::min<std::int64_t>(n, s + batch);
     parts.push_back(edm_loss(model, eval.target.slice(0, s, e).to(device), eval.x.slice(0, s, e).to(device),
-                             eval.sigma.slice(0, s, e).to(device))
+                             eval.sigma.slice(0, s, e).to(device),
+                             eval.labels.defined() ? eval.labels.slice(0, s, e).to(device) : torch::Tensor())
                         .to(torch::kCPU, torch::kFloat64));
   }
   if (was_training) model->train();
@@ -231,6 +237,7 @@ void validate(const TrainOptions& o) {
   if (o.ckpt_every < 0) throw OptionError("ckpt_every", "must be >= 0");
   if (o.grid_every > 0) heun_steps_for_nfe(o.grid_nfe);
   if (o.eval_samples < 0) throw OptionError("eval_samples", "must be >= 0");
+  if (!(o.label_dropout >= 0 && o.label_dropout < 1)) throw OptionError("label_dropout", "must be in [0, 1)");
 }
 
 std::string grid_name(std::int64_t step) { return fmt::format("grid_{:07d}.png", step); }
@@ -243,13 +250,20 @@ void write_sample_grid(EdmPrecond& ema, const GenerativeProcess& process, const 
   ode.nfe = nfe;
   ode.sigma_min = config.sigma_min;
   ode.sigma_max = config.sigma_max;
-  const int n = config.is_image ? 36 : 1000;
+  // Conditional runs: every class in turn, up to 8 images a class (one row each in the grid).
+  const int classes = config.conditional ? config.arch.label_dim : 0;
+  const int n = !config.is_image ? 1000 : classes > 0 ? std::min(64, classes * std::clamp(64 / classes, 1, 8)) : 36;
   std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
   std::int64_t nfe_done = 0;
+  ClassCondition condition;
+  if (classes > 0) condition = {classes_for_indices(idx, {}, classes), classes, 1.0};
   auto x = generate(ema, process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe_done,
-                    config.data_mean);
+                    config.data_mean, condition);
   SampleResult s;
+  s.labels = condition.classes;
+  s.num_classes = classes;
+  s.class_names = config.class_names;
   s.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
   s.shape = config.shape;
   s.count = n;
@@ -390,7 +404,10 @@ void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& dat
   config.process_given = bool(opt.process);
   config.shape = data.shape;
   config.is_image = data.is_image;
-  config.arch = resolve_arch(opt.arch, data.shape);
+  ArchOptions arch = opt.arch;
+  arch.label_dim = opt.conditional ? data.num_classes : 0;  // the data's classes, not a choice
+  config.arch = resolve_arch(arch, data.shape);
+  config.class_names = data.class_names;
   config.sigma_min = process.sigma_min();
   // The prior gap needs kForgetDraws rows at most (the forward marginal's sources).
   config.sigma_max = opt.auto_sigma_max
@@ -434,7 +451,8 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
     static_cast<TrainConfig&>(run.config) = opt;
   }
   const RunConfig& config = run.config;
-  run.data = load_dataset(config.data, config.limit, config.seed);
+  run.data = load_dataset(config.data, config.limit, config.seed, config.conditional);
+  if (opt.resume && config.conditional) require_labels(run.data, config.arch.label_dim, config.data);
   if (opt.resume && run.data.shape != config.shape)
     throw OptionError("resume", "refused: the data " + config.data + " no longer has the shape the checkpoint was trained on");
   if (config.hflip && !run.data.is_image) throw OptionError("hflip", "needs image data");
@@ -463,7 +481,9 @@ std::optional<double> optimiser_step(EdmPrecond& model, torch::optim::Adam& opti
                                      const Batch& b, torch::Device device, double lr) {
   for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   optimizer.zero_grad();
-  auto loss = edm_loss(model, b.target.to(device), b.x.to(device), b.sigma.to(device)).mean();
+  auto loss = edm_loss(model, b.target.to(device), b.x.to(device), b.sigma.to(device),
+                       b.labels.defined() ? b.labels.to(device) : torch::Tensor())
+                  .mean();
   const double value = loss.item<double>();
   bool ok = std::isfinite(value);
   if (ok) {

@@ -21,6 +21,7 @@ struct Batch {
   torch::Tensor x;       ///< y + displacement, float32
   torch::Tensor sigma;   ///< (B) float64
   torch::Tensor target;  ///< what the model regresses on: y, or each source's dx/dsigma (velocity_target)
+  torch::Tensor labels;  ///< conditional runs: (B, classes) one-hot, zero rows where dropped; else undefined
 };
 
 /// Training batches as a pure function of (seed, step): example order from a per-epoch
@@ -28,6 +29,7 @@ struct Batch {
 /// sample_rng(seed ^ mix(step), g) drawing sigma = exp(p_mean + p_std n), the flip and the
 /// displacement x - y ~ q_t(. | y) at t = process.time(sigma). With config.velocity_target the
 /// target is the source's velocity dx/dsigma = source_radial_speed(r, t) (dt/dsigma) (x - y)/r.
+/// Conditional runs draw last from the same stream whether the label is dropped (label_dropout).
 class BatchMaker {
  public:
   BatchMaker(const Dataset& data, const GenerativeProcess& process, const RunConfig& config);
@@ -39,7 +41,8 @@ class BatchMaker {
   const std::vector<std::int64_t>& permutation(std::int64_t epoch);
   double draw_sigma(Rng& rng) const;
   Batch assemble(const std::vector<std::int64_t>& index, const std::vector<char>& flip,
-                 const std::vector<double>& noise, const std::vector<double>& sigma) const;
+                 const std::vector<double>& noise, const std::vector<double>& sigma,
+                 const std::vector<char>& dropped = {}) const;
   /// Draws x - y for sample i into noise (and, for velocity targets, its velocity into velocity).
   void displace(Rng& rng, double sigma, std::size_t i, std::vector<double>& noise, std::vector<double>& velocity) const;
 

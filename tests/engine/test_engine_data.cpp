@@ -226,6 +226,28 @@ TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still
   CHECK(old.batch == 64);
   CHECK(!old.velocity_target);
   CHECK(old.spread_threshold < 0);
+  // Unconditional: configs written before class-conditional training existed.
+  CHECK(!old.conditional);
+  CHECK(old.arch.label_dim == 0);
+  CHECK(old.class_names.empty());
+  auto before_labels = j;
+  for (const char* key : {"conditional", "label_dropout", "class_names"}) before_labels.erase(key);
+  before_labels["arch"].erase("label_dim");
+  const RunConfig plain = config_from_json(before_labels.dump());
+  CHECK(!plain.conditional);
+  CHECK(plain.arch.label_dim == 0);
+  CHECK(plain.arch.hidden == 64);
+  // A conditional run's fields round-trip.
+  RunConfig cond = c;
+  cond.conditional = true;
+  cond.label_dropout = 0.2;
+  cond.arch.label_dim = 10;
+  cond.class_names = {"a", "b"};
+  const RunConfig cond_back = config_from_json(config_to_json(cond));
+  CHECK(cond_back.conditional);
+  CHECK(cond_back.label_dropout == 0.2);
+  CHECK(cond_back.arch.label_dim == 10);
+  CHECK(cond_back.class_names == std::vector<std::string>{"a", "b"});
 
   auto broken = j;
   broken.erase("batch");
@@ -365,4 +387,92 @@ TEST_CASE("checkpoints round-trip; truncated, corrupt or foreign files are Input
   wide.hidden = 64;
   EdmPrecond other(make_network(wide, c.shape), 0.5);
   CHECK_THROWS_AS(r.load_model(other, false), InputError);
+}
+
+// ---- class labels -----------------------------------------------------------------------------
+
+namespace {
+std::string idx_labels_bytes(const std::vector<unsigned char>& labels) {
+  return test::be32(0x801) + test::be32(std::uint32_t(labels.size())) + std::string(labels.begin(), labels.end());
+}
+}  // namespace
+
+TEST_CASE("labels: idx label files beside the images, counts checked", "[labels]") {
+  test::TempDir dir("idxlabels");
+  const std::string spec = test::write_square_idx(dir / "train-images-idx3-ubyte.gz", 5);
+  // Without labels asked for, none are read (and none are needed).
+  CHECK_FALSE(load_dataset(spec, 0, 0).labels.defined());
+  CHECK_THROWS_WITH(load_dataset(spec, 0, 0, true), Contains("expected " + dir / "train-labels-idx1-ubyte.gz"));
+  test::write_bytes(dir / "train-labels-idx1-ubyte.gz", idx_labels_bytes({3, 0, 1, 3, 2}), true);
+  Dataset d = load_dataset(spec, 0, 0, true);
+  CHECK(d.num_classes == 4);
+  CHECK(d.labels.size(0) == 5);
+  CHECK(d.labels[3].item<std::int64_t>() == 3);
+  CHECK(load_dataset("mnist:" + dir.str(), 2, 0, true).labels.size(0) == 2);  // the folder form; limit
+  CHECK(load_dataset("mnist:" + dir.str(), 2, 0, true).num_classes == 4);     // classes from the whole file
+  // One label short: refused naming both counts, limit or not.
+  test::write_bytes(dir / "train-labels-idx1-ubyte.gz", idx_labels_bytes({3, 0, 1, 3}), true);
+  for (std::int64_t limit : {0, 2})
+    CHECK_THROWS_WITH(load_dataset(spec, limit, 0, true), Contains("holds 4 labels, but the images file") &&
+                                                              Contains("holds 5 images"));
+  // Fashion-MNIST's own files name their ten classes.
+  const Dataset f = load_dataset("fashion-mnist-test", 20, 0, true);
+  CHECK(f.num_classes == 10);
+  REQUIRE(f.class_names.size() == 10);
+  CHECK(f.class_names[9] == "Ankle boot");
+  CHECK(f.labels[0].item<std::int64_t>() == 9);  // the test split's first image is an ankle boot
+}
+
+TEST_CASE("labels: png class sub-folders, sorted names = class ids, classes in turn", "[labels]") {
+  test::TempDir dir("pngclasses");
+  std::filesystem::create_directories(dir / "b-shirts");
+  std::filesystem::create_directories(dir / "a-bags");
+  write_png(dir / "a-bags/1.png", 4, 4, 1, 0);
+  write_png(dir / "a-bags/2.png", 4, 4, 1, 0);
+  write_png(dir / "a-bags/3.png", 4, 4, 1, 0);
+  write_png(dir / "b-shirts/1.png", 4, 4, 1, 255);
+  Dataset d = load_dataset("png:" + dir.str(), 0, 0, true);
+  CHECK(d.size() == 4);
+  CHECK(d.num_classes == 2);
+  CHECK((d.class_names == std::vector<std::string>{"a-bags", "b-shirts"}));
+  // Taken in turn: a/1, b/1, a/2, a/3.
+  CHECK((std::vector<std::int64_t>(d.labels.data_ptr<std::int64_t>(), d.labels.data_ptr<std::int64_t>() + 4) ==
+         std::vector<std::int64_t>{0, 1, 0, 0}));
+  CHECK(d.x[1].min().item<double>() == Approx(1.0));  // the shirt is white
+  CHECK(d.x[0].max().item<double>() == Approx(-1.0));
+  CHECK(load_dataset("png:" + dir.str(), 2, 0, true).labels[1].item<std::int64_t>() == 1);  // limit keeps both
+  // Unconditional training reads the same folders, without labels.
+  CHECK_FALSE(load_dataset("png:" + dir.str(), 0, 0).labels.defined());
+  std::filesystem::create_directories(dir / "c-empty");
+  CHECK_THROWS_WITH(load_dataset("png:" + dir.str(), 0, 0, true), Contains("c-empty holds no .png files"));
+  // A flat folder has no classes.
+  test::TempDir flat("pngflat");
+  write_png(flat / "a.png", 4, 4, 1, 0);
+  CHECK_THROWS_WITH(load_dataset("png:" + flat.str(), 0, 0, true), Contains("one sub-folder of images per class"));
+}
+
+TEST_CASE("labels: a csv's `label` column, and the labelled toy", "[labels]") {
+  test::TempDir dir("csvlabels");
+  std::ofstream(dir / "p.csv") << "x,label,y\n0.5,1,2\n-1,0,3\n2,1,4\n";
+  for (bool labels : {false, true}) {
+    const Dataset d = load_dataset("csv:" + dir / "p.csv", 0, 0, labels);
+    CHECK((d.shape == std::vector<std::int64_t>{2}));  // the label is never a coordinate
+    CHECK(d.x[1][1].item<float>() == 3.0f);
+    CHECK(d.labels.defined() == labels);
+  }
+  const Dataset d = load_dataset("csv:" + dir / "p.csv", 0, 0, true);
+  CHECK(d.num_classes == 2);
+  CHECK(d.labels[2].item<std::int64_t>() == 1);
+  std::ofstream(dir / "bad.csv") << "x,label\n0.5,1.5\n";
+  CHECK_THROWS_WITH(load_dataset("csv:" + dir / "bad.csv", 0, 0, true), Contains("label 1.5 is not a class id"));
+  std::ofstream(dir / "none.csv") << "x,y\n0.5,1\n";
+  CHECK_THROWS_WITH(load_dataset("csv:" + dir / "none.csv", 0, 0, true), Contains("no column named 'label'"));
+
+  const Dataset toy = load_dataset("toy:two-clusters:4000", 0, 3, true);
+  CHECK(toy.num_classes == 2);
+  const auto side = toy.x.select(1, 0).gt(0).to(torch::kInt64);
+  // Class 1 lies at x > 0 but for the tail beyond 2.5 spreads (0.6%).
+  CHECK(side.eq(toy.labels).to(torch::kFloat64).mean().item<double>() > 0.98);
+  CHECK(toy.labels.to(torch::kFloat64).mean().item<double>() == Approx(0.5).margin(0.03));
+  CHECK_THROWS_WITH(load_dataset("toy:moons", 0, 0, true), Contains("carry no class labels"));
 }
