@@ -155,7 +155,9 @@ namespace {
 c10::intrusive_ptr<c10d::Store> rendezvous(const RankEnvironment& env, std::chrono::milliseconds timeout) {
   c10d::TCPStoreOptions options;
   options.port = std::uint16_t(env.master_port);
-  options.isServer = env.rank == 0;
+  // Under torchrun the agent already serves the store on MASTER_PORT; every rank is its client.
+  const bool agent_store = variable("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  options.isServer = env.rank == 0 && !agent_store;
   options.waitWorkers = false;
   options.timeout = timeout;
   c10::intrusive_ptr<c10d::Store> store;
@@ -171,18 +173,20 @@ c10::intrusive_ptr<c10d::Store> rendezvous(const RankEnvironment& env, std::chro
                                 env.master_addr, env.master_port, timeout.count() / 1000, first_line(e.what())));
   }
   auto bytes = [](const std::string& s) { return std::vector<std::uint8_t>(s.begin(), s.end()); };
+  // An agent's store outlives a restart of its workers: each attempt has its own keys.
+  const std::string key = "genphys/" + variable("TORCHELASTIC_RESTART_COUNT").value_or("0") + "/";
   try {
-    if (env.rank == 0) store->set("genphys/world", bytes(std::to_string(env.world)));
-    const auto root_world = store->get("genphys/world");
+    if (env.rank == 0) store->set(key + "world", bytes(std::to_string(env.world)));
+    const auto root_world = store->get(key + "world");
     const std::string root(root_world.begin(), root_world.end());
     if (root != std::to_string(env.world))
       throw InputError(fmt::format("WORLD_SIZE={} differs from rank 0's WORLD_SIZE={}", env.world, root));
-    if (store->add(fmt::format("genphys/rank/{}", env.rank), 1) > 1)
+    if (store->add(key + fmt::format("rank/{}", env.rank), 1) > 1)
       throw InputError(fmt::format("RANK={} is already taken by another process of this run", env.rank));
-    store->add("genphys/arrived", 1);
+    store->add(key + "arrived", 1);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      const auto arrived = store->add("genphys/arrived", 0);
+      const auto arrived = store->add(key + "arrived", 0);
       if (arrived >= env.world) break;
       if (std::chrono::steady_clock::now() > deadline)
         throw RankError(fmt::format("rank {}: rendezvous at {}:{} timed out after {} s (GENPHYS_DIST_TIMEOUT): {} "
