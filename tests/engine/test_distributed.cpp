@@ -70,6 +70,9 @@ double relative_gap(const std::vector<torch::Tensor>& a, const std::vector<torch
   return gap / scale;
 }
 
+// The weights of two runs that should agree: both at `step`, model and EMA within kTolerance.
+void check_same_run(const std::string& a, const std::string& b, std::int64_t step, const std::string& what);
+
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -85,6 +88,16 @@ const std::string kTrain =
 // summation order in the batch mean and the all-reduce); a second seed differs by order 1.
 constexpr double kTolerance = 1e-5;
 
+void check_same_run(const std::string& a, const std::string& b, std::int64_t step, const std::string& what) {
+  const Weights one = load(a), other = load(b);
+  CHECK(one.step == step);
+  CHECK(other.step == step);
+  const double model_gap = relative_gap(one.model, other.model), ema_gap = relative_gap(one.ema, other.ema);
+  WARN(what << ": relative gap model " << model_gap << ", EMA " << ema_gap);
+  CHECK(model_gap < kTolerance);
+  CHECK(ema_gap < kTolerance);
+}
+
 }  // namespace
 
 TEST_CASE("two ranks follow one process with the global batch, and rank 0 alone writes", "[distributed]") {
@@ -92,15 +105,10 @@ TEST_CASE("two ranks follow one process with the global batch, and rank 0 alone 
   REQUIRE(shell(cli() + " " + kTrain + " --seed 7 --steps 30 --out " + dir / "one" + " >/dev/null 2>&1") == 0);
   REQUIRE(shell(cli() + " " + kTrain + " --seed 7 --steps 30 --nproc 2 --out " + dir / "two" + " >" + dir / "two.out" +
                 " 2>&1") == 0);
-  const Weights one = load(dir / "one/last.ckpt"), two = load(dir / "two/last.ckpt");
-  CHECK(two.step == 30);
-  const double model_gap = relative_gap(one.model, two.model), ema_gap = relative_gap(one.ema, two.ema);
-  WARN("2 ranks vs 1 process: relative gap model " << model_gap << ", EMA " << ema_gap);
-  CHECK(model_gap < kTolerance);
-  CHECK(ema_gap < kTolerance);
+  check_same_run(dir / "one/last.ckpt", dir / "two/last.ckpt", 30, "2 ranks vs 1 process");
   // The tolerance is meaningful: another seed's run is far outside it.
   REQUIRE(shell(cli() + " " + kTrain + " --steps 30 --seed 8 --out " + dir / "other" + " >/dev/null 2>&1") == 0);
-  CHECK(relative_gap(one.model, load(dir / "other/last.ckpt").model) > 1e-2);
+  CHECK(relative_gap(load(dir / "one/last.ckpt").model, load(dir / "other/last.ckpt").model) > 1e-2);
 
   // One checkpoint, one stats line per logged step, one summary line.
   std::size_t files = 0;
@@ -120,12 +128,7 @@ TEST_CASE("a two-rank run resumed by one process continues as an uninterrupted r
   REQUIRE(shell(cli() + " " + kTrain + " --steps 15 --nproc 2 --out " + dir / "split" + " >/dev/null 2>&1") == 0);
   REQUIRE(shell(cli() + " train --resume --steps 30 --threads 1 --no-progress --out " + dir / "split" +
                 " >/dev/null 2>&1") == 0);
-  const Weights whole = load(dir / "whole/last.ckpt"), resumed = load(dir / "split/last.ckpt");
-  CHECK(resumed.step == 30);
-  const double model_gap = relative_gap(whole.model, resumed.model), ema_gap = relative_gap(whole.ema, resumed.ema);
-  WARN("2 ranks to step 15, then 1 to 30, vs 1 process: relative gap model " << model_gap << ", EMA " << ema_gap);
-  CHECK(model_gap < kTolerance);
-  CHECK(ema_gap < kTolerance);
+  check_same_run(dir / "whole/last.ckpt", dir / "split/last.ckpt", 30, "2 ranks to step 15, then 1 to 30, vs 1 process");
 }
 
 TEST_CASE("sampling split over ranks is byte-identical to one process", "[distributed]") {
