@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libtorch-dev libopenblas0-pthread libblas-dev
+  libtorch-dev libgloo-dev libopenblas0-pthread libblas-dev
   libeigen3-dev libboost-math-dev libfftw3-dev catch2
   libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   libplplot-dev plplot-driver-cairo fonts-dejavu-core

@@ -108,6 +108,12 @@ CommandRunner setup_compare(CLI::App& app) {
                                      r.name, summaries.front().data, summaries.back().data));
     }
     const auto classifier = classifier_for(summaries.front(), o->eval);  // a missing one fails before --out is made
+    if (process_rank() != 0) {  // the other ranks sample with rank 0, which writes and reports
+      const EvalReference ref = make_eval_reference(summaries.front().data, o->eval.n, o->eval.seed, classifier.get());
+      for (int nfe : nfes)
+        for (const auto& run : runs) evaluate_checkpoint(run.checkpoint, nfe, o->eval, ref, classifier.get(), 0.0, 0, nullptr);
+      return 0;
+    }
     OutputFolder out(o->out, "compare.csv");
     std::vector<std::string> grid_paths;
     for (int nfe : nfes) grid_paths.push_back(out.add(fmt::format("grid_nfe{:03d}.png", nfe)));

@@ -79,6 +79,7 @@ CommandRunner setup_eval(CLI::App& app) {
     const EvalReference ref = make_eval_reference(run.data, o->eval.n, o->eval.seed, classifier.get());
     SampleResult samples;
     EvalRow row = evaluate_checkpoint(ckpt, o->nfe, o->eval, ref, classifier.get(), 0.0, 0, &samples);
+    if (process_rank() != 0) return 0;  // the ranks sampled together; rank 0 reports
     row.run = o->ckpt;
     std::vector<ClassScore> by_class;
     if (ref.is_image && !samples.labels.empty()) by_class = score_by_class(samples, run.data, *classifier);

@@ -47,6 +47,7 @@ int run_network_sample(const SampleCliOptions& o) {
   s.guidance = o.guidance;
   s.messages = print_to_stderr;
   const SampleResult r = sample(s);
+  if (process_rank() != 0) return 0;  // the ranks sampled together; rank 0 writes
   if (!o.grid.empty()) outputs.set_from_file(o.grid, [&](const std::string& path) { save_sample_grid(r, path); });
   if (!o.out.empty()) outputs.set_from_file(o.out, [&](const std::string& path) { save_samples(r, path); });
   outputs.commit();

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli.hpp"
+#include "launcher.hpp"
 #include "progress_bar.hpp"
 #include "torch_cli.hpp"
 #include "genphys/engine.hpp"
@@ -18,6 +19,7 @@ struct TrainCliOptions {
   ModuleOptions module;
   std::string channel_mult, attn;
   bool no_progress = false;
+  int nproc = 1;
 };
 
 }  // namespace
@@ -68,6 +70,10 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_option("--device", t.device, "cpu | cuda | cuda:K")->capture_default_str();
   app.add_option("--threads", t.threads, "CPU threads (0: physical cores)")->capture_default_str();
   app.add_flag("--no-progress", opt->no_progress, "no progress bar on stderr");
+  app.add_option("--nproc", opt->nproc,
+                 "data-parallel ranks to start on this machine (as torchrun --nproc-per-node; the batch is split)")
+      ->check(at_least_one())
+      ->capture_default_str();
   app.add_option("--log-every", t.log_every, "stats.jsonl line every N steps")->capture_default_str();
   app.add_option("--grid-every", t.grid_every, "sample grid PNG every N steps and at the end (0: never)")
       ->capture_default_str();
@@ -79,6 +85,8 @@ CommandRunner setup_train(CLI::App& app) {
   return [opt, &app]() -> int {
     TrainOptions t = opt->train;
     prefer_passive_openmp();
+    if (opt->nproc > 1) return run_local_ranks(opt->nproc);
+    const bool root = process_rank() == 0;  // under several ranks rank 0 alone reports
     if (t.module.empty() && !t.resume) throw InputError("--pde is required (see genphys check --all)");
     if (t.data.empty() && !t.resume) throw InputError("--data is required");
     if (app.count("--label-dropout") > 0 && !t.conditional && !t.resume)
@@ -101,9 +109,10 @@ CommandRunner setup_train(CLI::App& app) {
         if (const CLI::Option* flag = app.get_option_no_throw(flag_for(field)); flag != nullptr && flag->count() > 0)
           t.chosen.push_back(field);
     ProgressBar bar;
-    if (!opt->no_progress) t.progress = [&bar](const TrainProgress& p) { bar.update(p); };
+    if (!opt->no_progress && root) t.progress = [&bar](const TrainProgress& p) { bar.update(p); };
     t.messages = print_to_stderr;
     const TrainResult r = train(t);
+    if (!root) return r.interrupted ? 128 + r.stop_signal : 0;
     if (r.steps_done == r.start_step) {
       std::cout << fmt::format("already at step {}: nothing to train, {}\n", r.steps_done, r.checkpoint);
       return 0;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "launcher.hpp"
 
 using namespace genphys;
 
@@ -233,11 +234,15 @@ int main(int argc, char** argv) {
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return flushed(run());
   } catch (const OptionError& e) {
-    std::cerr << "genphys: error: " << cli::flag_for(e.field()) << " " << printable(e.message()) << "\n";
+    if (!cli::quiet_local_rank())  // train --nproc: rank 0 says what all ranks found
+      std::cerr << "genphys: error: " << cli::flag_for(e.field()) << " " << printable(e.message()) << "\n";
     return 2;
   } catch (const InputError& e) {
-    std::cerr << "genphys: error: " << printable(e.what()) << "\n";
+    if (!cli::quiet_local_rank()) std::cerr << "genphys: error: " << printable(e.what()) << "\n";
     return 2;
+  } catch (const RankError& e) {
+    std::cerr << "genphys: error: " << printable(e.what()) << "\n";
+    return 1;
   } catch (const std::exception& e) {
     // LibTorch's messages carry a stack trace after the first line.
     std::string what = e.what();

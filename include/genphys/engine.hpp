@@ -124,6 +124,12 @@ struct TrainResult {
 /// excepted (resume checks those itself).
 std::vector<std::string> train_config_fields();
 
+/// This process's RANK among the ranks that torchrun or `train --nproc` started (their variables
+/// MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK), 0 without them. Under several ranks,
+/// train and sample are collective: the ranks split the work and rank 0 alone writes and prints.
+/// InputError for a missing or malformed variable.
+int process_rank();
+
 /// Trains and writes out_dir/last.ckpt. Throws InputError for bad input (unknown PDE, a `no`
 /// verdict, missing/corrupt data or checkpoint, an existing checkpoint without resume, an
 /// unwritable directory) before anything is written; OptionError names the TrainOptions field

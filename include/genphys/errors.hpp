@@ -50,4 +50,11 @@ class NotSupported : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Another rank of a multi-process run was lost (died, hung past the timeout, unreachable). The
+/// CLI prints it as one line and exits with code 1: the input was fine, the run was not.
+class RankError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace genphys

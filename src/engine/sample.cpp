@@ -6,6 +6,7 @@
 
 #include "engine/checkpoint.hpp"
 #include "engine/conditioning.hpp"
+#include "engine/distributed.hpp"
 #include "engine/process.hpp"
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
@@ -72,9 +73,11 @@ SampleResult sample(const SampleOptions& opt) {
   if (opt.checkpoint.empty()) throw OptionError("checkpoint", "is required");
   if (opt.seeds.empty()) throw OptionError("seeds", "requests no samples");
   if (opt.batch < 1) throw OptionError("batch", "must be >= 1");
-  const torch::Device device = setup_runtime(opt.device, opt.threads);
+  const RankEnvironment& ranks_env = rank_environment();
+  const torch::Device device = setup_runtime(ranks_env.local_device(opt.device), ranks_env.local_threads(opt.threads));
+  const bool root = Ranks::join(device).is_root();  // the ranks split the batches; rank 0 speaks
   auto say = [&](const std::string& line) {
-    if (opt.messages) opt.messages(line);
+    if (opt.messages && root) opt.messages(line);
   };
   CheckpointReader reader(opt.checkpoint, device);
   const RunConfig& config = reader.config();

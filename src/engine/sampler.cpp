@@ -1,9 +1,11 @@
 #include "engine/sampler.hpp"
 
 #include <cmath>
+#include <numeric>
 
 #include <fmt/format.h>
 
+#include "engine/distributed.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/exact_sampler.hpp"
 #include "genphys/ode.hpp"
@@ -164,6 +166,33 @@ torch::Tensor draw_prior(const GenerativeProcess& process, const std::vector<std
   return x;
 }
 
+namespace {
+
+// Every rank's batches back in one-process order: rank r's k-th batch is batch r + k K.
+torch::Tensor gather_batches(Ranks& ranks, const std::vector<torch::Tensor>& parts,
+                             const std::vector<std::int64_t>& shape, std::int64_t batches, std::int64_t& nfe) {
+  std::vector<std::int64_t> sizes{0};
+  sizes.insert(sizes.end(), shape.begin(), shape.end());
+  const torch::Tensor local = parts.empty() ? torch::empty(sizes, torch::kFloat32) : torch::cat(parts, 0);
+  std::vector<std::int64_t> rows;  // each of this rank's batches' rows, so the others can split them
+  for (const auto& p : parts) rows.push_back(p.size(0));
+  const auto all = ranks.all_gather(local);
+  const auto all_rows = ranks.all_gather(torch::tensor(rows, torch::kInt64));
+  nfe = ranks.max(int(nfe));
+  std::vector<torch::Tensor> ordered(static_cast<std::size_t>(batches));
+  for (int r = 0; r < ranks.world(); ++r) {
+    std::int64_t at = 0;
+    for (std::int64_t k = 0; k < all_rows[std::size_t(r)].size(0); ++k) {
+      const auto n = all_rows[std::size_t(r)][k].item<std::int64_t>();
+      ordered[std::size_t(r + k * ranks.world())] = all[std::size_t(r)].narrow(0, at, n);
+      at += n;
+    }
+  }
+  return ordered.empty() ? torch::empty({0}) : torch::cat(ordered, 0);
+}
+
+}  // namespace
+
 torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, const std::vector<std::int64_t>& shape,
                        const std::vector<std::int64_t>& indices, std::uint64_t seed, const OdeOptions& o, int batch,
                        torch::Device device, std::int64_t& nfe, const std::vector<double>& centre,
@@ -177,8 +206,17 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   nfe = 0;
-  for (size_t start = 0; start < indices.size(); start += size_t(batch)) {
-    const size_t end = std::min(indices.size(), start + size_t(batch));
+  // Under several ranks each integrates whole batches (b = rank, rank + K, ...), so every batch is
+  // the one a single process integrates; noise injection draws from torch's generator in batch
+  // order, so there every rank integrates all.
+  Ranks& ranks = Ranks::join(device);
+  const bool split = ranks.active() && o.noise_alpha == 0;
+  const auto batches = std::int64_t((indices.size() + size_t(batch) - 1) / size_t(batch));
+  std::vector<std::int64_t> mine(std::size_t(batches), 0);
+  std::iota(mine.begin(), mine.end(), 0);
+  if (split) mine = batches_of_rank(ranks, batches);
+  for (const std::int64_t b : mine) {
+    const size_t start = size_t(b) * size_t(batch), end = std::min(indices.size(), start + size_t(batch));
     std::vector<std::int64_t> chunk(indices.begin() + std::ptrdiff_t(start), indices.begin() + std::ptrdiff_t(end));
     auto x = draw_prior(process, chunk, seed, shape, o.sigma_max, centre).to(device);
     Guidance guidance;
@@ -196,6 +234,7 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
     parts.push_back(x.to(torch::kCPU, torch::kFloat32));
   }
   if (was_training) model->train();
+  if (split) return gather_batches(ranks, parts, shape, batches, nfe);
   return parts.empty() ? torch::empty({0}) : torch::cat(parts, 0);
 }
 

@@ -25,6 +25,7 @@
 #include "engine/checkpoint.hpp"
 #include "engine/conditioning.hpp"
 #include "engine/data.hpp"
+#include "engine/distributed.hpp"
 #include "engine/network.hpp"
 #include "engine/process.hpp"
 #include "engine/runtime.hpp"
@@ -110,14 +111,15 @@ void BatchMaker::displace(Rng& rng, double sigma, std::size_t i, std::vector<dou
 Batch BatchMaker::make(std::int64_t step) {
   const int B = config_.batch;
   const std::int64_t N = data_.size(), dim = data_.dim();
-  std::vector<std::int64_t> index(static_cast<std::size_t>(B));
-  std::vector<char> flip(std::size_t(B), 0);
-  std::vector<double> noise(static_cast<std::size_t>(B * dim)), sigma(static_cast<std::size_t>(B));
+  const std::int64_t first = rows_.first, n = (rows_.second < 0 ? B : rows_.second) - first;
+  std::vector<std::int64_t> index(static_cast<std::size_t>(n));
+  std::vector<char> flip(std::size_t(n), 0);
+  std::vector<double> noise(static_cast<std::size_t>(n * dim)), sigma(static_cast<std::size_t>(n));
   std::vector<double> velocity(config_.velocity_target ? noise.size() : 0);
-  std::vector<char> dropped(std::size_t(B), 0);
+  std::vector<char> dropped(std::size_t(n), 0);
   const std::uint64_t stream_seed = config_.seed ^ mix_seed(std::uint64_t(step) + 0x5851f42d4c957f2dULL);
-  for (int i = 0; i < B; ++i) {
-    const std::int64_t g = step * B + i;  // global sample index
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t g = step * B + first + i;  // global sample index
     index[std::size_t(i)] = permutation(g / N)[std::size_t(g % N)];
     Rng rng = sample_rng(stream_seed, std::uint64_t(g));
     const double s = draw_sigma(rng);
@@ -260,6 +262,7 @@ void write_sample_grid(EdmPrecond& ema, const GenerativeProcess& process, const 
   if (classes > 0) condition = {classes_for_indices(idx, {}, classes), classes, 1.0};
   auto x = generate(ema, process, config.shape, idx, config.seed, ode, std::min(n, 256), device, nfe_done,
                     config.data_mean, condition);
+  if (!Ranks::join(device).is_root()) return;  // the ranks integrate together, rank 0 writes
   SampleResult s;
   s.labels = condition.classes;
   s.num_classes = classes;
@@ -478,16 +481,16 @@ void update_ema(const RunConfig& config, double images_seen, const std::vector<t
 // One optimiser step on one batch: the loss, or nothing when the loss or the gradient was not
 // finite (then no weight moved).
 std::optional<double> optimiser_step(EdmPrecond& model, torch::optim::Adam& optimizer, const RunConfig& config,
-                                     const Batch& b, torch::Device device, double lr) {
+                                     const Batch& b, torch::Device device, double lr, DataParallel& parallel) {
   for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   optimizer.zero_grad();
   auto loss = edm_loss(model, b.target.to(device), b.x.to(device), b.sigma.to(device),
                        b.labels.defined() ? b.labels.to(device) : torch::Tensor())
                   .mean();
-  const double value = loss.item<double>();
+  const double value = parallel.global_loss(loss);
   bool ok = std::isfinite(value);
   if (ok) {
-    loss.backward();
+    parallel.backward(loss);
     const double max_norm = config.grad_clip > 0 ? config.grad_clip : std::numeric_limits<double>::infinity();
     ok = std::isfinite(torch::nn::utils::clip_grad_norm_(optimizer.param_groups()[0].params(), max_norm));
   }
@@ -502,10 +505,13 @@ std::optional<double> optimiser_step(EdmPrecond& model, torch::optim::Adam& opti
 // stats.jsonl: one JSON object a line, flushed after each.
 class StatsLog {
  public:
-  explicit StatsLog(const fs::path& path) : out_(path.string(), std::ios::app) {
-    if (!out_) throw InputError("cannot write " + path.string());
+  // Only rank 0 writes (`enabled`).
+  StatsLog(const fs::path& path, bool enabled) {
+    if (enabled) out_.open(path.string(), std::ios::app);
+    if (enabled && !out_) throw InputError("cannot write " + path.string());
   }
   void write(const nlohmann::json& line) {
+    if (!out_.is_open()) return;
     out_ << line.dump() << "\n";
     out_.flush();
   }
@@ -545,9 +551,11 @@ TrainResult train(const TrainOptions& opt) {
     throw InputError(opt.out_dir + " already holds a checkpoint (last.ckpt): pass --resume to continue it, or choose another --out");
   if (opt.resume && !fs::exists(ckpt, ec)) throw OptionError("resume", "found no checkpoint at " + ckpt);
   // Quiet until the input is validated, so that a refusal is a single line.
-  const torch::Device device = setup_runtime(opt.device, opt.threads);
+  const RankEnvironment& ranks_env = rank_environment();
+  const torch::Device device = setup_runtime(ranks_env.local_device(opt.device), ranks_env.local_threads(opt.threads));
+  Ranks& ranks = Ranks::join(device);  // rank 0 alone prints and writes
   auto say = [&](const std::string& line) {
-    if (opt.messages) opt.messages(line);
+    if (opt.messages && ranks.is_root()) opt.messages(line);
   };
 
   RunSetup run = set_up_run(opt, ckpt, device);
@@ -556,11 +564,12 @@ TrainResult train(const TrainOptions& opt) {
   const GenerativeProcess& process = *run.process;
   check_training_memory(config);
   // Output directory: created, locked and checked before any work is done.
-  const RunDirectory directory(run_dir, opt.out_dir);
+  std::optional<RunDirectory> directory;
+  if (ranks.is_root()) directory.emplace(run_dir, opt.out_dir);
   if (!opt.resume && fs::exists(ckpt, ec))  // another run finished there since the check above
     throw InputError(opt.out_dir + " already holds a checkpoint (last.ckpt): pass --resume to continue it, or choose another --out");
-  check_writable(ckpt);
-  if (opt.resume) truncate_stats(run_dir / "stats.jsonl", state.step);
+  if (ranks.is_root()) check_writable(ckpt);
+  if (opt.resume && ranks.is_root()) truncate_stats(run_dir / "stats.jsonl", state.step);
 
   say(engine_description(device.str(), torch::get_num_threads()));
   say("data: " + run.data.description);
@@ -591,6 +600,8 @@ TrainResult train(const TrainOptions& opt) {
     run.reader->load_rng();
     run.reader.reset();
   }
+  DataParallel parallel(ranks, model->parameters(), config.batch);
+  parallel.copy_from_root(ema->parameters());
   std::int64_t n_params = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
   say(fmt::format("pde {}{}, arch {} ({} parameters), target {}{}, sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
@@ -609,15 +620,16 @@ TrainResult train(const TrainOptions& opt) {
   result.checkpoint = ckpt;
   result.condition = config.condition;
   BatchMaker maker(run.data, process, config);
+  maker.set_rows(parallel.rows());
   Batch eval_set;
   if (opt.eval_samples > 0) eval_set = maker.make_eval(opt.eval_samples);
   if (opt.eval_samples > 0 && !opt.resume)
     std::tie(result.eval_loss_start, result.eval_median_start) = eval_loss(model, eval_set, config.batch, device);
 
-  StatsLog stats(run_dir / "stats.jsonl");
+  StatsLog stats(run_dir / "stats.jsonl", ranks.is_root());
   stats.write({{"event", opt.resume ? "resume" : "start"}, {"step", state.step}, {"steps", opt.steps},
                {"pde", config.module.name}, {"params", config.module.params}, {"data", config.data},
-               {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()},
+               {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()}, {"ranks", ranks.world()},
                {"sigma_min", config.sigma_min}, {"sigma_max", config.sigma_max}});
   if (result.eval_loss_start > 0)
     stats.write({{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_start},
@@ -631,7 +643,7 @@ TrainResult train(const TrainOptions& opt) {
   const auto params = model->parameters();
   auto ema_params = ema->parameters();
   auto report = [&](double loss, double ips, double eta, bool last) {
-    if (opt.progress) opt.progress(TrainProgress{state.step, opt.steps, loss, ips, eta, last});
+    if (opt.progress && ranks.is_root()) opt.progress(TrainProgress{state.step, opt.steps, loss, ips, eta, last});
   };
   LossWindow window(50);
   double log_sum = 0, train_seconds = 0;
@@ -641,15 +653,16 @@ TrainResult train(const TrainOptions& opt) {
   report(NAN, 0, -1, false);
   model->train();
   StopSignalScope signals;
-  while (state.step < opt.steps && !StopSignalScope::caught()) {
+  int stop_signal = 0;  // agreed by all ranks, so that they stop at the same step
+  while (state.step < opt.steps && (stop_signal = parallel.agree_stop(StopSignalScope::caught())) == 0) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::int64_t step = state.step;
     // Dropout draws from torch's generator: reseed it per step so a resumed run matches.
-    torch::manual_seed(mix_seed(config.seed ^ mix_seed(std::uint64_t(step) + 0x2545f4914f6cdd1dULL)));
+    torch::manual_seed(mix_seed(config.seed ^ mix_seed(std::uint64_t(step) + 0x2545f4914f6cdd1dULL)) + ranks.rank());
     const Batch b = maker.make(step);
     const double images_after = double(step + 1) * B;
     const double lr = config.lr * (config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0);
-    const std::optional<double> loss = optimiser_step(model, optimizer, config, b, device, lr);
+    const std::optional<double> loss = optimiser_step(model, optimizer, config, b, device, lr, parallel);
     if (loss) {
       update_ema(config, images_after, params, ema_params);
       state.bad_in_row = 0;
@@ -685,13 +698,14 @@ TrainResult train(const TrainOptions& opt) {
     }
     report(window.mean(), ips, ips > 0 ? double(opt.steps - state.step) * B / ips : -1.0, false);
     if (opt.grid_every > 0 && state.step % opt.grid_every == 0 && state.step < opt.steps) write_grid(state.step);
-    if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps)
+    if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps && ranks.is_root())
       save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
   }
-  result.stop_signal = StopSignalScope::caught();
+  if (stop_signal == 0) stop_signal = parallel.agree_stop(StopSignalScope::caught());  // came during the last step
+  result.stop_signal = stop_signal;
   result.interrupted = result.stop_signal != 0;
   report(window.mean(), images_per_second(), 0.0, true);
-  save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
+  if (ranks.is_root()) save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
   if (result.interrupted) {
     const int signo = result.stop_signal;
     say(fmt::format("interrupted at step {} by {}: saved {} (continue with --resume)", state.step,

@@ -34,6 +34,8 @@ class BatchMaker {
  public:
   BatchMaker(const Dataset& data, const GenerativeProcess& process, const RunConfig& config);
   Batch make(std::int64_t step);
+  /// Rows [begin, end) of every global batch are all make() builds (a rank's share); default all.
+  void set_rows(std::pair<std::int64_t, std::int64_t> rows) { rows_ = rows; }
   /// A fixed evaluation set of n samples (independent of the training streams).
   Batch make_eval(int n);
 
@@ -50,6 +52,7 @@ class BatchMaker {
   const GenerativeProcess& process_;
   const RunConfig& config_;
   std::map<std::int64_t, std::vector<std::int64_t>> perms_;
+  std::pair<std::int64_t, std::int64_t> rows_{0, -1};
 };
 
 /// Mean and median of the per-sample weighted loss over `eval`, in eval mode without gradients.
