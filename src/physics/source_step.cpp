@@ -19,7 +19,10 @@ Stepping parse_stepping(const std::string& name) {
 std::string to_string(Stepping s) { return s == Stepping::source ? "source" : "plain"; }
 
 bool uses_source_steps(const GenerativeProcess& process, Solver solver, Stepping stepping) {
-  return stepping == Stepping::source && solver != Solver::rk45 && !process.affine_velocity();
+  // A flow that ends at a floor sigma_min (the dissipative wave: its front still carries mass
+  // there, an atom the radial tables do not hold) keeps the plain steps.
+  return stepping == Stepping::source && solver != Solver::rk45 && !process.affine_velocity() &&
+         !process.sigma_min_is_floor();
 }
 
 double heun_source_weight(double lambda, double lambda_next) {
