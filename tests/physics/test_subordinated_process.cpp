@@ -99,8 +99,9 @@ TEST_CASE("the generic flow's per-source speed: its tables over t against the di
   // subordinated_direct_speed is what they tabulate. Compared at t(sigma) for sigma = 0.01, 0.5 and
   // 20 and 24 radii drawn from the kernel at each (a draw outside the tables' x range is computed
   // directly: at least 90% must go through the tables, so the comparison is not empty). Measured
-  // here: at most 4.9e-7; over 2000 (sigma, r) pairs as training draws them (sigma log-uniform
-  // in [0.002, 80]; bench/subordinator_speed_bench.cpp), at most 1.0e-5.
+  // here: at most 6.8e-6 (custom Yukawa, N = 2); over 2000 (sigma, r) pairs as training draws them
+  // (sigma log-uniform in [0.002, 80]; bench/subordinator_speed_bench.cpp), at most 1.0e-5. ~36 s
+  // of CPU, most of it building the law's tables for nine processes.
   const std::vector<std::pair<std::string, ModuleSpec>> modules = {
       {"custom Yukawa m = 0.5", {"custom", {}, "phi_tt + lap phi - 0.25 phi"}},
       {"tempered-diffusion beta = 0.5, m = 1", {"tempered-diffusion", {{"beta", 0.5}, {"m", 1.0}}, ""}},
