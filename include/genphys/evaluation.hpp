@@ -23,6 +23,9 @@ struct ClassifierTrainOptions {
   /// fashion-mnist[:DIR] or a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
   std::string data = "fashion-mnist";
   std::string out;          ///< the classifier file (written atomically)
+  /// Create the missing folders above `out` (for eval's default path only: an explicit path whose
+  /// folder is missing stays an error). Made after training, so a refused run leaves no folder.
+  bool create_folders = false;
   bool overwrite = false;   ///< replace an existing file
   int epochs = 5;
   std::int64_t limit = 0;       ///< > 0: first `limit` training images

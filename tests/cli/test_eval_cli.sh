@@ -100,6 +100,18 @@ if [[ -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]]; then
   expect_error 2 "^genphys: error: --width needs about .* GiB" -- classifier train --limit 100 --test-limit 100 --width 100000 --out "$tmp/wide.cls"
   [[ ! -e "$tmp/wide.cls" ]] && ok || bad "a refused classifier train wrote its file"
   [[ $(md5sum <"$tmp/c.cls") == "$sum" ]] && ok || bad "refused classifier train changed the file"
+  # A newcomer's path: no --out writes eval's default file, making its folders (only after a
+  # successful run), and eval then finds it; an explicit --out with a missing folder stays refused.
+  mkdir "$tmp/new"
+  (cd "$tmp/new" && "$genphys" classifier train --data /nowhere >/dev/null 2>&1)
+  [[ ! -e "$tmp/new/out" ]] && ok || bad "a refused default classifier train made its folder"
+  if (cd "$tmp/new" && "$genphys" classifier train --limit 200 --test-limit 100 --epochs 1 --width 4 --features 8 --threads 1 \
+    --quiet >"$tmp/out" 2>"$tmp/err") && [[ -s "$tmp/new/out/classifier/fashion-mnist.cls" ]]; then ok; else
+    bad "classifier train without --out: $(cat "$tmp/err")"
+  fi
+  grep -q "out/classifier/fashion-mnist.cls$" "$tmp/out" && ok || bad "classifier summary path: $(cat "$tmp/out")"
+  expect_error 2 "^genphys: error: cannot write $tmp/no/c.cls: directory $tmp/no does not exist$" -- classifier train --limit 100 --out "$tmp/no/c.cls"
+  [[ ! -e "$tmp/no" ]] && ok || bad "classifier train --out made a missing folder"
   if "$genphys" export --ckpt "$tmp/c.cls" --out "$tmp/c.pt" >"$tmp/out" 2>"$tmp/err" \
     && grep -q "classifier tensors" "$tmp/out"; then ok; else bad "export classifier: $(cat "$tmp/err")"; fi
   if /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -118,6 +130,9 @@ PY
     ok
   else
     bad "image eval: $(cat "$tmp/err")"
+  fi
+  if (cd "$tmp/new" && "$genphys" eval --ckpt "$tmp/img" --n 20 --nfe 3 --threads 1 >"$tmp/out" 2>"$tmp/err"); then ok; else
+    bad "eval with the default classifier: $(cat "$tmp/err")"
   fi
   $py - "$tmp/i.json" <<'PY' && ok || bad "image eval JSON: $(cat "$tmp/i.json")"
 import json, sys
