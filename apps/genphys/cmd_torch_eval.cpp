@@ -1,6 +1,8 @@
 // genphys eval: one checkpoint's samples against the data, with baselines at the same n.
 #include <iostream>
+#include <cmath>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -12,10 +14,46 @@
 namespace genphys::cli {
 
 namespace {
+
+nlohmann::json loss_diagnostic_json(const LossDiagnostic& d) {
+  nlohmann::json bins = nlohmann::json::array();
+  for (const auto& b : d.bins)
+    bins.push_back({{"sigma_from", b.sigma_from}, {"sigma_to", std::isinf(b.sigma_to) ? nlohmann::json(nullptr) : nlohmann::json(b.sigma_to)},
+                    {"n", b.n}, {"loss", b.loss}, {"optimal", b.optimal}});
+  return {{"n", d.n}, {"loss", d.loss}, {"optimal", d.optimal}, {"sigma_bins", bins}};
+}
+
+nlohmann::json memorisation_json(const MemorisationScore& m) {
+  return {{"share", m.share}, {"quantile", m.quantile}, {"threshold", m.threshold}, {"median_samples", m.median_samples},
+          {"median_real", m.median_real}, {"training_examples", m.training_examples}, {"real_set", m.real_set},
+          {"space", "pixels"}};
+}
+
+void print_loss_diagnostic(const LossDiagnostic& d) {
+  std::cout << fmt::format("weighted loss on the run's fixed evaluation set ({} samples), network (EMA) vs Bayes-optimal "
+                           "(exact empirical field):\n",
+                           d.n);
+  for (const auto& b : d.bins)
+    std::cout << fmt::format("  sigma [{:8.4g}, {:8.4g})  n {:4}  loss {:10.4g}  optimal {:10.4g}  ratio {:6.2f}\n",
+                             b.sigma_from, b.sigma_to, b.n, b.loss, b.optimal, b.loss / b.optimal);
+  std::cout << fmt::format("  all                         n {:4}  loss {:10.4g}  optimal {:10.4g}  ratio {:6.2f}\n",
+                           d.n, d.loss, d.optimal, d.loss / d.optimal);
+}
+
+void print_memorisation(const MemorisationScore& m) {
+  std::cout << fmt::format("memorisation: {:.1f}% of samples lie nearer a training image (pixel RMS < {:.4g}) than {:.0f}% of "
+                           "held-out real images do ({}; {} training examples); median distance samples {:.4g}, "
+                           "real {:.4g}\n",
+                           100 * m.share, m.threshold, 100 * (1 - m.quantile), m.real_set, m.training_examples,
+                           m.median_samples, m.median_real);
+}
+
 struct EvalCommand {
   EvalCliOptions eval;
-  std::string ckpt, grid;
+  std::string ckpt, grid, out;
   int nfe = 35;
+  bool snapshots = false, diagnostics = false;
+  int loss_samples = 256;
 };
 }  // namespace
 
@@ -26,11 +64,28 @@ CommandRunner setup_eval(CLI::App& app) {
   add_eval_options(app, o->eval);
   app.add_flag("--json", o->eval.json, "print one JSON object");
   app.add_option("--grid", o->grid, "also write the first 64 samples as a PNG");
+  app.add_flag("--snapshots", o->snapshots,
+               "score every snapshot of the run directory --ckpt (train --snapshot-every): the metric vs training "
+               "images in --out");
+  app.add_flag("--diagnostics", o->diagnostics,
+               "also the loss per sigma bin next to the Bayes-optimal loss (the run's fixed evaluation set) and, "
+               "for images, the memorisation score");
+  app.add_option("--loss-samples", o->loss_samples, "with --diagnostics: evaluation samples for the loss bins")
+      ->capture_default_str();
+  app.add_option("--out", o->out, "with --snapshots: output folder for snapshots.{csv,json,png}");
 
   return [o]() -> int {
     prefer_passive_openmp();
-    const std::string ckpt = resolve_checkpoint(o->ckpt);
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
+    if (o->snapshots) {
+      if (!o->grid.empty()) throw InputError("--grid does not go with --snapshots");
+      if (o->ckpt.empty()) throw InputError("--ckpt RUN_DIR is required");
+      check_solver(parse_solver(o->eval.solver), o->nfe, 1.0, 1.0);
+      return sweep_snapshots({{o->ckpt, o->ckpt}}, {o->nfe}, o->eval, o->out);
+    }
+    if (!o->out.empty()) throw InputError("--out goes with --snapshots (eval prints its result)");
+    if (o->loss_samples < 1) throw InputError("--loss-samples must be >= 1");
+    const std::string ckpt = resolve_checkpoint(o->ckpt);
     if (!o->grid.empty()) {
       check_png_path(o->grid, "--grid");
       check_writable(o->grid);
@@ -41,6 +96,12 @@ CommandRunner setup_eval(CLI::App& app) {
     SampleResult samples;
     EvalRow row = evaluate_checkpoint(ckpt, o->nfe, o->eval, ref, classifier.get(), 0.0, 0, &samples);
     row.run = o->ckpt;
+    std::optional<LossDiagnostic> losses;
+    std::optional<MemorisationScore> memorisation;
+    if (o->diagnostics) {
+      losses = loss_diagnostic(ckpt, o->loss_samples, o->eval.threads);
+      if (ref.is_image) memorisation = memorisation_score(samples, ckpt);
+    }
     if (!o->grid.empty()) {
       samples.count = std::min<std::int64_t>(samples.count, 64);
       std::int64_t per = 1;
@@ -55,6 +116,8 @@ CommandRunner setup_eval(CLI::App& app) {
       j["seed"] = o->eval.seed;
       j["seeds"] = seed_range(ref.n);
       j["reference"] = reference_json(ref, classifier.get());
+      if (losses) j["loss_diagnostic"] = loss_diagnostic_json(*losses);
+      if (memorisation) j["memorisation"] = memorisation_json(*memorisation);
       std::cout << j.dump() << "\n";
       return 0;
     }
@@ -74,6 +137,8 @@ CommandRunner setup_eval(CLI::App& app) {
       std::cout << fmt::format("  real       SW {:.5f}  MMD^2 {:.6f}   ({})\n", ref.real.sw, ref.real.mmd, ref.real_set);
       std::cout << fmt::format("  noise      SW {:.5f}  MMD^2 {:.6f}   ({})\n", ref.noise.sw, ref.noise.mmd, ref.noise_set);
     }
+    if (losses) print_loss_diagnostic(*losses);
+    if (memorisation) print_memorisation(*memorisation);
     return 0;
   };
 }

@@ -67,6 +67,10 @@ struct TrainConfig {
   double p_mean = -1.2, p_std = 1.2;    ///< training sigma = exp(p_mean + p_std n), n ~ N(0, 1)
   std::uint64_t seed = 0;
   ArchOptions arch;
+  /// > 0: a numbered snapshot (genphys/snapshots.hpp) each time the images seen pass a multiple
+  /// of this; a resume may change it and snapshot_keep (they change no weight).
+  std::int64_t snapshot_every = 0;
+  int snapshot_keep = 0;  ///< > 0: only the newest this many snapshots are kept; 0: all
 };
 
 /// A training run: its config plus how to execute and report it (not stored).
