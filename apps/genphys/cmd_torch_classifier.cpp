@@ -17,7 +17,8 @@ CommandRunner setup_classifier(CLI::App& app) {
   CLI::App* train = app.add_subcommand("train", "Train the CNN classifier and report its test accuracy");
   train->add_option("--data", o->data, "fashion-mnist[:DIR] or a folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
       ->capture_default_str();
-  train->add_option("--out", o->out, std::string("classifier file to write (eval's default: ") + kDefaultClassifierPath + ")");
+  train->add_option("--out", o->out,
+                    std::string("classifier file to write (default: eval's ") + kDefaultClassifierPath + ", folders created)");
   train->add_flag("--overwrite", o->overwrite, "replace an existing classifier file");
   train->add_option("--epochs", o->epochs, "passes over the training set")->capture_default_str();
   train->add_option("--limit", o->limit, "use the first N training images (0: all)")->capture_default_str();
@@ -31,8 +32,12 @@ CommandRunner setup_classifier(CLI::App& app) {
   train->add_flag("--quiet", *quiet, "no per-epoch lines on stderr");
 
   return [o, quiet, train]() -> int {
-    if (!train->parsed()) throw InputError("usage: genphys classifier train --out FILE");
+    if (!train->parsed()) throw InputError("usage: genphys classifier train [--out FILE]");
     if (!*quiet) o->messages = print_to_stderr;
+    if (o->out.empty()) {  // eval's default, so that `classifier train` then `eval` need no paths
+      o->out = kDefaultClassifierPath;
+      o->create_folders = true;
+    }
     prefer_passive_openmp();
     const ClassifierTrainResult r = train_classifier(*o);
     std::cout << fmt::format("test accuracy {:.2f}% on {} images ({} training images, {} steps, {:.0f} s), "

@@ -20,10 +20,11 @@ struct CompareCommand {
   EvalCliOptions eval;
   std::string runs, nfe = "9,17,35,79", out;
   int grid_count = 8;
+  bool snapshots = false;
 };
 
 struct NamedRun {
-  std::string name, checkpoint;
+  std::string name, checkpoint, dir;
 };
 
 std::vector<NamedRun> parse_runs(const std::string& text) {
@@ -37,7 +38,8 @@ std::vector<NamedRun> parse_runs(const std::string& text) {
     const std::string name = item.substr(0, eq);
     if (name.find_first_of(",\"\n") != std::string::npos) throw InputError("--runs name '" + name + "' has , \" or a newline");
     if (!names.insert(name).second) throw InputError("--runs names the run '" + name + "' twice");
-    runs.push_back({name, resolve_checkpoint(item.substr(eq + 1))});
+    const std::string path = item.substr(eq + 1);
+    runs.push_back({name, resolve_checkpoint(path), path});
   }
   return runs;
 }
@@ -91,6 +93,9 @@ CommandRunner setup_compare(CLI::App& app) {
   app.add_option("--nfe", o->nfe, "NFE list (heun: odd)")->capture_default_str();
   app.add_option("--out", o->out, "output folder: compare.csv, compare.json, compare.png, grid_nfe*.png");
   app.add_option("--grid-count", o->grid_count, "samples per run in the side-by-side grids")->capture_default_str();
+  app.add_flag("--snapshots", o->snapshots,
+               "score every snapshot of each run (train --snapshot-every) instead: snapshots.{csv,json,png}, the "
+               "metric vs training images");
   add_eval_options(app, o->eval);
 
   return [o]() -> int {
@@ -99,6 +104,11 @@ CommandRunner setup_compare(CLI::App& app) {
     const auto nfes = integer_list(o->nfe, "--nfe", 1, 10000);
     for (int nfe : nfes) check_solver(parse_solver(o->eval.solver), nfe, 1.0, 1.0);  // all before any work
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
+    if (o->snapshots) {
+      std::vector<std::pair<std::string, std::string>> dirs;
+      for (const auto& r : runs) dirs.emplace_back(r.name, r.dir);
+      return sweep_snapshots(dirs, nfes, o->eval, o->out);
+    }
     if (o->grid_count < 1) throw InputError("--grid-count must be >= 1");
     std::vector<CheckpointSummary> summaries;
     for (const auto& r : runs) {

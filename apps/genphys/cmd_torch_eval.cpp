@@ -1,7 +1,9 @@
 // genphys eval: one checkpoint's samples against the data, with baselines at the same n.
 #include <cmath>
 #include <iostream>
+#include <cmath>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -13,10 +15,46 @@
 namespace genphys::cli {
 
 namespace {
+
+nlohmann::json loss_diagnostic_json(const LossDiagnostic& d) {
+  nlohmann::json bins = nlohmann::json::array();
+  for (const auto& b : d.bins)
+    bins.push_back({{"sigma_from", b.sigma_from}, {"sigma_to", std::isinf(b.sigma_to) ? nlohmann::json(nullptr) : nlohmann::json(b.sigma_to)},
+                    {"n", b.n}, {"loss", b.loss}, {"optimal", b.optimal}});
+  return {{"n", d.n}, {"loss", d.loss}, {"optimal", d.optimal}, {"sigma_bins", bins}};
+}
+
+nlohmann::json memorisation_json(const MemorisationScore& m) {
+  return {{"share", m.share}, {"quantile", m.quantile}, {"threshold", m.threshold}, {"median_samples", m.median_samples},
+          {"median_real", m.median_real}, {"training_examples", m.training_examples}, {"real_set", m.real_set},
+          {"space", "pixels"}};
+}
+
+void print_loss_diagnostic(const LossDiagnostic& d) {
+  std::cout << fmt::format("weighted loss on the run's fixed evaluation set ({} samples), network (EMA) vs Bayes-optimal "
+                           "(exact empirical field):\n",
+                           d.n);
+  for (const auto& b : d.bins)
+    std::cout << fmt::format("  sigma [{:8.4g}, {:8.4g})  n {:4}  loss {:10.4g}  optimal {:10.4g}  ratio {:6.2f}\n",
+                             b.sigma_from, b.sigma_to, b.n, b.loss, b.optimal, b.loss / b.optimal);
+  std::cout << fmt::format("  all                         n {:4}  loss {:10.4g}  optimal {:10.4g}  ratio {:6.2f}\n",
+                           d.n, d.loss, d.optimal, d.loss / d.optimal);
+}
+
+void print_memorisation(const MemorisationScore& m) {
+  std::cout << fmt::format("memorisation: {:.1f}% of samples lie nearer a training image (pixel RMS < {:.4g}) than {:.0f}% of "
+                           "held-out real images do ({}; {} training examples); median distance samples {:.4g}, "
+                           "real {:.4g}\n",
+                           100 * m.share, m.threshold, 100 * (1 - m.quantile), m.real_set, m.training_examples,
+                           m.median_samples, m.median_real);
+}
+
 struct EvalCommand {
   EvalCliOptions eval;
-  std::string ckpt, grid;
+  std::string ckpt, grid, out;
   int nfe = 35;
+  bool snapshots = false, diagnostics = false;
+  int loss_samples = 256;
 };
 
 nlohmann::json class_scores_json(const std::vector<ClassScore>& scores) {
@@ -61,11 +99,28 @@ CommandRunner setup_eval(CLI::App& app) {
                  "class-conditional checkpoints: classifier-free guidance weight (1: plain conditional); samples "
                  "take the classes in turn and are also scored class by class")
       ->capture_default_str();
+  app.add_flag("--snapshots", o->snapshots,
+               "score every snapshot of the run directory --ckpt (train --snapshot-every): the metric vs training "
+               "images in --out");
+  app.add_flag("--diagnostics", o->diagnostics,
+               "also the loss per sigma bin next to the Bayes-optimal loss (the run's fixed evaluation set) and, "
+               "for images, the memorisation score");
+  app.add_option("--loss-samples", o->loss_samples, "with --diagnostics: evaluation samples for the loss bins")
+      ->capture_default_str();
+  app.add_option("--out", o->out, "with --snapshots: output folder for snapshots.{csv,json,png}");
 
   return [o]() -> int {
     prefer_passive_openmp();
-    const std::string ckpt = resolve_checkpoint(o->ckpt);
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
+    if (o->snapshots) {
+      if (!o->grid.empty()) throw InputError("--grid does not go with --snapshots");
+      if (o->ckpt.empty()) throw InputError("--ckpt RUN_DIR is required");
+      check_solver(parse_solver(o->eval.solver), o->nfe, 1.0, 1.0);
+      return sweep_snapshots({{o->ckpt, o->ckpt}}, {o->nfe}, o->eval, o->out);
+    }
+    if (!o->out.empty()) throw InputError("--out goes with --snapshots (eval prints its result)");
+    if (o->loss_samples < 1) throw InputError("--loss-samples must be >= 1");
+    const std::string ckpt = resolve_checkpoint(o->ckpt);
     if (!o->grid.empty()) {
       check_png_path(o->grid, "--grid");
       check_writable(o->grid);
@@ -83,6 +138,12 @@ CommandRunner setup_eval(CLI::App& app) {
     row.run = o->ckpt;
     std::vector<ClassScore> by_class;
     if (ref.is_image && !samples.labels.empty()) by_class = score_by_class(samples, run.data, *classifier);
+    std::optional<LossDiagnostic> losses;
+    std::optional<MemorisationScore> memorisation;
+    if (o->diagnostics) {
+      losses = loss_diagnostic(ckpt, o->loss_samples, o->eval.threads);
+      if (ref.is_image) memorisation = memorisation_score(samples, ckpt);
+    }
     if (!o->grid.empty()) {
       samples.count = std::min<std::int64_t>(samples.count, 64);
       std::int64_t per = 1;
@@ -100,6 +161,8 @@ CommandRunner setup_eval(CLI::App& app) {
       j["reference"] = reference_json(ref, classifier.get());
       if (run.num_classes > 0) j["guidance"] = o->eval.guidance;
       if (!by_class.empty()) j["classes"] = class_scores_json(by_class);
+      if (losses) j["loss_diagnostic"] = loss_diagnostic_json(*losses);
+      if (memorisation) j["memorisation"] = memorisation_json(*memorisation);
       std::cout << j.dump() << "\n";
       return 0;
     }
@@ -120,6 +183,8 @@ CommandRunner setup_eval(CLI::App& app) {
       std::cout << fmt::format("  real       SW {:.5f}  MMD^2 {:.6f}   ({})\n", ref.real.sw, ref.real.mmd, ref.real_set);
       std::cout << fmt::format("  noise      SW {:.5f}  MMD^2 {:.6f}   ({})\n", ref.noise.sw, ref.noise.mmd, ref.noise_set);
     }
+    if (losses) print_loss_diagnostic(*losses);
+    if (memorisation) print_memorisation(*memorisation);
     return 0;
   };
 }

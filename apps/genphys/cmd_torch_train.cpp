@@ -32,7 +32,7 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_option("--data", t.data, "fashion-mnist[:PATH] | mnist:PATH | idx:PATH | png:DIR | toy:NAME[:N] | csv:PATH");
   app.add_option("--limit", t.limit, "use only the first N examples (0: all)")->capture_default_str();
   app.add_flag("--hflip", t.hflip, "random horizontal flips");
-  app.add_option("--out", t.out_dir, "run directory: last.ckpt, stats.jsonl, grid_*.png");
+  app.add_option("--out", t.out_dir, "run directory: last.ckpt, stats.jsonl, grid_*.png, snapshots/");
   app.add_flag("--resume", t.resume, "continue RUN_DIR/last.ckpt (its config is kept; --steps is the new total)");
   app.add_flag("--auto-sigma-max", t.auto_sigma_max,
                "sigma_max from the module and the data: the smallest at which the prior has forgotten the data "
@@ -79,6 +79,11 @@ CommandRunner setup_train(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--grid-nfe", t.grid_nfe, "Heun NFE for the grids")->capture_default_str();
   app.add_option("--ckpt-every", t.ckpt_every, "checkpoint every N steps (always at the end)")->capture_default_str();
+  app.add_option("--snapshot-every", t.snapshot_every,
+                 "keep RUN_DIR/snapshots/snapshot-<images>.ckpt each time this many more training images were seen "
+                 "(0: none; stored in the run, a resume may change it)")
+      ->capture_default_str();
+  app.add_option("--snapshot-keep", t.snapshot_keep, "keep only the newest K snapshots (0: all)")->capture_default_str();
   app.add_option("--eval-samples", t.eval_samples, "fixed evaluation set size for the start/end loss (0: skip)")
       ->capture_default_str();
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@
 #include "genphys/engine.hpp"
 #include "genphys/evaluation.hpp"
 #include "genphys/io.hpp"
+#include "genphys/snapshots.hpp"
 
 namespace genphys::cli {
 
@@ -91,5 +93,14 @@ class OutputFolder {
 
 /// "0-(n-1)".
 std::string seed_range(std::int64_t n);
+
+/// A run directory's snapshots (at least one); InputError otherwise.
+std::vector<SnapshotFile> run_snapshots(const std::string& run_dir);
+
+/// eval/compare --snapshots: scores every snapshot of each (name, RUN_DIR) at each NFE against one
+/// reference and writes out_dir/snapshots.{csv,json,png} (the metric vs training images seen);
+/// prints a table, or the JSON with options.json. Returns the exit code.
+int sweep_snapshots(const std::vector<std::pair<std::string, std::string>>& runs, const std::vector<int>& nfes,
+                    const EvalCliOptions& options, const std::string& out_dir);
 
 }  // namespace genphys::cli

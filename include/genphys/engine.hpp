@@ -76,6 +76,10 @@ struct TrainConfig {
   /// Conditional runs: each example's label is dropped (the zero "no class" vector) with this
   /// probability, which trains the unconditional model classifier-free guidance needs.
   double label_dropout = 0.1;
+  /// > 0: a numbered snapshot (genphys/snapshots.hpp) each time the images seen pass a multiple
+  /// of this; a resume may change it and snapshot_keep (they change no weight).
+  std::int64_t snapshot_every = 0;
+  int snapshot_keep = 0;  ///< > 0: only the newest this many snapshots are kept; 0: all
 };
 
 /// A training run: its config plus how to execute and report it (not stored).

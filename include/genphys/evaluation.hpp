@@ -23,6 +23,9 @@ struct ClassifierTrainOptions {
   /// fashion-mnist[:DIR] or a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
   std::string data = "fashion-mnist";
   std::string out;          ///< the classifier file (written atomically)
+  /// Create the missing folders above `out` (for eval's default path only: an explicit path whose
+  /// folder is missing stays an error). Made after training, so a refused run leaves no folder.
+  bool create_folders = false;
   bool overwrite = false;   ///< replace an existing file
   int epochs = 5;
   std::int64_t limit = 0;       ///< > 0: first `limit` training images
@@ -142,5 +145,39 @@ struct CheckpointSummary {
   int num_classes = 0;  ///< class-conditional checkpoints: their classes; else 0
 };
 CheckpointSummary read_checkpoint_summary(const std::string& path);
+
+/// One noise-level bin of a loss diagnostic: the network's mean weighted loss and the
+/// Bayes-optimal one on the same samples.
+struct SigmaBinLoss {
+  double sigma_from = 0.0, sigma_to = 0.0;  ///< sigma in [from, to); to = +inf for the last bin
+  std::int64_t n = 0;
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double optimal = std::numeric_limits<double>::quiet_NaN();
+};
+struct LossDiagnostic {
+  std::int64_t n = 0;  ///< evaluation samples with a finite optimum
+  double loss = std::numeric_limits<double>::quiet_NaN(), optimal = std::numeric_limits<double>::quiet_NaN();
+  std::vector<SigmaBinLoss> bins;  ///< five, at the training sigma distribution's quantiles
+};
+/// The checkpoint's network (its EMA when it has one) on the run's fixed evaluation set of n
+/// samples (as the trainer's --eval-samples n draws it), per sigma bin, next to the Bayes-optimal
+/// loss of the exact empirical field over the run's training examples. Costs n x (training
+/// examples) kernel evaluations. InputError for a run trained on a process given in code.
+LossDiagnostic loss_diagnostic(const std::string& checkpoint, int n, int threads = 0);
+
+/// How close samples lie to the training set, against held-out real images. For each image, d =
+/// the distance to its nearest training example (pixel space, root mean square over pixels; the
+/// run's training examples as it saw them: its --limit, their mirror images when it used --hflip).
+/// `threshold` is the `quantile` of d over the held-out real images (the first n test images);
+/// `share` is the fraction of samples with d below it. A model that generalises like the data
+/// scores about `quantile` (0.1); one that copies training images scores up to 1.
+struct MemorisationScore {
+  std::int64_t n = 0, training_examples = 0;
+  double quantile = 0.1, threshold = 0.0, share = 0.0;
+  double median_samples = 0.0, median_real = 0.0;  ///< median d of the samples and of the real images
+  std::string real_set;
+};
+/// InputError for points, or for image data without a test split.
+MemorisationScore memorisation_score(const SampleResult& samples, const std::string& checkpoint, double quantile = 0.1);
 
 }  // namespace genphys

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "engine/classifier_file.hpp"
@@ -61,6 +63,26 @@ double accuracy(ClassifierNet& net, const Labelled& data) {
   return double(right) / double(data.x.size(0));
 }
 
+// The path's missing folders can be made: the deepest existing ancestor is a writable folder.
+void check_creatable(const std::string& path) {
+  fs::path existing = fs::path(path).parent_path();
+  std::error_code ec;
+  while (!existing.empty() && !fs::exists(existing, ec)) existing = existing.parent_path();
+  if (existing.empty()) existing = ".";
+  if (!fs::is_directory(existing, ec)) throw InputError("cannot write " + path + ": " + existing.string() + " is not a directory");
+  if (fs::exists(fs::path(path).parent_path(), ec)) return check_writable(path);
+  if (::access(existing.c_str(), W_OK | X_OK) != 0)
+    throw InputError("cannot write " + path + ": cannot create folders in " + existing.string());
+}
+
+void create_parent_folders(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  if (parent.empty() || fs::is_directory(parent, ec)) return;
+  fs::create_directories(parent, ec);
+  if (ec) throw InputError("cannot create " + parent.string() + ": " + ec.message());
+}
+
 }  // namespace
 
 ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o) {
@@ -68,7 +90,10 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o) {
   std::error_code ec;
   if (fs::exists(o.out, ec) && !o.overwrite)
     throw InputError("classifier " + o.out + " already exists (give --overwrite to replace it)");
-  check_writable(o.out);
+  if (o.create_folders)
+    check_creatable(o.out);
+  else
+    check_writable(o.out);
   if (o.epochs < 1) throw OptionError("epochs", "must be >= 1");
   if (o.batch < 2) throw OptionError("batch", "must be >= 2");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) throw OptionError("lr", "must be positive and finite");
@@ -140,6 +165,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o) {
   r.path = o.out;
   info.test_accuracy = r.test_accuracy;
   info.test_count = r.test_count;
+  if (o.create_folders) create_parent_folders(o.out);
   save_classifier(o.out, info, net);
   return r;
 }

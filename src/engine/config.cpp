@@ -110,9 +110,13 @@ RunConfig config_from_json(const std::string& text) {
       throw InputError("unsupported checkpoint format " + format.dump());
     }
     add_absent_conditional_fields(j);
+    // Absent in runs written before they existed: no snapshots.
+    const TrainConfig defaults;
+    for (const char* key : {"snapshot_every", "snapshot_keep"})
+      if (!j.contains(key)) j[key] = json(defaults)[key];
     const std::string what = "checkpoint config";
-    require_integer_fields(j, {"batch", "max_bad_steps", "format"}, true, what);
-    require_integer_fields(j, {"limit", "seed", "shape"}, false, what);
+    require_integer_fields(j, {"batch", "max_bad_steps", "format", "snapshot_keep"}, true, what);
+    require_integer_fields(j, {"limit", "seed", "shape", "snapshot_every"}, false, what);
     if (j.contains("arch"))
       require_integer_fields(j.at("arch"),
                              {"channels", "num_blocks", "hidden", "depth", "emb_channels", "channel_mult", "attn_resolutions", "label_dim"},

@@ -19,7 +19,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ArchOptions, arch, channels, channel_mult, nu
                                    no_attention, dropout, hidden, depth, emb_channels, label_dim)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, module, data, limit, hflip, batch, lr, warmup_images,
                                    ema_halflife_images, ema_rampup, grad_clip, max_bad_steps, sigma_data, p_mean,
-                                   p_std, seed, arch, conditional, label_dropout)
+                                   p_std, seed, arch, conditional, label_dropout, snapshot_every,
+                                   snapshot_keep)
 
 namespace engine {
 

@@ -1,6 +1,8 @@
 // Reference sets, baselines and sample scores for genphys eval / compare / robustness.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -218,6 +220,66 @@ CheckpointSummary read_checkpoint_summary(const std::string& path) {
   s.step = reader.state().step;
   s.num_classes = reader.config().conditional ? reader.config().arch.label_dim : 0;
   return s;
+}
+
+}  // namespace genphys
+
+namespace genphys {
+using namespace engine;
+
+namespace {
+// Distance of each row of `queries` (n x dim) to its nearest row of `examples`, as the root mean
+// square over coordinates; streamed over the examples.
+torch::Tensor nearest_distance(const torch::Tensor& queries, const torch::Tensor& examples) {
+  torch::NoGradGuard guard;
+  const auto q = queries.to(torch::kFloat32).contiguous();
+  const auto q2 = q.square().sum(1, true);
+  auto best = torch::full({q.size(0)}, std::numeric_limits<float>::infinity(), torch::kFloat32);
+  for (std::int64_t start = 0; start < examples.size(0); start += 8192) {
+    const auto e = examples.slice(0, start, std::min(examples.size(0), start + 8192)).to(torch::kFloat32).contiguous();
+    const auto d2 = q2 + e.square().sum(1).unsqueeze(0) - 2.0 * q.matmul(e.t());
+    best = torch::minimum(best, std::get<0>(d2.min(1)));
+  }
+  return (best.clamp_min(0.0) / double(q.size(1))).sqrt().to(torch::kFloat64);
+}
+
+double quantile_of(const torch::Tensor& values, double q) {
+  const auto sorted = std::get<0>(values.sort());
+  const double pos = q * double(sorted.size(0) - 1);
+  const auto lo = std::int64_t(std::floor(pos)), hi = std::min<std::int64_t>(lo + 1, sorted.size(0) - 1);
+  return sorted[lo].item<double>() + (pos - double(lo)) * (sorted[hi].item<double>() - sorted[lo].item<double>());
+}
+}  // namespace
+
+MemorisationScore memorisation_score(const SampleResult& samples, const std::string& checkpoint, double quantile) {
+  if (!samples.is_image) throw InputError("the memorisation score is defined for images");
+  if (!(quantile > 0 && quantile < 1)) throw OptionError("quantile", "must be in (0, 1)");
+  const CheckpointReader reader(checkpoint, torch::kCPU);
+  const RunConfig& config = reader.config();
+  const std::string test_split = test_split_of(config.data);
+  if (test_split.empty())
+    throw InputError("the memorisation score needs held-out images: " + config.data + " has no test split");
+  const std::int64_t n = samples.count, dim = std::int64_t(samples.values.size()) / std::max<std::int64_t>(1, n);
+  const Dataset train = load_dataset(config.data, config.limit, config.seed);
+  const Dataset real = load_dataset(test_split, n, 0);
+  if (real.size() < n) throw InputError(fmt::format("{} holds {} images; n = {} is too many", test_split, real.size(), n));
+  auto examples = train.x;
+  if (config.hflip) examples = torch::cat({examples, examples.flip({-1})});
+  examples = examples.reshape({examples.size(0), -1});
+  if (examples.size(1) != dim) throw InputError("the samples do not have the run's image shape");
+  const auto generated =
+      torch::from_blob(const_cast<float*>(samples.values.data()), {n, dim}, torch::kFloat32).clamp(-1.0, 1.0);
+  const auto d_samples = nearest_distance(generated, examples), d_real = nearest_distance(real.x.reshape({n, dim}), examples);
+  MemorisationScore m;
+  m.n = n;
+  m.training_examples = examples.size(0);
+  m.quantile = quantile;
+  m.threshold = quantile_of(d_real, quantile);
+  m.share = (d_samples < m.threshold).to(torch::kFloat64).mean().item<double>();
+  m.median_samples = quantile_of(d_samples, 0.5);
+  m.median_real = quantile_of(d_real, 0.5);
+  m.real_set = fmt::format("first {} test images ({})", n, test_split);
+  return m;
 }
 
 }  // namespace genphys

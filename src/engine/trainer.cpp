@@ -26,10 +26,12 @@
 #include "engine/conditioning.hpp"
 #include "engine/data.hpp"
 #include "engine/distributed.hpp"
+#include "engine/diagnostics.hpp"
 #include "engine/network.hpp"
 #include "engine/process.hpp"
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
+#include "engine/snapshots.hpp"
 #include "engine/trainer.hpp"
 #include "genphys/check.hpp"
 #include "genphys/errors.hpp"
@@ -149,24 +151,7 @@ Batch BatchMaker::make_eval(int n) {
 }
 
 std::pair<double, double> eval_loss(EdmPrecond& model, const Batch& eval, int batch, torch::Device device) {
-  const bool was_training = model->is_training();
-  model->eval();
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  const auto n = eval.y.size(0);
-  for (std::int64_t s = 0; s < n; s += batch) {
-    const auto e = std::min<std::int64_t>(n, s + batch);
-    parts.push_back(edm_loss(model, eval.target.slice(0, s, e).to(device), eval.x.slice(0, s, e).to(device),
-                             eval.sigma.slice(0, s, e).to(device),
-                             eval.labels.defined() ? eval.labels.slice(0, s, e).to(device) : torch::Tensor())
-                        .to(torch::kCPU, torch::kFloat64));
-  }
-  if (was_training) model->train();
-  auto all = torch::cat(parts);
-  auto sorted = std::get<0>(all.sort());
-  const double median = n % 2 ? sorted[n / 2].item<double>()
-                              : 0.5 * (sorted[n / 2 - 1].item<double>() + sorted[n / 2].item<double>());
-  return {all.mean().item<double>(), median};
+  return mean_and_median(sample_losses(model, eval, batch, device));
 }
 
 void copy_parameters(EdmPrecond& from, EdmPrecond& to) {
@@ -240,6 +225,7 @@ void validate(const TrainOptions& o) {
   if (o.grid_every > 0) heun_steps_for_nfe(o.grid_nfe);
   if (o.eval_samples < 0) throw OptionError("eval_samples", "must be >= 0");
   if (!(o.label_dropout >= 0 && o.label_dropout < 1)) throw OptionError("label_dropout", "must be in [0, 1)");
+  check_snapshot_options(o);
 }
 
 std::string grid_name(std::int64_t step) { return fmt::format("grid_{:07d}.png", step); }
@@ -446,6 +432,7 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
                                     opt.data + " (--resume)");
     if (run.config.process_given && !opt.process)
       throw OptionError("resume", "needs the process given in code that this checkpoint was trained on, not a module");
+    adopt_snapshot_settings(run.config, opt);
     require_chosen_unchanged(opt, run.config, opt.chosen);
     if (opt.steps < run.state.step)
       throw OptionError("steps", fmt::format("{} is below the run's step {} (with --resume, --steps is the new total)",
@@ -570,6 +557,8 @@ TrainResult train(const TrainOptions& opt) {
     throw InputError(opt.out_dir + " already holds a checkpoint (last.ckpt): pass --resume to continue it, or choose another --out");
   if (ranks.is_root()) check_writable(ckpt);
   if (opt.resume && ranks.is_root()) truncate_stats(run_dir / "stats.jsonl", state.step);
+  std::optional<SnapshotKeeper> snapshots;  // rank 0 writes them
+  if (ranks.is_root()) snapshots.emplace(run_dir, config);
 
   say(engine_description(device.str(), torch::get_num_threads()));
   say("data: " + run.data.description);
@@ -621,19 +610,19 @@ TrainResult train(const TrainOptions& opt) {
   result.condition = config.condition;
   BatchMaker maker(run.data, process, config);
   maker.set_rows(parallel.rows());
-  Batch eval_set;
-  if (opt.eval_samples > 0) eval_set = maker.make_eval(opt.eval_samples);
-  if (opt.eval_samples > 0 && !opt.resume)
-    std::tie(result.eval_loss_start, result.eval_median_start) = eval_loss(model, eval_set, config.batch, device);
+  // The fixed evaluation set's loss, per sigma bin next to the Bayes-optimal one (stats.jsonl).
+  std::optional<EvalDiagnostics> diagnostics;
+  if (opt.eval_samples > 0) diagnostics.emplace(run.data, process, config, maker.make_eval(opt.eval_samples), device);
+  nlohmann::json eval_start;
+  if (diagnostics && !opt.resume)
+    eval_start = diagnostics->line(model, state.step, result.eval_loss_start, result.eval_median_start);
 
   StatsLog stats(run_dir / "stats.jsonl", ranks.is_root());
   stats.write({{"event", opt.resume ? "resume" : "start"}, {"step", state.step}, {"steps", opt.steps},
                {"pde", config.module.name}, {"params", config.module.params}, {"data", config.data},
                {"arch", config.arch.arch}, {"parameters", n_params}, {"device", device.str()}, {"ranks", ranks.world()},
                {"sigma_min", config.sigma_min}, {"sigma_max", config.sigma_max}});
-  if (result.eval_loss_start > 0)
-    stats.write({{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_start},
-                 {"median", result.eval_median_start}});
+  if (!eval_start.is_null()) stats.write(eval_start);
 
   auto write_grid = [&](std::int64_t step) {
     write_sample_grid(ema, process, config, opt.grid_nfe, device, (run_dir / grid_name(step)).string());
@@ -700,6 +689,7 @@ TrainResult train(const TrainOptions& opt) {
     if (opt.grid_every > 0 && state.step % opt.grid_every == 0 && state.step < opt.steps) write_grid(state.step);
     if (opt.ckpt_every > 0 && state.step % opt.ckpt_every == 0 && state.step < opt.steps && ranks.is_root())
       save_checkpoint(ckpt, config, state, model, &ema, &optimizer);
+    if (snapshots) snapshots->after_step(state, model, ema);
   }
   if (stop_signal == 0) stop_signal = parallel.agree_stop(StopSignalScope::caught());  // came during the last step
   result.stop_signal = stop_signal;
@@ -717,11 +707,8 @@ TrainResult train(const TrainOptions& opt) {
   result.skipped_steps = state.skipped;
   result.images_per_second = images_per_second();
   result.last_loss = window.mean();
-  if (opt.eval_samples > 0 && !result.interrupted) {
-    std::tie(result.eval_loss_end, result.eval_median_end) = eval_loss(model, eval_set, config.batch, device);
-    stats.write({{"event", "eval"}, {"step", state.step}, {"loss", result.eval_loss_end},
-                 {"median", result.eval_median_end}});
-  }
+  if (diagnostics && !result.interrupted)
+    stats.write(diagnostics->line(model, state.step, result.eval_loss_end, result.eval_median_end));
   return result;
 }
 

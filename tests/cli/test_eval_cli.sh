@@ -13,7 +13,8 @@ common=(--no-progress --threads 1)
 
 # --- two tiny 2D runs
 for pde in diffusion poisson; do
-  "$genphys" train --pde $pde --data toy:moons:512 --arch mlp --batch 64 --steps 300 --warmup-images 0 --grid-every 0 "${common[@]}" \
+  "$genphys" train --pde $pde --data toy:moons:512 --arch mlp --batch 64 --steps 300 --warmup-images 0 --grid-every 0 \
+    --snapshot-every 6400 "${common[@]}" \
     --out "$tmp/$pde" >/dev/null 2>"$tmp/err" && ok || bad "train $pde: $(cat "$tmp/err")"
 done
 
@@ -32,6 +33,42 @@ assert 0 <= b["real"]["sw"] < b["noise"]["sw"], b
 assert 0 < j["sw"] < b["noise"]["sw"] and "mmd" in j and j["sample_seconds"] > 0, j  # 300 steps beat a Gaussian
 PY
 [[ -s "$tmp/e.png" ]] && ok || bad "eval --grid wrote nothing"
+
+# --- diagnostics: the loss per sigma bin next to the Bayes-optimal one
+if "$genphys" eval --ckpt "$tmp/diffusion" --nfe 5 --n 100 --threads 1 --diagnostics --loss-samples 200 --json \
+  >"$tmp/d.json" 2>"$tmp/err"; then ok; else bad "eval --diagnostics: $(cat "$tmp/err")"; fi
+$py - "$tmp/d.json" <<'PY' && ok || bad "eval --diagnostics JSON: $(cat "$tmp/d.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))["loss_diagnostic"]
+assert d["n"] == 200 and len(d["sigma_bins"]) == 5 and sum(b["n"] for b in d["sigma_bins"]) == 200, d
+assert 0 < d["optimal"] < d["loss"], d  # the optimum is a lower bound
+PY
+
+# --- snapshots: eval and compare sweep a run directory's (300 steps of 64: 6400, 12800, 19200 images)
+if "$genphys" eval --ckpt "$tmp/diffusion" --snapshots --nfe 3 --n 100 --threads 1 --out "$tmp/sweep" >"$tmp/out" 2>"$tmp/err"; then
+  ok
+else
+  bad "eval --snapshots: $(cat "$tmp/err")"
+fi
+[[ -s "$tmp/sweep/snapshots.png" && -s "$tmp/sweep/snapshots.json" ]] && ok || bad "eval --snapshots wrote no plot or JSON"
+$py - "$tmp/sweep/snapshots.csv" <<'PY' && ok || bad "eval --snapshots CSV: $(cat "$tmp/sweep/snapshots.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [(r["images"], r["step"]) for r in rows] == [("6400", "100"), ("12800", "200"), ("19200", "300")], rows
+assert all(r["metric"] == "sw" and float(r["value"]) > 0 and float(r["real"]) > 0 and r["n"] == "100" for r in rows), rows
+PY
+expect_error 2 "already holds snapshots.csv" -- eval --ckpt "$tmp/diffusion" --snapshots --nfe 3 --n 100 --out "$tmp/sweep"
+expect_error 2 "holds no snapshots (train it with --snapshot-every" -- eval --ckpt "$tmp" --snapshots --n 10 --out "$tmp/s0"
+expect_error 2 "needs a run directory" -- eval --ckpt "$tmp/diffusion/last.ckpt" --snapshots --n 10 --out "$tmp/s0"
+expect_error 2 "--out goes with --snapshots" -- eval --ckpt "$tmp/diffusion" --n 10 --out "$tmp/s0"
+[[ ! -e "$tmp/s0" ]] && ok || bad "a refused eval --snapshots made its folder"
+if "$genphys" compare --runs "diffusion=$tmp/diffusion,pfgm=$tmp/poisson" --snapshots --nfe 3 --n 100 --threads 1 \
+  --out "$tmp/csweep" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "compare --snapshots: $(cat "$tmp/err")"; fi
+$py - "$tmp/csweep/snapshots.csv" <<'PY' && ok || bad "compare --snapshots CSV: $(cat "$tmp/csweep/snapshots.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [(r["run"], r["images"]) for r in rows] == [(run, i) for run in ("diffusion", "pfgm") for i in ("6400", "12800", "19200")], rows
+PY
 
 # --- refusals
 expect_error 2 "does not exist" -- eval --ckpt "$tmp/none" --n 10
@@ -100,6 +137,18 @@ if [[ -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]]; then
   expect_error 2 "^genphys: error: --width needs about .* GiB" -- classifier train --limit 100 --test-limit 100 --width 100000 --out "$tmp/wide.cls"
   [[ ! -e "$tmp/wide.cls" ]] && ok || bad "a refused classifier train wrote its file"
   [[ $(md5sum <"$tmp/c.cls") == "$sum" ]] && ok || bad "refused classifier train changed the file"
+  # A newcomer's path: no --out writes eval's default file, making its folders (only after a
+  # successful run), and eval then finds it; an explicit --out with a missing folder stays refused.
+  mkdir "$tmp/new"
+  (cd "$tmp/new" && "$genphys" classifier train --data /nowhere >/dev/null 2>&1)
+  [[ ! -e "$tmp/new/out" ]] && ok || bad "a refused default classifier train made its folder"
+  if (cd "$tmp/new" && "$genphys" classifier train --limit 200 --test-limit 100 --epochs 1 --width 4 --features 8 --threads 1 \
+    --quiet >"$tmp/out" 2>"$tmp/err") && [[ -s "$tmp/new/out/classifier/fashion-mnist.cls" ]]; then ok; else
+    bad "classifier train without --out: $(cat "$tmp/err")"
+  fi
+  grep -q "out/classifier/fashion-mnist.cls$" "$tmp/out" && ok || bad "classifier summary path: $(cat "$tmp/out")"
+  expect_error 2 "^genphys: error: cannot write $tmp/no/c.cls: directory $tmp/no does not exist$" -- classifier train --limit 100 --out "$tmp/no/c.cls"
+  [[ ! -e "$tmp/no" ]] && ok || bad "classifier train --out made a missing folder"
   if "$genphys" export --ckpt "$tmp/c.cls" --out "$tmp/c.pt" >"$tmp/out" 2>"$tmp/err" \
     && grep -q "classifier tensors" "$tmp/out"; then ok; else bad "export classifier: $(cat "$tmp/err")"; fi
   if /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -114,10 +163,14 @@ PY
   "$genphys" train --pde pfgmpp --D 128 --data fashion-mnist --limit 64 --arch unet-small --channels 8 --batch 8 \
     --steps 2 --grid-every 0 "${common[@]}" --out "$tmp/img" >/dev/null 2>"$tmp/err" || bad "image train: $(cat "$tmp/err")"
   expect_error 2 "does not exist" -- eval --ckpt "$tmp/img" --n 20 --nfe 3 --classifier "$tmp/none.cls"
-  if "$genphys" eval --ckpt "$tmp/img" --n 40 --nfe 3 --classifier "$tmp/c.cls" --threads 1 --json >"$tmp/i.json" 2>"$tmp/err"; then
+  if "$genphys" eval --ckpt "$tmp/img" --n 40 --nfe 3 --classifier "$tmp/c.cls" --threads 1 --json --diagnostics --loss-samples 50 \
+    >"$tmp/i.json" 2>"$tmp/err"; then
     ok
   else
     bad "image eval: $(cat "$tmp/err")"
+  fi
+  if (cd "$tmp/new" && "$genphys" eval --ckpt "$tmp/img" --n 20 --nfe 3 --threads 1 >"$tmp/out" 2>"$tmp/err"); then ok; else
+    bad "eval with the default classifier: $(cat "$tmp/err")"
   fi
   $py - "$tmp/i.json" <<'PY' && ok || bad "image eval JSON: $(cat "$tmp/i.json")"
 import json, sys
@@ -125,6 +178,9 @@ j = json.load(open(sys.argv[1]))
 b = j["reference"]["baselines"]
 assert j["n"] == 40 and j["reference"]["classifier"]["feature_dim"] == 32, j
 assert 0 < b["real"]["fd"] < b["noise"]["fd"] and j["fd"] > b["real"]["fd"], j  # 2 training steps: far from real
+m = j["memorisation"]
+assert 0 <= m["share"] <= 1 and m["quantile"] == 0.1 and m["threshold"] > 0 and m["median_real"] > 0, m
+assert m["training_examples"] == 64 and m["space"] == "pixels", m
 PY
 fi
 

@@ -3,10 +3,12 @@
 // inside the test on a subset of Fashion-MNIST (Debian's dataset-fashion-mnist).
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "engine/data.hpp"
 #include "engine/classifier_file.hpp"
 #include "engine_fixtures.hpp"
+#include "genphys/engine.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/evaluation.hpp"
 #include "genphys/toy_data.hpp"
@@ -172,4 +174,53 @@ TEST_CASE("2D references: held-out draws score near zero, a moment-matched Gauss
   const SampleScore s = score_values(values, n, ref, nullptr);
   CHECK(s.sw == Approx(ref.real.sw).epsilon(1e-4));
   CHECK(s.mmd == Approx(ref.real.mmd).margin(1e-6));
+}
+
+// The memorisation score on sample sets whose answer is known: training images copied (all
+// nearer the training set than any held-out image: share 1), their mirror images (share 1 only
+// for a run that trained with flips) and other held-out test images (about the quantile, 0.1).
+TEST_CASE("memorisation score: copies score 1, held-out images about the quantile") {
+  if (!fashion_mnist_installed()) {
+    WARN("Fashion-MNIST is not installed (dataset-fashion-mnist); skipped");
+    return;
+  }
+  test::TempDir dir("memo");
+  TrainOptions o = test::quiet_options(dir / "run");
+  o.data = "fashion-mnist";
+  o.limit = 2000;
+  o.module.name = "diffusion";
+  o.steps = 1;
+  o.batch = 4;
+  o.arch.arch = "ddpmpp-small";
+  o.arch.channels = 16;
+  o.eval_samples = 0;
+  o.hflip = true;
+  train(o);
+  const std::string ckpt = dir / "run/last.ckpt";
+  const std::int64_t n = 300;
+  auto as_samples = [&](const torch::Tensor& x) {
+    SampleResult s;
+    s.values = values_of(x);
+    s.count = x.size(0);
+    s.shape = {1, 28, 28};
+    s.is_image = true;
+    return s;
+  };
+  const engine::Dataset train_images = engine::load_dataset("fashion-mnist", 2000, 0);
+  const engine::Dataset test_images = engine::load_dataset("fashion-mnist-test", 2 * n, 0);
+  const MemorisationScore copies = memorisation_score(as_samples(train_images.x.slice(0, 1000, 1000 + n)), ckpt);
+  CHECK(copies.share == 1.0);
+  CHECK(copies.training_examples == 4000);  // with their mirror images
+  CHECK(copies.median_samples == Approx(0.0).margin(1e-3));
+  const MemorisationScore mirrored = memorisation_score(as_samples(train_images.x.slice(0, 0, n).flip({-1})), ckpt);
+  CHECK(mirrored.share == 1.0);
+  // Test images n..2n-1, disjoint from the first n that set the threshold: P(share) is about
+  // Binomial(300, 0.1)/300 (sd 0.017).
+  const MemorisationScore held_out = memorisation_score(as_samples(test_images.x.slice(0, n, 2 * n)), ckpt);
+  std::cout << "memorisation of held-out test images: " << held_out.share << " (threshold " << held_out.threshold
+            << ", median " << held_out.median_samples << " vs " << held_out.median_real << ")\n";
+  CHECK(held_out.share > 0.03);
+  CHECK(held_out.share < 0.2);
+  CHECK(held_out.median_samples == Approx(held_out.median_real).epsilon(0.15));
+  CHECK_THROWS_WITH(memorisation_score(SampleResult{}, ckpt), Catch::Matchers::Contains("defined for images"));
 }

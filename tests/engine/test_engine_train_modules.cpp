@@ -13,6 +13,7 @@
 // without it the median loss rose 1.28 -> 2.38 (fraction -114%).
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -27,6 +28,8 @@
 #include "engine_fixtures.hpp"
 #include "genphys/engine.hpp"
 #include "genphys/random.hpp"
+
+#include <nlohmann/json.hpp>
 
 // Last: torch pulls in glog, whose CHECK macro would replace Catch's.
 #include <catch2/catch.hpp>
@@ -47,6 +50,7 @@ struct Losses {
 
 struct OptimalLoss {
   double mean = 0, median = 0;
+  std::int64_t count = 0;  ///< samples with a finite optimum
 };
 
 // The optimal prediction for evaluation sample i is sum_j w_j target_j(x_i) with posterior
@@ -97,11 +101,20 @@ OptimalLoss optimal_eval_loss(const std::string& checkpoint, int n_eval) {
     losses.push_back(weight[i].item<double>() * err / dim);
   }
   OptimalLoss out;
+  out.count = std::int64_t(losses.size());
   for (double v : losses) out.mean += v / double(losses.size());
   std::sort(losses.begin(), losses.end());
   const std::size_t n = losses.size();
   out.median = n % 2 ? losses[n / 2] : 0.5 * (losses[n / 2 - 1] + losses[n / 2]);
   return out;
+}
+
+nlohmann::json last_eval_line(const std::string& stats) {
+  std::ifstream in(stats);
+  nlohmann::json last;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"eval\"") != std::string::npos) last = nlohmann::json::parse(line);
+  return last;
 }
 
 Losses train_module(const std::string& label, const std::string& pde, const ParamValues& params, int dim,
@@ -117,8 +130,18 @@ Losses train_module(const std::string& label, const std::string& pde, const Para
   o.seed = seed;
   const TrainResult r = train(o);
   REQUIRE(r.steps_done == steps);
-  const OptimalLoss best = with_optimum ? optimal_eval_loss(r.checkpoint, o.eval_samples) : OptimalLoss{NAN, NAN};
+  const OptimalLoss best = with_optimum ? optimal_eval_loss(r.checkpoint, o.eval_samples) : OptimalLoss{NAN, NAN, 0};
   Losses l{r.eval_loss_start, r.eval_loss_end, best.mean, r.eval_median_start, r.eval_median_end, best.median};
+  if (with_optimum) {
+    // The trainer's optimum (stats.jsonl; streamed matrix products over the examples) is the
+    // per-sample loop's above, and its sigma bins split the evaluation set.
+    const nlohmann::json end = last_eval_line(dir / "run/stats.jsonl");
+    CHECK(end.at("optimal").get<double>() == Approx(best.mean).epsilon(1e-6));
+    CHECK(end.at("loss").get<double>() == Approx(l.end).epsilon(1e-12));
+    std::int64_t binned = 0;
+    for (const auto& bin : end.at("sigma_bins")) binned += bin.at("n").get<std::int64_t>();
+    CHECK(binned == best.count);
+  }
   std::cout << label << ": eval loss mean " << l.start << " -> " << l.end << ", median " << l.median_start << " -> "
             << l.median_end;
   if (with_optimum)
