@@ -74,23 +74,13 @@ State integrate_heun_churn(State x, const std::vector<double>& lambdas, const st
                            const StepCallback<State>& callback = nullptr) {
   for (size_t i = 0; i + 1 < lambdas.size(); ++i) {
     double t0 = lambdas[i];
-    const double t1 = lambdas[i + 1];
     if (gammas[i] > 0.0) {
       const double t_hat = t0 + gammas[i] * t0;
       renoise(x, t0, t_hat);
       t0 = t_hat;
     }
-    const double h = t1 - t0;
-    State d0 = velocity(x, t0);
-    ++nfe;
-    State x1 = x + h * d0;
-    if (t1 != 0.0) {
-      State d1 = velocity(x1, t1);
-      ++nfe;
-      x1 = x + (0.5 * h) * (d0 + d1);
-    }
-    x = x1;
-    if (callback) callback(static_cast<int>(i + 1), t1, x);
+    x = heun_step(x, t0, lambdas[i + 1], velocity, nfe);
+    if (callback) callback(static_cast<int>(i + 1), lambdas[i + 1], x);
   }
   return x;
 }

@@ -65,23 +65,29 @@ State integrate_euler(State x, const std::vector<double>& times, Velocity&& velo
   return x;
 }
 
-/// Heun's second-order method (EDM Algorithm 1): the correction is skipped on the step that ends
-/// at time 0, so a grid of n steps ending at 0 costs 2n - 1 evaluations.
+/// One step of Heun's second-order method (EDM Algorithm 1) from t0 to t1: the correction is
+/// skipped on a step that ends at time 0 (Euler), so a grid of n steps ending at 0 costs 2n - 1
+/// evaluations.
+template <class State, class Velocity>
+State heun_step(const State& x, double t0, double t1, Velocity&& velocity, int& nfe) {
+  const double h = t1 - t0;
+  State d0 = velocity(x, t0);
+  ++nfe;
+  State x1 = x + h * d0;
+  if (t1 != 0.0) {
+    State d1 = velocity(x1, t1);
+    ++nfe;
+    x1 = x + (0.5 * h) * (d0 + d1);
+  }
+  return x1;
+}
+
 template <class State, class Velocity>
 State integrate_heun(State x, const std::vector<double>& times, Velocity&& velocity, int& nfe,
                      const StepCallback<State>& callback = nullptr) {
   for (size_t i = 0; i + 1 < times.size(); ++i) {
-    const double t0 = times[i], t1 = times[i + 1], h = t1 - t0;
-    State d0 = velocity(x, t0);
-    ++nfe;
-    State x1 = x + h * d0;
-    if (t1 != 0.0) {
-      State d1 = velocity(x1, t1);
-      ++nfe;
-      x1 = x + (0.5 * h) * (d0 + d1);
-    }
-    x = x1;
-    if (callback) callback(static_cast<int>(i + 1), t1, x);
+    x = heun_step(x, times[i], times[i + 1], velocity, nfe);
+    if (callback) callback(static_cast<int>(i + 1), times[i + 1], x);
   }
   return x;
 }
