@@ -98,6 +98,7 @@ CommandRunner setup_compare(CLI::App& app) {
     const auto runs = parse_runs(o->runs);
     const auto nfes = integer_list(o->nfe, "--nfe", 1, 10000);
     for (int nfe : nfes) check_solver(parse_solver(o->eval.solver), nfe, 1.0, 1.0);  // all before any work
+    check_stochastic_options(o->eval.stochastic, o->eval.solver);
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
     if (o->grid_count < 1) throw InputError("--grid-count must be >= 1");
     std::vector<CheckpointSummary> summaries;

@@ -31,6 +31,7 @@ CommandRunner setup_eval(CLI::App& app) {
     prefer_passive_openmp();
     const std::string ckpt = resolve_checkpoint(o->ckpt);
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
+    check_stochastic_options(o->eval.stochastic, o->eval.solver);
     if (!o->grid.empty()) {
       check_png_path(o->grid, "--grid");
       check_writable(o->grid);
@@ -52,6 +53,10 @@ CommandRunner setup_eval(CLI::App& app) {
       nlohmann::json j = row_json(row, ref);
       j["step"] = run.step;
       j["solver"] = o->eval.solver;
+      j["rho"] = o->eval.stochastic.rho;
+      if (o->eval.stochastic.churn.active())
+        j["churn"] = {{"s_churn", o->eval.stochastic.churn.s_churn}, {"s_tmin", o->eval.stochastic.churn.s_tmin},
+                      {"s_tmax", o->eval.stochastic.churn.s_tmax}, {"s_noise", o->eval.stochastic.churn.s_noise}};
       j["seed"] = o->eval.seed;
       j["seeds"] = seed_range(ref.n);
       j["reference"] = reference_json(ref, classifier.get());

@@ -26,7 +26,8 @@ std::string resolve_checkpoint(const std::string& path) {
 
 void add_eval_options(CLI::App& app, EvalCliOptions& o) {
   app.add_option("--n", o.n, "samples per set (generated, reference and baselines alike)")->capture_default_str();
-  app.add_option("--solver", o.solver, "heun | euler")->capture_default_str();
+  app.add_option("--solver", o.solver, "heun | euler | dpmpp-2m")->capture_default_str();
+  add_stochastic_options(app, o.stochastic);
   app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i); seeds 0..n-1")
       ->capture_default_str();
   app.add_option("--classifier", o.classifier,
@@ -47,6 +48,8 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
   s.checkpoint = checkpoint;
   s.solver = parse_solver(o.solver);
   s.nfe = nfe;
+  s.rho = o.stochastic.rho;
+  s.churn = o.stochastic.churn;
   s.seed = o.seed;
   s.seeds.resize(std::size_t(o.n));
   for (int i = 0; i < o.n; ++i) s.seeds[std::size_t(i)] = i;

@@ -14,6 +14,7 @@
 #include "genphys/engine.hpp"
 #include "genphys/evaluation.hpp"
 #include "genphys/io.hpp"
+#include "sampler_cli.hpp"
 
 namespace genphys::cli {
 
@@ -26,6 +27,7 @@ std::string resolve_checkpoint(const std::string& path);
 struct EvalCliOptions {
   int n = 1000;
   std::string solver = "heun";
+  StochasticCliOptions stochastic;  ///< --rho and EDM's churn
   unsigned long long seed = 0;
   std::string classifier;  ///< empty: kDefaultClassifierPath
   int batch = 64;
