@@ -18,6 +18,7 @@ class DiffusionProcess final : public GaussianScaleMixture {
   double time(double s) const override { return 0.5 * s * s; }
   double velocity_scale(double t) const override { return 0.5 / t; }
   double step_rate(double t) const override { return 1.0 / std::sqrt(2.0 * t); }
+  bool kernel_semigroup() const override { return true; }  // N(0, 2t) * N(0, 2s) = N(0, 2(t + s))
   double sample_radius(Rng& rng, double t) const override { return 2.0 * std::sqrt(t * half_n_(rng)); }
   double log_kernel(double r, double t) const override {
     detail::check_kernel_time(t);

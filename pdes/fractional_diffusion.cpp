@@ -25,6 +25,7 @@ class StableProcess final : public GaussianScaleMixture {
   // Self-similar: x - y = t^(1/(2 beta)) Z, so each source moves as (x - y) / (2 beta t).
   double velocity_scale(double t) const override { return 0.5 / (beta_ * t); }
   double step_rate(double t) const override { return sigma(t) * velocity_scale(t); }
+  bool kernel_semigroup() const override { return true; }  // exp(-t k^(2 beta))
   bool heavy_tailed() const override { return beta_ < 1.0; }
   double sigma_min() const override { return heavy_tail_sigma_min(); }
   // sqrt(A) = sqrt(2 t^(1/beta) S) assembled in logs: S alone overflows for small beta.

@@ -22,6 +22,8 @@ class PfgmppProcess final : public GaussianScaleMixture {
   double time(double s) const override { return s * std::sqrt(D_); }
   double velocity_scale(double t) const override { return 1.0 / t; }
   double step_rate(double) const override { return 1.0 / std::sqrt(D_); }
+  // exp(-t |k|) for D = 1 (the Poisson kernel); phi(k t) = z^(D/2) K_(D/2)(z) otherwise, no semigroup.
+  bool kernel_semigroup() const override { return D_ == 1.0; }
   // The radial density falls as r^(-D-1): E[r^2] is infinite for D <= 2.
   bool heavy_tailed() const override { return D_ <= 2.0; }
   double sigma_min() const override { return heavy_tail_sigma_min(); }

@@ -11,13 +11,16 @@ namespace genphys::cli {
 
 void add_sample_options(CLI::App& app, SampleCliOptions& o) {
   app.add_option("--ckpt", o.ckpt, "trained network checkpoint (RUN_DIR/last.ckpt)");
-  app.add_option("--nfe", o.nfe, "network evaluations: heun odd (2 steps - 1), euler = steps; rk45 adapts")
+  app.add_option("--nfe", o.nfe,
+                 "network evaluations: heun odd (2 steps - 1), euler and dpmpp-2m = steps; rk45 adapts")
       ->capture_default_str();
-  app.add_option("--solver", o.solver, "heun | euler | rk45")->capture_default_str();
+  app.add_option("--solver", o.solver, "heun | euler | rk45 | dpmpp-2m (DPM-Solver++(2M), denoiser modules)")
+      ->capture_default_str();
   app.add_option("--stepping", o.stepping,
                  "velocity-target modules, heun/euler: source (move each particle by its implied source's exact "
                  "transport) | plain (linear steps in the module's step variable)")
       ->capture_default_str();
+  add_stochastic_options(app, o.stochastic);
   app.add_option("--rtol", o.rtol, "rk45 relative tolerance")->capture_default_str();
   app.add_option("--atol", o.atol, "rk45 absolute tolerance")->capture_default_str();
   app.add_option("--seeds", o.seeds, "sample indices, e.g. 0-63 or 0,5,9-12")->capture_default_str();
@@ -55,6 +58,7 @@ void check_shared_options(const SampleCliOptions& s) {
                                    value));
   if (s.sigma_min > 0 && s.sigma_max > 0 && !(s.sigma_min < s.sigma_max))
     throw InputError(fmt::format("--sigma-min ({}) must be below --sigma-max ({})", s.sigma_min, s.sigma_max));
+  check_stochastic_options(s.stochastic, s.solver);
 }
 
 }  // namespace

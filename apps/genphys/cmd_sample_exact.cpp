@@ -151,6 +151,9 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   opt.sigma_max = sigma_max;
   opt.rk45.rtol = s.rtol;
   opt.rk45.atol = s.atol;
+  opt.rho = s.stochastic.rho;
+  opt.churn = s.stochastic.churn;
+  require_sampler_fits(*process, opt.solver, opt.churn);
   opt.batch_size = s.batch;
   opt.keep_trajectories = std::min(o.trajectories, o.n);
   if (process->has_birth_death()) {
@@ -177,8 +180,10 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   const double median = median_nearest_distance(r.samples, data);
   // The report goes out after the files: a failed output leaves no report of success.
   std::string report = fmt::format(
-      "{} samples of {} ({} data points, N = {}), solver {}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]", o.n,
-      module->name(), data.rows(), data.cols(), s.solver, r.nfe, r.nfe_mean, r.t_min, r.t_max);
+      "{} samples of {} ({} data points, N = {}), solver {}{}, NFE {} (mean {:.1f}), t in [{:.4g}, {:.4g}]", o.n,
+      module->name(), data.rows(), data.cols(), s.solver,
+      opt.churn.active() ? fmt::format(" with churn {:g}", opt.churn.s_churn) : "", r.nfe, r.nfe_mean, r.t_min,
+      r.t_max);
   if (opt.birth_death == BirthDeath::reweight) report += fmt::format(", ESS {:.1f}", r.ess);
   report += fmt::format(", median distance to nearest data point {:.3g}\n", median);
   if (chosen)

@@ -112,6 +112,7 @@ CommandRunner setup_eval(CLI::App& app) {
   return [o]() -> int {
     prefer_passive_openmp();
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
+    check_stochastic_options(o->eval.stochastic, o->eval.solver);
     if (o->snapshots) {
       if (!o->grid.empty()) throw InputError("--grid does not go with --snapshots");
       if (o->ckpt.empty()) throw InputError("--ckpt RUN_DIR is required");
@@ -156,6 +157,10 @@ CommandRunner setup_eval(CLI::App& app) {
       nlohmann::json j = row_json(row, ref);
       j["step"] = run.step;
       j["solver"] = o->eval.solver;
+      j["rho"] = o->eval.stochastic.rho;
+      if (o->eval.stochastic.churn.active())
+        j["churn"] = {{"s_churn", o->eval.stochastic.churn.s_churn}, {"s_tmin", o->eval.stochastic.churn.s_tmin},
+                      {"s_tmax", o->eval.stochastic.churn.s_tmax}, {"s_noise", o->eval.stochastic.churn.s_noise}};
       j["seed"] = o->eval.seed;
       j["seeds"] = seed_range(ref.n);
       j["reference"] = reference_json(ref, classifier.get());

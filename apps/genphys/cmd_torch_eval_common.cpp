@@ -26,9 +26,10 @@ std::string resolve_checkpoint(const std::string& path) {
 
 void add_eval_options(CLI::App& app, EvalCliOptions& o) {
   app.add_option("--n", o.n, "samples per set (generated, reference and baselines alike)")->capture_default_str();
-  app.add_option("--solver", o.solver, "heun | euler")->capture_default_str();
+  app.add_option("--solver", o.solver, "heun | euler | dpmpp-2m")->capture_default_str();
   app.add_option("--stepping", o.stepping, "velocity-target modules: source (frozen-source steps) | plain")
       ->capture_default_str();
+  add_stochastic_options(app, o.stochastic);
   app.add_option("--seed", o.seed, "global seed: sample i starts from stream (seed, i); seeds 0..n-1")
       ->capture_default_str();
   app.add_option("--classifier", o.classifier,
@@ -50,6 +51,8 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
   s.solver = parse_solver(o.solver);
   s.stepping = parse_stepping(o.stepping);
   s.nfe = nfe;
+  s.rho = o.stochastic.rho;
+  s.churn = o.stochastic.churn;
   s.seed = o.seed;
   s.seeds.resize(std::size_t(o.n));
   for (int i = 0; i < o.n; ++i) s.seeds[std::size_t(i)] = i;

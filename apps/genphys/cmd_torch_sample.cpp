@@ -35,6 +35,8 @@ int run_network_sample(const SampleCliOptions& o) {
   s.nfe = o.nfe;
   s.rtol = o.rtol;
   s.atol = o.atol;
+  s.rho = o.stochastic.rho;
+  s.churn = o.stochastic.churn;
   s.seeds = parse_seed_list(o.seeds);
   s.seed = o.seed;
   s.batch = o.batch;

@@ -16,6 +16,7 @@
 #include "genphys/evaluation.hpp"
 #include "genphys/io.hpp"
 #include "genphys/snapshots.hpp"
+#include "sampler_cli.hpp"
 
 namespace genphys::cli {
 
@@ -29,6 +30,7 @@ struct EvalCliOptions {
   int n = 1000;
   std::string solver = "heun";
   std::string stepping = "source";
+  StochasticCliOptions stochastic;  ///< --rho and EDM's churn
   unsigned long long seed = 0;
   std::string classifier;  ///< empty: kDefaultClassifierPath
   int batch = 64;

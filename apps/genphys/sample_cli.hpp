@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli.hpp"
+#include "sampler_cli.hpp"
 
 #include <string>
 
@@ -12,10 +13,11 @@ namespace genphys::cli {
 
 struct SampleCliOptions {
   std::string ckpt;             ///< trained network checkpoint
-  int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler: steps
-  std::string solver = "heun";  ///< heun | euler | rk45
+  int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler, dpmpp-2m: steps
+  std::string solver = "heun";  ///< heun | euler | rk45 | dpmpp-2m
   std::string stepping = "source";  ///< source | plain (velocity-target modules, heun/euler)
   double rtol = 1e-4, atol = 1e-4;
+  StochasticCliOptions stochastic;  ///< --rho, --churn, --s-tmin, --s-tmax, --s-noise
   std::string seeds = "0-63";   ///< sample indices: "0-63", "0,5,9-12"
   unsigned long long seed = 0;  ///< global seed; sample i starts from sample_rng(seed, i)
   int batch = 64;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "genphys/churn.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
 #include "genphys/pde.hpp"
@@ -144,8 +145,10 @@ struct SampleOptions {
   std::string checkpoint;
   Solver solver = Solver::heun;
   Stepping stepping = Stepping::source;  ///< velocity-target modules: frozen-source or plain steps
-  int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler: steps; rk45: ignored
+  int nfe = 35;                 ///< heun: odd, exactly this many evaluations; euler, dpmpp-2m: steps; rk45: ignored
   double rtol = 1e-4, atol = 1e-4;  ///< rk45 tolerances
+  double rho = 7.0;             ///< EDM's schedule exponent (check_rho)
+  Churn churn{};                ///< EDM's stochastic sampler (heun; modules whose kernels form a semigroup)
   std::vector<std::int64_t> seeds;  ///< sample indices; sample i starts from sample_rng(seed, i)
   std::uint64_t seed = 0;
   int batch = 64;

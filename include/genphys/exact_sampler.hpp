@@ -11,6 +11,7 @@
 
 #include <Eigen/Dense>
 
+#include "genphys/churn.hpp"
 #include "genphys/empirical.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
@@ -49,6 +50,9 @@ struct ExactSamplerOptions {
   bool center_prior = true;  ///< prior drawn around the data mean (else around the origin)
   int batch_size = 256;      ///< rows per batched field evaluation (Euler / Heun)
   int keep_trajectories = 0; ///< record every step of the first k samples
+  /// EDM's churn (Heun only; modules whose kernels form a semigroup, churn.hpp). Sample i draws
+  /// its increments from churn_rng(seed, i), so its path still does not depend on n or batch_size.
+  Churn churn{};
 };
 
 /// Every step of one sample's path: t[s] and the point x.row(s), starting at the prior.

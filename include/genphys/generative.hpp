@@ -32,6 +32,12 @@ class GenerativeProcess {
   /// P(|x - y| <= r).
   virtual double radial_cdf(double r, double t) const = 0;
 
+  /// True when the kernels form a convolution semigroup in t, q_(t+s) = q_t * q_s (the
+  /// characteristic function is exp(-t psi(k))): x_t plus an independent draw of q_s is then
+  /// distributed as x_(t+s), which EDM's churn needs (churn.hpp). Diffusion, fractional diffusion,
+  /// PFGM (D = 1); not PFGM++ with D > 1 (a Student t).
+  virtual bool kernel_semigroup() const { return false; }
+
   // ---- prior ------------------------------------------------------------------------------
   /// A draw of x at t = t_max for data centred at the origin.
   virtual void sample_prior(Rng& rng, double t_max, double* out) const { sample_displacement(rng, t_max, out); }

@@ -20,23 +20,32 @@ namespace genphys {
 /// followed by a final 0 (n + 1 entries).
 std::vector<double> edm_sigma_schedule(int n, double sigma_min, double sigma_max, double rho = 7.0);
 
+/// EDM's rho on the schedule: 1 spaces the levels evenly, larger values put more of them at low
+/// noise, and as rho grows the schedule tends to geometric spacing; below kMinRho the powers
+/// sigma^(1/rho) leave double's range.
+inline constexpr double kMinRho = 0.1, kMaxRho = 1000.0;
+/// OptionError("rho", ...) unless kMinRho <= rho <= kMaxRho.
+void check_rho(double rho);
+
 /// Number of Heun steps n such that heun on an n-step grid costs exactly `nfe` = 2n - 1
 /// evaluations; throws InputError unless nfe is odd and >= 1.
 int heun_steps_for_nfe(int nfe);
 
 /// The samplers' solvers. Named once where a user names one (the CLI: parse_solver) and passed on
-/// typed, to the exact sampler and the network sampler alike.
-enum class Solver { euler, heun, rk45 };
-/// "euler" | "heun" | "rk45"; OptionError("solver", ...) listing the valid names otherwise.
+/// typed, to the exact sampler and the network sampler alike. dpmpp_2m is DPM-Solver++(2M) (Lu et
+/// al. 2022; k-diffusion's sample_dpmpp_2m), for affine fields only (integrate_dpmpp_2m).
+enum class Solver { euler, heun, rk45, dpmpp_2m };
+/// "euler" | "heun" | "rk45" | "dpmpp-2m"; OptionError("solver", ...) listing the valid names otherwise.
 Solver parse_solver(const std::string& name);
 std::string to_string(Solver s);
 
 /// Throws OptionError (field "nfe", "rtol" or "atol") unless `solver` can run: Heun an odd NFE >= 1
-/// (2 steps - 1), Euler NFE >= 1 (one per step), RK45 positive tolerances (it ignores NFE).
+/// (2 steps - 1), Euler and DPM-Solver++(2M) NFE >= 1 (one per step), RK45 positive tolerances (it
+/// ignores NFE).
 void check_solver(Solver solver, int nfe, double rtol, double atol);
 
-/// Levels of the fixed grid on which Euler or Heun makes exactly `nfe` evaluations: nfe for
-/// Euler, heun_steps_for_nfe(nfe) for Heun.
+/// Levels of the fixed grid on which Euler, Heun or DPM-Solver++(2M) makes exactly `nfe`
+/// evaluations: nfe for Euler and DPM-Solver++(2M), heun_steps_for_nfe(nfe) for Heun.
 int solver_levels(Solver solver, int nfe);
 
 template <class State>
@@ -56,23 +65,63 @@ State integrate_euler(State x, const std::vector<double>& times, Velocity&& velo
   return x;
 }
 
-/// Heun's second-order method (EDM Algorithm 1): the correction is skipped on the step that ends
-/// at time 0, so a grid of n steps ending at 0 costs 2n - 1 evaluations.
+/// One step of Heun's second-order method (EDM Algorithm 1) from t0 to t1: the correction is
+/// skipped on a step that ends at time 0 (Euler), so a grid of n steps ending at 0 costs 2n - 1
+/// evaluations.
+template <class State, class Velocity>
+State heun_step(const State& x, double t0, double t1, Velocity&& velocity, int& nfe) {
+  const double h = t1 - t0;
+  State d0 = velocity(x, t0);
+  ++nfe;
+  State x1 = x + h * d0;
+  if (t1 != 0.0) {
+    State d1 = velocity(x1, t1);
+    ++nfe;
+    x1 = x + (0.5 * h) * (d0 + d1);
+  }
+  return x1;
+}
+
 template <class State, class Velocity>
 State integrate_heun(State x, const std::vector<double>& times, Velocity&& velocity, int& nfe,
                      const StepCallback<State>& callback = nullptr) {
   for (size_t i = 0; i + 1 < times.size(); ++i) {
-    const double t0 = times[i], t1 = times[i + 1], h = t1 - t0;
-    State d0 = velocity(x, t0);
+    x = heun_step(x, times[i], times[i + 1], velocity, nfe);
+    if (callback) callback(static_cast<int>(i + 1), times[i + 1], x);
+  }
+  return x;
+}
+
+/// DPM-Solver++(2M) (Lu et al. 2022, k-diffusion's sample_dpmpp_2m) along the grid in the step
+/// variable lambda, for an affine field: dx/dlambda = (x - D(x, lambda)) / lambda (the contract of
+/// GenerativeProcess::step_variable), so the denoiser is recovered as D = x - lambda v. Each step
+/// is the exponential integrator x' = (lambda'/lambda) x + (1 - lambda'/lambda) D~ in
+/// s = -log lambda, with D~ the second-order extrapolation (1 + 1/2r) D_i - (1/2r) D_(i-1),
+/// r = h_(i-1)/h_i, after the first step; the step to lambda = 0 is x' = D (first order, as
+/// k-diffusion's). One evaluation per step: NFE = times.size() - 1.
+template <class State, class Velocity>
+State integrate_dpmpp_2m(State x, const std::vector<double>& lambdas, Velocity&& velocity, int& nfe,
+                         const StepCallback<State>& callback = nullptr) {
+  State old_denoised{};
+  double h_last = 0.0;
+  for (size_t i = 0; i + 1 < lambdas.size(); ++i) {
+    const double l0 = lambdas[i], l1 = lambdas[i + 1];
+    State denoised = x + (-l0) * velocity(x, l0);
     ++nfe;
-    State x1 = x + h * d0;
-    if (t1 != 0.0) {
-      State d1 = velocity(x1, t1);
-      ++nfe;
-      x1 = x + (0.5 * h) * (d0 + d1);
+    if (l1 == 0.0) {
+      x = denoised;
+    } else {
+      const double h = std::log(l0 / l1), ratio = l1 / l0;
+      if (i == 0) {
+        x = ratio * x + (1.0 - ratio) * denoised;
+      } else {
+        const double r = h_last / h;
+        x = ratio * x + (1.0 - ratio) * ((1.0 + 0.5 / r) * denoised + (-0.5 / r) * old_denoised);
+      }
+      h_last = h;
     }
-    x = x1;
-    if (callback) callback(static_cast<int>(i + 1), t1, x);
+    old_denoised = denoised;
+    if (callback) callback(static_cast<int>(i + 1), l1, x);
   }
   return x;
 }
@@ -142,7 +191,8 @@ State integrate_rk45(State x, double t0, double t1, Velocity&& velocity, ErrorNo
 /// The one integration front end of the exact and the network samplers: integrates
 /// dx/dlambda = velocity(x, lambda) from lambdas.front() down to lambdas.back() = 0, lambda being
 /// the module's step variable (step_schedule, exact_sampler.hpp).
-///  heun / euler: on the grid `lambdas` (the schedule's levels, then 0);
+///  heun / euler / dpmpp_2m: on the grid `lambdas` (the schedule's levels, then 0); dpmpp_2m needs
+///        an affine field (the caller refuses it for others);
 ///  rk45: lambdas = {lambda_max, lambda_min, 0}: Dormand-Prince in s = log lambda from lambda_max
 ///        to lambda_min, where dx/ds = lambda dx/dlambda stays bounded (x - E[y|x] for an affine
 ///        field), so a trial step reaching down to lambda_min never evaluates the field of size
@@ -160,6 +210,7 @@ State integrate_steps(Solver solver, State x, const std::vector<double>& lambdas
                       const StepCallback<State>& callback = nullptr) {
   if (solver == Solver::heun) return integrate_heun(std::move(x), lambdas, velocity, nfe, callback);
   if (solver == Solver::euler) return integrate_euler(std::move(x), lambdas, velocity, nfe, callback);
+  if (solver == Solver::dpmpp_2m) return integrate_dpmpp_2m(std::move(x), lambdas, velocity, nfe, callback);
   if (lambdas.size() != 3) throw std::invalid_argument("rk45 integrates over {lambda_max, lambda_min, 0}");
   const double lambda_min = lambdas[1];
   auto in_log = [&velocity](const State& state, double s) -> State {

@@ -10,6 +10,7 @@
 #include "engine/process.hpp"
 #include "engine/runtime.hpp"
 #include "engine/sampler.hpp"
+#include "engine/stochastic_sampler.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/io.hpp"
 #include "genphys/plot.hpp"
@@ -126,7 +127,10 @@ SampleResult sample(const SampleOptions& opt) {
   if (opt.quantize_bits != 0 && (opt.quantize_bits < 2 || opt.quantize_bits > 16))
     throw InputError(fmt::format("quantisation bits must be in [2, 16], got {}", opt.quantize_bits));
   ode.noise_alpha = opt.noise_alpha;
+  ode.rho = opt.rho;
+  ode.churn = opt.churn;
   validate_ode_options(ode);
+  require_solver_fits(*process, ode);
   if (opt.noise_alpha > 0) torch::manual_seed(mix_seed(opt.seed ^ 0x6e6f697365ULL));
 
   EdmPrecond model = make_model(config);
@@ -159,8 +163,10 @@ SampleResult sample(const SampleOptions& opt) {
   result.guidance = opt.guidance;
   x = x.contiguous();
   result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-  say(fmt::format("sampled {} from {} ({} weights): {} NFE {} per sample, sigma {:g} -> 0{}", result.count,
-                  opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver), result.nfe, ode.sigma_max,
+  say(fmt::format("sampled {} from {} ({} weights): {}{} NFE {} per sample, sigma {:g} -> 0 (rho {:g}){}", result.count,
+                  opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver),
+                  ode.churn.active() ? fmt::format(" with churn {:g}", ode.churn.s_churn) : "", result.nfe,
+                  ode.sigma_max, ode.rho,
                   num_classes == 0 ? std::string()
                                    : fmt::format("; {} classes, guidance {:g} ({} network pass{} per evaluation)",
                                                  num_classes, opt.guidance, opt.guidance == 0 || opt.guidance == 1 ? 1 : 2,

@@ -9,6 +9,7 @@
 #include "genphys/errors.hpp"
 #include "genphys/exact_sampler.hpp"
 #include "genphys/ode.hpp"
+#include "engine/stochastic_sampler.hpp"
 
 // ode.hpp's integrators need State + State and double * State; torch::Tensor has both.
 namespace genphys::engine {
@@ -17,6 +18,8 @@ void validate_ode_options(const OdeOptions& o) {
   check_solver(o.solver, o.nfe, o.rtol, o.atol);
   if (!(o.sigma_min > 0) || !(o.sigma_max > o.sigma_min) || !std::isfinite(o.sigma_max))
     throw InputError("need 0 < sigma_min < sigma_max < inf");
+  check_rho(o.rho);
+  check_stochastic_options(o);
 }
 
 double time_derivative(const GenerativeProcess& process, double sigma) {
@@ -40,7 +43,7 @@ StepClock::StepClock(const GenerativeProcess& process, const OdeOptions& o) : pr
   if (o.solver == Solver::rk45)
     lambda_ = {process.step_variable(process.time(o.sigma_max)), process.step_variable(process.time(o.sigma_min)), 0.0};
   else
-    lambda_ = step_schedule(process, solver_levels(o.solver, o.nfe), o.sigma_min, o.sigma_max);
+    lambda_ = step_schedule(process, solver_levels(o.solver, o.nfe), o.sigma_min, o.sigma_max, o.rho);
   sigma_.resize(lambda_.size());
   t_.resize(lambda_.size());
   for (std::size_t i = 0; i + 1 < lambda_.size(); ++i) {
@@ -120,6 +123,7 @@ StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process,
 torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor x, const StepVelocity& velocity,
                                  const OdeOptions& o, std::int64_t& nfe) {
   validate_ode_options(o);
+  require_solver_fits(process, o);
   const StepClock clock(process, o);
   auto in_lambda = [&](const torch::Tensor& state, double lambda) { return velocity(state, clock.at(lambda)); };
   // Noise injection for robustness probes, at the schedule's sigma: the callback's tensor shares
@@ -229,7 +233,10 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
     }
     const StepVelocity velocity = model_velocity(model, process, guidance);
     std::int64_t batch_nfe = 0;
-    x = integrate_velocity(process, x, velocity, o, batch_nfe);
+    if (o.churn.active())
+      x = integrate_churn(process, x, velocity, o, churn_streams(seed, chunk), batch_nfe);
+    else
+      x = integrate_velocity(process, x, velocity, o, batch_nfe);
     nfe = std::max(nfe, batch_nfe);
     parts.push_back(x.to(torch::kCPU, torch::kFloat32));
   }

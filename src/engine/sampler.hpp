@@ -12,6 +12,7 @@
 
 #include "engine/conditioning.hpp"
 #include "engine/network.hpp"
+#include "genphys/churn.hpp"
 #include "genphys/generative.hpp"
 #include "genphys/ode.hpp"
 #include "genphys/source_step.hpp"
@@ -28,9 +29,12 @@ struct OdeOptions {
   double sigma_min = 0.002, sigma_max = 80.0;
   double rtol = 1e-4, atol = 1e-4;
   double noise_alpha = 0.0;  ///< > 0: after each step to sigma_i > 0, x += alpha sigma_i eps (torch's generator)
+  double rho = 7.0;          ///< EDM's schedule exponent (step_schedule)
+  Churn churn{};             ///< EDM's stochastic sampler (heun only; stochastic_sampler.hpp)
 };
 
-/// Throws InputError for an NFE the solver cannot hit exactly, bad tolerances or a bad sigma range.
+/// Throws InputError for an NFE the solver cannot hit exactly, bad tolerances, a bad sigma range,
+/// rho outside (0, kMaxRho] or bad churn settings (churn needs heun and no noise injection).
 void validate_ode_options(const OdeOptions& options);
 
 /// dt/dsigma of the module's time-noise map (central differences).

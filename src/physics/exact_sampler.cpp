@@ -42,11 +42,17 @@ Range resolve_range(const GenerativeProcess& process, const ExactSamplerOptions&
 
 void check_options(const ExactSamplerOptions& opt) {
   check_solver(opt.solver, opt.nfe, opt.rk45.rtol, opt.rk45.atol);
-  if (!(opt.rho > 0) || !std::isfinite(opt.rho)) throw InputError(fmt::format("rho must be > 0, got {}", opt.rho));
+  check_rho(opt.rho);
   if (opt.batch_size < 1) throw InputError(fmt::format("batch size must be >= 1, got {}", opt.batch_size));
   if (opt.keep_trajectories < 0)
     throw InputError(fmt::format("trajectory count must be >= 0, got {}", opt.keep_trajectories));
+  check_churn(opt.churn, opt.solver);
+  const bool plain_state = opt.solver == Solver::dpmpp_2m || opt.churn.active();
+  if (plain_state && opt.birth_death == BirthDeath::reweight)
+    throw InputError("--birth-death reweight carries log-weights through heun, euler or rk45 only (not churn or "
+                     "dpmpp-2m)");
 }
+
 
 // The variable the integrators step in: the module's own step_variable lambda(t), in which each
 // source's path is (near) a straight line. For affine modules dx/dlambda = (x - E[y|x]) / lambda,
@@ -174,6 +180,7 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
                              const ExactSamplerOptions& opt) {
   check_options(opt);
   const GenerativeProcess& process = field.process();
+  require_sampler_fits(process, opt.solver, opt.churn);
   const Range range = resolve_range(process, opt);
   const Eigen::Index n = x0.rows(), dim = field.dim();
   if (n < 1) throw InputError("no starting points to integrate");
@@ -207,14 +214,18 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
 
   // Euler / Heun on the schedule's grid in lambda; RK45 adapts between the end points.
   std::vector<double> lambdas{clock.lambda(range.t_max), clock.lambda(range.t_min), 0.0};
+  std::vector<double> gammas;  // churn per step
   if (opt.solver != Solver::rk45) {
     lambdas = grid_for(process, opt, range);
+    std::vector<double> sigmas(lambdas.size(), 0.0);
+    for (std::size_t i = 0; i + 1 < lambdas.size(); ++i) sigmas[i] = i == 0 ? range.sigma_max : process.sigma(lambdas[i]);
+    gammas = churn_gammas(opt.churn, sigmas);
     for (double& t : lambdas) t = clock.lambda(t);
   }
   // Velocity-target modules: the frozen-source step on the same grid (source_step.hpp).
   std::vector<double> times;
   std::unique_ptr<SourceTransport> transport;
-  if (!reweight && uses_source_steps(process, opt.solver, opt.stepping)) {
+  if (!reweight && !opt.churn.active() && uses_source_steps(process, opt.solver, opt.stepping)) {
     times = grid_for(process, opt, range);
     transport = std::make_unique<SourceTransport>(process, times);
   }
@@ -255,6 +266,20 @@ ExactSamples integrate_exact(const EmpiricalField& field, const Eigen::MatrixXd&
     if (transport) {
       state = integrate_source_steps(opt.solver, std::move(state), times, lambdas, *transport, source_velocity, rows,
                                      nfe, cb_in_t);
+    } else if (opt.churn.active()) {
+      // Each row draws its increments from its own stream: the path does not depend on the batch.
+      std::vector<Rng> streams;
+      for (Eigen::Index i = 0; i < m; ++i) streams.push_back(churn_rng(seed, static_cast<std::uint64_t>(b + i)));
+      std::vector<double> increment(static_cast<std::size_t>(dim));
+      auto renoise = [&](Eigen::MatrixXd& x, double lambda, double lambda_hat) {
+        const double t = clock.time(lambda), t_hat = clock.time(lambda_hat);
+        for (Eigen::Index i = 0; i < m; ++i) {
+          sample_churn_increment(process, streams[static_cast<std::size_t>(i)], t, t_hat, opt.churn.s_noise,
+                                 increment.data());
+          x.row(i) += Eigen::Map<const Eigen::RowVectorXd>(increment.data(), dim);
+        }
+      };
+      state = integrate_heun_churn(std::move(state), lambdas, gammas, velocity, renoise, nfe, cb);
     } else {
       state = integrate_steps(opt.solver, std::move(state), lambdas, velocity, norm, nfe, opt.rk45, cb);
     }

@@ -23,6 +23,11 @@ std::vector<double> edm_sigma_schedule(int n, double sigma_min, double sigma_max
   return sigmas;
 }
 
+void check_rho(double rho) {
+  if (!(rho >= kMinRho && rho <= kMaxRho))
+    throw OptionError("rho", fmt::format("must be in [{:g}, {:g}] (EDM: 7), got {}", kMinRho, kMaxRho, rho));
+}
+
 int heun_steps_for_nfe(int nfe) {
   if (nfe < 1 || nfe % 2 == 0)
     throw InputError("Heun needs an odd NFE >= 1 (NFE = 2 steps - 1), got " + std::to_string(nfe));
@@ -30,9 +35,9 @@ int heun_steps_for_nfe(int nfe) {
 }
 
 Solver parse_solver(const std::string& name) {
-  for (const Solver s : {Solver::euler, Solver::heun, Solver::rk45})
+  for (const Solver s : {Solver::euler, Solver::heun, Solver::rk45, Solver::dpmpp_2m})
     if (to_string(s) == name) return s;
-  throw OptionError("solver", "'" + name + "' is unknown (valid: euler, heun, rk45)");
+  throw OptionError("solver", "'" + name + "' is unknown (valid: euler, heun, rk45, dpmpp-2m)");
 }
 
 std::string to_string(Solver s) {
@@ -40,6 +45,7 @@ std::string to_string(Solver s) {
     case Solver::euler: return "euler";
     case Solver::heun: return "heun";
     case Solver::rk45: return "rk45";
+    case Solver::dpmpp_2m: return "dpmpp-2m";
   }
   return "?";
 }
@@ -51,7 +57,9 @@ void check_solver(Solver solver, int nfe, double rtol, double atol) {
         throw OptionError("nfe", fmt::format("must be odd and >= 1 for heun (NFE = 2 steps - 1), got {}", nfe));
       return;
     case Solver::euler:
-      if (nfe < 1) throw OptionError("nfe", fmt::format("must be >= 1 for euler (NFE = steps), got {}", nfe));
+    case Solver::dpmpp_2m:
+      if (nfe < 1)
+        throw OptionError("nfe", fmt::format("must be >= 1 for {} (NFE = steps), got {}", to_string(solver), nfe));
       return;
     case Solver::rk45:
       if (!(rtol > 0)) throw OptionError("rtol", fmt::format("must be > 0 for rk45, got {}", rtol));

@@ -269,3 +269,79 @@ TEST_CASE("custom phi_tt + lap phi - 0.25 phi gives the shares of screened-poiss
     CHECK(d < test::kKsFactor * std::sqrt(2.0 / n));
   }
 }
+
+// EDM's churn keeps each point's share for every module whose kernels form a semigroup (the
+// increment of q keeps the marginal, churn.hpp); PFGM++ with D > 1 is refused. S_churn 5 over 18
+// Heun steps is gamma = 0.28 on every step with sigma in [0.05, 50] (EDM's window).
+TEST_CASE("churn keeps the shares: Heun 35 with S_churn = 5 on every module that can be re-noised") {
+  const Eigen::MatrixXd data = four_points();
+  int churned = 0;
+  for (const auto& [c, process] : accepted_in_2d()) {
+    if (!process->affine_velocity()) continue;
+    ExactSamplerOptions opt;
+    opt.nfe = c.module == "third-order" ? 79 : 35;
+    opt.churn = {5.0, 0.05, 50.0, 1.0};
+    if (!process->kernel_semigroup()) {
+      CHECK_THROWS_AS(sample_exact(*process, data, 8, 7, opt), InputError);
+      continue;
+    }
+    ++churned;
+    const int n = 2000;
+    const ExactSamples r = sample_exact(*process, data, n, 7, opt);
+    CHECK(r.nfe == opt.nfe);
+    // The isolated point's share is the marginal's test; within the cluster (points 0.15 apart)
+    // the heavy tails' split drifts with churn at 35 NFE (PFGM: 0.222 / 0.297 / 0.223, README).
+    const Shares s = shares_of(r.samples, data);
+    std::printf("%-44s churn 5: isolated %.3f  cluster %.3f %.3f %.3f  landed %.4f\n", label(c).c_str(), s.share[0],
+                s.share[1], s.share[2], s.share[3], s.landed);
+    INFO(label(c) << ": isolated share " << s.share[0] << ", landed " << s.landed);
+    CHECK(std::fabs(s.share[0] - 0.25) < 4 * std::sqrt(0.25 * 0.75 / n));
+    CHECK(s.landed >= 0.99);
+  }
+  CHECK(churned >= 5);  // diffusion, PFGM (D = 1), fractional x2 (+ fractional Poisson), third order
+}
+
+// DPM-Solver++(2M) in each module's own variable at 10, 15 and 20 NFE next to Heun at 9, 15 and 21
+// (odd NFE only); printed for the README. At 15 and 20 NFE DPM-Solver++(2M) gives the isolated
+// point its share (4 SE), lands >= 98% at 20 NFE, and lands at least as many as Heun at 15 and at
+// 21 NFE on every affine module (heavy tails: Heun 15 lands 4-35%, DPM-Solver++(2M) 96-99%).
+// Within the cluster (points 0.15 apart) 15 NFE still splits 0.23 / 0.35 / 0.18 for PFGM.
+TEST_CASE("DPM-Solver++(2M) at 10-20 NFE: shares and landing against Heun") {
+  const Eigen::MatrixXd data = four_points();
+  const int n = 2000;
+  int affine = 0;
+  for (const auto& [c, process] : accepted_in_2d()) {
+    if (!process->affine_velocity()) {
+      ExactSamplerOptions dpm;
+      dpm.solver = Solver::dpmpp_2m;
+      CHECK_THROWS_AS(sample_exact(*process, data, 8, 7, dpm), InputError);
+      continue;
+    }
+    ++affine;
+    std::map<std::string, Shares> got;
+    for (const auto& [solver, nfe] : std::vector<std::pair<Solver, int>>{{Solver::dpmpp_2m, 10},
+                                                                         {Solver::dpmpp_2m, 15},
+                                                                         {Solver::dpmpp_2m, 20},
+                                                                         {Solver::heun, 9},
+                                                                         {Solver::heun, 15},
+                                                                         {Solver::heun, 21}}) {
+      ExactSamplerOptions opt;
+      opt.solver = solver;
+      opt.nfe = nfe;
+      const ExactSamples r = sample_exact(*process, data, n, 7, opt);
+      CHECK(r.nfe == nfe);
+      const Shares s = shares_of(r.samples, data);
+      std::printf("%-40s %-8s %2d NFE: isolated %.3f  cluster %.3f %.3f %.3f  landed %.4f\n", label(c).c_str(),
+                  to_string(solver).c_str(), nfe, s.share[0], s.share[1], s.share[2], s.share[3], s.landed);
+      got[to_string(solver) + std::to_string(nfe)] = s;
+    }
+    INFO(label(c));
+    const double se4 = 4.0 * std::sqrt(0.25 * 0.75 / n);
+    CHECK(std::fabs(got["dpmpp-2m15"].share[0] - 0.25) < se4);
+    CHECK(std::fabs(got["dpmpp-2m20"].share[0] - 0.25) < se4);
+    CHECK(got["dpmpp-2m20"].landed >= 0.98);
+    CHECK(got["dpmpp-2m15"].landed >= got["heun15"].landed);
+    CHECK(got["dpmpp-2m20"].landed >= got["heun21"].landed);
+  }
+  CHECK(affine >= 7);
+}
