@@ -174,7 +174,7 @@ PY
 grep -q "nfe 10" "$tmp/out" && ok || bad "euler nfe: $(cat "$tmp/out")"
 "$genphys" "${smp[@]}" --solver rk45 --seeds 0-9 --out "$tmp/s.pt" >/dev/null 2>&1 && [[ -s "$tmp/s.pt" ]] && ok || bad "rk45 .pt"
 expect_error 2 "odd" -- "${smp[@]}" --nfe 34 --grid "$tmp/x.png"
-expect_error 2 "^genphys: error: --solver 'leapfrog' is unknown (valid: euler, heun, rk45)$" -- "${smp[@]}" --solver leapfrog --grid "$tmp/x.png"
+expect_error 2 "^genphys: error: --solver 'leapfrog' is unknown (valid: euler, heun, rk45, dpmpp-2m)$" -- "${smp[@]}" --solver leapfrog --grid "$tmp/x.png"
 expect_error 2 "nothing to write" -- "${smp[@]}"
 expect_error 2 "bad --seeds" -- "${smp[@]}" --seeds 3-x --grid "$tmp/x.png"
 expect_error 2 "does not exist" -- "${smp[@]}" --grid "$tmp/no/such/dir/g.png"
