@@ -257,9 +257,12 @@ TEST_CASE("velocity models step in the module's variable with exact NFE") {
   // refine (a wrong dsigma/dlambda factor would leave it finite). Measured 0.14 at 35 NFE (the
   // steps through the Poisson-to-diffusion crossover, lambda ~ 3 -> 0.3, are 1.9-2.4x), 0.013 at
   // 79 and 0.0016 at 199; with EDM's sigmas mapped to lambda instead, 0.26, 0.024 and 0.0028.
+  // Plain steps: the default frozen-source steps transport the quantiles exactly (drift ~1e-3,
+  // their tables' error, at every NFE), which would hide a wrong factor.
   auto drift = [&](int nfe) {
     OdeOptions o;
     o.nfe = nfe;
+    o.stepping = Stepping::plain;
     states.clear();
     std::int64_t counted = 0;
     integrate_velocity(*p, x0, one_source, o, counted);
