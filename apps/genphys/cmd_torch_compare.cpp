@@ -161,21 +161,8 @@ CommandRunner setup_compare(CLI::App& app) {
         save_side_by_side(runs, samples, o->grid_count, nfe, path);
       });
     }
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      panel.series[r].color = plot::palette(int(r));
-      plot::Series dots = panel.series[r];  // the measured NFE as dots on the lines
-      dots.label.clear();
-      dots.style = plot::Series::Style::points;
-      dots.width = 7.0;
-      panel.series.push_back(std::move(dots));
-    }
-    plot::RefLine real;
-    real.value = headline(ref.real, ref);
-    real.label = "real vs real";
-    real.color = plot::Color{120, 120, 120};
-    panel.lines.push_back(real);
-    plot::Figure fig;
-    fig.panels.push_back(panel);
+    for (std::size_t r = 0; r < runs.size(); ++r) panel.series[r].color = plot::palette(int(r));
+    const plot::Figure fig = metric_curves(panel, ref);
     out.files().set_from_file(png_path, [&](const std::string& path) { plot::save_png(fig, path); });
 
     nlohmann::json j = {{"seed", o->eval.seed}, {"seeds", seed_range(ref.n)}, {"solver", o->eval.solver},

@@ -78,6 +78,25 @@ std::string metric_name(const EvalReference& ref) { return ref.is_image ? "fd" :
 
 double headline(const SampleScore& s, const EvalReference& ref) { return ref.is_image ? s.fd : s.sw; }
 
+plot::Figure metric_curves(plot::Panel panel, const EvalReference& ref) {
+  const std::size_t lines = panel.series.size();
+  for (std::size_t k = 0; k < lines; ++k) {
+    plot::Series dots = panel.series[k];
+    dots.label.clear();
+    dots.style = plot::Series::Style::points;
+    dots.width = 7.0;
+    panel.series.push_back(std::move(dots));
+  }
+  plot::RefLine real;
+  real.value = headline(ref.real, ref);
+  real.label = "real vs real";
+  real.color = plot::Color{120, 120, 120};
+  panel.lines.push_back(real);
+  plot::Figure fig;
+  fig.panels.push_back(std::move(panel));
+  return fig;
+}
+
 namespace {
 nlohmann::json score_json(const SampleScore& s, const EvalReference& ref) {
   if (ref.is_image) return {{"fd", s.fd}};

@@ -53,22 +53,8 @@ plot::Figure snapshot_figure(const std::vector<SnapshotRow>& rows, const EvalRef
     curve.x.push_back(double(s.images));
     curve.y.push_back(headline(s.row.score, ref));
   }
-  for (std::size_t k = 0; k < keys.size(); ++k) {
-    plot::Series dots = panel.series[k];  // each snapshot as a dot on its line
-    dots.label.clear();
-    dots.style = plot::Series::Style::points;
-    dots.width = 7.0;
-    panel.series.push_back(std::move(dots));
-  }
-  plot::RefLine real;
-  real.value = headline(ref.real, ref);
-  real.label = "real vs real";
-  real.color = plot::Color{120, 120, 120};
-  panel.lines.push_back(real);
   panel.ymin = 0.0;
-  plot::Figure fig;
-  fig.panels.push_back(std::move(panel));
-  return fig;
+  return metric_curves(std::move(panel), ref);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "genphys/engine.hpp"
 #include "genphys/evaluation.hpp"
 #include "genphys/io.hpp"
+#include "genphys/plot.hpp"
 #include "genphys/snapshots.hpp"
 #include "sampler_cli.hpp"
 
@@ -62,6 +63,10 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
 /// "fd" for images, "sw" (the headline for points; MMD rides along) otherwise.
 std::string metric_name(const EvalReference& reference);
 double headline(const SampleScore& score, const EvalReference& reference);
+
+/// A figure of metric curves: `panel`'s series again as dots on their lines (the measured
+/// points) and the real-vs-real baseline as a grey line.
+plot::Figure metric_curves(plot::Panel panel, const EvalReference& reference);
 
 /// JSON of the reference and its baselines, and of one row.
 nlohmann::json reference_json(const EvalReference& reference, const FeatureClassifier* classifier);
