@@ -121,7 +121,7 @@ StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process,
 // ---- integration ---------------------------------------------------------------------------
 
 torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor x, const StepVelocity& velocity,
-                                 const OdeOptions& o, std::int64_t& nfe) {
+                                 const OdeOptions& o, std::int64_t& nfe, SourceTables* tables) {
   validate_ode_options(o);
   require_solver_fits(process, o);
   const StepClock clock(process, o);
@@ -137,7 +137,7 @@ torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor
     };
   }
   if (uses_source_steps(process, o.solver, o.stepping))
-    return integrate_source_velocity(process, o.solver, clock, std::move(x), velocity, inject, nfe);
+    return integrate_source_velocity(process, o.solver, clock, std::move(x), velocity, inject, nfe, tables);
   Rk45Options rk45;
   rk45.rtol = o.rtol;
   rk45.atol = o.atol;
@@ -219,6 +219,7 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
   std::vector<std::int64_t> mine(std::size_t(batches), 0);
   std::iota(mine.begin(), mine.end(), 0);
   if (split) mine = batches_of_rank(ranks, batches);
+  SourceTables tables;  // built by the first batch that takes frozen-source steps
   for (const std::int64_t b : mine) {
     const size_t start = size_t(b) * size_t(batch), end = std::min(indices.size(), start + size_t(batch));
     std::vector<std::int64_t> chunk(indices.begin() + std::ptrdiff_t(start), indices.begin() + std::ptrdiff_t(end));
@@ -236,7 +237,7 @@ torch::Tensor generate(EdmPrecond& model, const GenerativeProcess& process, cons
     if (o.churn.active())
       x = integrate_churn(process, x, velocity, o, churn_streams(seed, chunk), batch_nfe);
     else
-      x = integrate_velocity(process, x, velocity, o, batch_nfe);
+      x = integrate_velocity(process, x, velocity, o, batch_nfe, &tables);
     nfe = std::max(nfe, batch_nfe);
     parts.push_back(x.to(torch::kCPU, torch::kFloat32));
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -90,17 +91,25 @@ StepVelocity model_velocity(EdmPrecond& model, const GenerativeProcess& process,
 /// Refuses (InputError, one line) a denoiser checkpoint for a process that is not affine.
 void require_model_fits(bool predicts_velocity, const GenerativeProcess& process, const std::string& pde);
 
+/// The frozen-source steps' tables (genphys/source_step.hpp), kept across the batches of one
+/// sampling run: they depend on the process and the clock only, and cost about a second to build.
+struct SourceTables {
+  std::vector<double> times;  // the grid `transport` was built on
+  std::shared_ptr<const SourceTransport> transport;
+};
+
 /// Integrates dx/dlambda = velocity from sigma_max to 0 on the module's clock, as
-/// integrate_denoiser does. Adds the evaluations to `nfe`.
+/// integrate_denoiser does. Adds the evaluations to `nfe`. `tables`: where frozen-source steps
+/// find (or leave) their tables for the next call with the same process and options.
 torch::Tensor integrate_velocity(const GenerativeProcess& process, torch::Tensor x, const StepVelocity& velocity,
-                                 const OdeOptions& options, std::int64_t& nfe);
+                                 const OdeOptions& options, std::int64_t& nfe, SourceTables* tables = nullptr);
 
 /// integrate_velocity's frozen-source steps (source_step.cpp): the StepClock's grid, a
-/// SourceTransport built on its times, velocity converted to dx/dt.
+/// SourceTransport built on its times (or taken from `tables`), velocity converted to dx/dt.
 torch::Tensor integrate_source_velocity(const GenerativeProcess& process, Solver solver, const StepClock& clock,
                                         torch::Tensor x,
                                         const StepVelocity& velocity, const StepCallback<torch::Tensor>& callback,
-                                        std::int64_t& nfe);
+                                        std::int64_t& nfe, SourceTables* tables = nullptr);
 
 /// Integrates x (float64) from sigma_max to 0 on the StepClock's grid (heun: nfe = 2n - 1
 /// exactly; euler: nfe steps) or adaptively (rk45 in log lambda down to lambda(sigma_min),

@@ -1,5 +1,6 @@
 // The network sampler's frozen-source steps for velocity-target modules (genphys/source_step.hpp):
 // the same step loop as the exact sampler's, on torch tensors.
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -11,7 +12,7 @@ namespace genphys::engine {
 torch::Tensor integrate_source_velocity(const GenerativeProcess& process, Solver solver, const StepClock& clock,
                                         torch::Tensor x,
                                         const StepVelocity& velocity, const StepCallback<torch::Tensor>& callback,
-                                        std::int64_t& nfe) {
+                                        std::int64_t& nfe, SourceTables* tables) {
   const std::vector<double>& lambdas = clock.lambdas();
   std::vector<ClockPoint> points(lambdas.size());
   std::vector<double> times(lambdas.size());
@@ -19,7 +20,13 @@ torch::Tensor integrate_source_velocity(const GenerativeProcess& process, Solver
     points[i] = clock.at(lambdas[i]);
     times[i] = i + 1 == lambdas.size() ? 0.0 : points[i].t;
   }
-  const SourceTransport transport(process, times);
+  std::shared_ptr<const SourceTransport> transport =
+      tables && tables->times == times ? tables->transport : nullptr;
+  if (!transport) transport = std::make_shared<const SourceTransport>(process, times);
+  if (tables) {
+    tables->times = times;
+    tables->transport = transport;
+  }
   // dx/dt = dx/dlambda dlambda/dt.
   auto velocity_t = [&](const torch::Tensor& state, std::size_t i) {
     return process.step_rate(points[i].t) * velocity(state, points[i]);
@@ -37,7 +44,7 @@ torch::Tensor integrate_source_velocity(const GenerativeProcess& process, Solver
         return torch::where(column == 0, torch::zeros_like(m), m * column);
       }};
   int count = 0;
-  x = integrate_source_steps(solver, std::move(x), times, lambdas, transport, velocity_t, rows, count, callback);
+  x = integrate_source_steps(solver, std::move(x), times, lambdas, *transport, velocity_t, rows, count, callback);
   nfe += count;
   return x;
 }
