@@ -90,6 +90,41 @@ for victim in 0; do
   fi
 done
 
+# eval and compare on 2 ranks: the ranks sample together and rank 0 alone reports; the metrics equal
+# one process's (sampling is by per-sample streams, so the samples are the same bytes).
+unset GENPHYS_DIST_TIMEOUT
+"$genphys" "${train[@]}" --steps 20 --out "$tmp/e" >/dev/null 2>&1 || bad "train for eval failed"
+scoring=(--n 200 --nfe 9 --threads 1 --batch 16)
+"$genphys" eval --ckpt "$tmp/e" "${scoring[@]}" --json >"$tmp/eval1.json" 2>/dev/null || bad "eval on 1 process failed"
+"$genphys" compare --runs a="$tmp/e",b="$tmp/e" --nfe 5,9 "${scoring[@]:0:2}" "${scoring[@]:4}" --out "$tmp/c1" \
+  >/dev/null 2>&1 || bad "compare on 1 process failed"
+for r in 0 1; do
+  MASTER_ADDR=127.0.0.1 MASTER_PORT=$((port + 5)) RANK=$r WORLD_SIZE=2 \
+    "$genphys" eval --ckpt "$tmp/e" "${scoring[@]}" --json >"$tmp/eval2.$r.json" 2>"$tmp/eval2.$r.err" &
+  pid[$r]=$!
+done
+wait "${pid[0]}" && wait "${pid[1]}" || bad "eval on 2 ranks failed: $(cat "$tmp"/eval2.*.err)"
+without_seconds() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("sample_seconds"); print(json.dumps(d, sort_keys=True))' "$1"; }
+if [[ "$(without_seconds "$tmp/eval1.json")" == "$(without_seconds "$tmp/eval2.0.json")" && ! -s "$tmp/eval2.1.json" ]]; then
+  ok
+else
+  bad "eval on 2 ranks differs from 1 process: $(cat "$tmp/eval2.0.json") vs $(cat "$tmp/eval1.json"); rank 1 printed $(cat "$tmp/eval2.1.json")"
+fi
+for r in 0 1; do
+  MASTER_ADDR=127.0.0.1 MASTER_PORT=$((port + 6)) RANK=$r WORLD_SIZE=2 \
+    "$genphys" compare --runs a="$tmp/e",b="$tmp/e" --nfe 5,9 "${scoring[@]:0:2}" "${scoring[@]:4}" --out "$tmp/c2" \
+    >/dev/null 2>"$tmp/c2.$r.err" &
+  pid[$r]=$!
+done
+wait "${pid[0]}" && wait "${pid[1]}" || bad "compare on 2 ranks failed: $(cat "$tmp"/c2.*.err)"
+# compare.csv without its seconds column (the 8th)
+if diff <(cut -d, -f1-7,9- "$tmp/c1/compare.csv") <(cut -d, -f1-7,9- "$tmp/c2/compare.csv") >/dev/null &&
+   [[ $(wc -l <"$tmp/c2/compare.csv") -eq 7 ]]; then
+  ok
+else
+  bad "compare on 2 ranks: $(cat "$tmp/c2/compare.csv") vs $(cat "$tmp/c1/compare.csv")"
+fi
+
 # train --nproc: a killed rank fails the whole run (exit 128 + 9), and the other is gone too.
 "$genphys" "${train[@]}" --steps 1000000 --ckpt-every 0 --nproc 2 --out "$tmp/n" >/dev/null 2>"$tmp/n.err" &
 launcher=$!
