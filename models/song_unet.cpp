@@ -335,8 +335,9 @@ ModelInfo ddpmpp_entry(const std::string& name, int channels, int blocks, double
 
 }  // namespace
 
-// The image default: one block per resolution and no dropout, which trains an image in less CPU
-// time than the legacy unet-small did (README "Image networks"); 28x28x1: 1,259,393 parameters.
+// The image default: one block per resolution and no dropout, so that a training image costs
+// about what it did with the legacy unet-small (README "Image networks"); 28x28x1: 1,259,393
+// parameters.
 ModelInfo unet_small_model() { return ddpmpp_entry("unet-small", 32, 1, 0.0, true); }
 
 // Twice the channels and two blocks per resolution: 6,987,585 parameters at 28x28x1.
