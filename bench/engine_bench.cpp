@@ -2,6 +2,7 @@
 //   make -C build engine_bench && build/engine_bench "[.bench]"   (THREADS=n, CHANNELS_LAST=1, NO_MKLDNN=1)
 //   PROC=pfgm1 DATA=images STEPS=150 build/engine_bench "[.experiment]"
 #include <chrono>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -33,6 +34,50 @@ TEST_CASE("train speed: unet-small, 28x28, batch 128", "[.bench]") {
     o.eval_samples = 0;
     const TrainResult r = train(o);
     std::cout << "unet-small 28x28 batch 128, " << steps << " steps: " << r.images_per_second << " images/s\n";
+  }
+}
+
+// unet-small against the UNet it replaced, in one process, alternating so that the machine's
+// other load falls on both: training images/s (batch 128) and 35-NFE Heun sampling images/s
+// (batch 64, EMA network). ARCHS=a,b picks others; ROUNDS=n (default 3).
+TEST_CASE("unet-small vs the legacy unet-small: train and 35-NFE sample images/s", "[.bench]") {
+  const char* threads = std::getenv("THREADS");
+  const char* archs_env = std::getenv("ARCHS");
+  const std::string archs_text = archs_env ? archs_env : std::string("unet-small,") + kLegacyUnetSmall;
+  std::vector<std::string> archs;
+  for (std::size_t start = 0; start <= archs_text.size();) {
+    const std::size_t comma = std::min(archs_text.find(',', start), archs_text.size());
+    archs.push_back(archs_text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  const int rounds = std::getenv("ROUNDS") ? std::atoi(std::getenv("ROUNDS")) : 3;
+  test::TempDir dir("bench_pair");
+  for (int round = 0; round <= rounds; ++round) {  // round 0 pays oneDNN's kernel generation
+    for (const std::string& arch : archs) {
+      TrainOptions o = test::quiet_options(dir / (arch + std::to_string(round)));
+      o.data = "fashion-mnist";
+      o.limit = 4096;
+      o.module.name = "diffusion";
+      o.process = make_diffusion_process(784);
+      o.steps = round == 0 ? 2 : 12;
+      o.batch = 128;
+      o.threads = threads ? std::atoi(threads) : 2;
+      o.eval_samples = 0;
+      o.arch.arch = arch;
+      const TrainResult r = train(o);
+      SampleOptions s;
+      s.checkpoint = r.checkpoint;
+      s.process = o.process;
+      s.nfe = 35;
+      s.threads = o.threads;
+      for (std::int64_t i = 0; i < 64; ++i) s.seeds.push_back(i);
+      const auto t0 = std::chrono::steady_clock::now();
+      sample(s);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (round > 0)
+        std::cout << "round " << round << " " << arch << ": train " << r.images_per_second
+                  << " images/s, sample (35 NFE) " << 64 / seconds << " images/s\n";
+    }
   }
 }
 

@@ -11,6 +11,8 @@ ModelInfo unet_small_model();
 ModelInfo unet_model();
 ModelInfo ddpmpp_small_model();
 ModelInfo mlp_model();
+ModelInfo legacy_unet_small_model();
+ModelInfo legacy_unet_model();
 
 /// The label embedding's input (B, label_dim): EDM's class_labels * sqrt(label_dim), zeros ("no
 /// class") for undefined labels. Throws InputError for labels of another shape.

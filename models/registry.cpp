@@ -24,6 +24,8 @@ const std::vector<ModelInfo>& model_registry() {
       unet_model(),
       ddpmpp_small_model(),
       mlp_model(),
+      legacy_unet_small_model(),
+      legacy_unet_model(),
   };
   return registry;
 }
@@ -32,7 +34,7 @@ const ModelInfo& find_model(const std::string& name) {
   std::string valid = "auto";
   for (const auto& model : model_registry()) {
     if (model.name == name) return model;
-    valid += ", " + model.name;
+    if (model.listed) valid += ", " + model.name;
   }
   throw OptionError("arch", fmt::format("'{}' is unknown (valid: {})", name, valid));
 }
@@ -46,7 +48,7 @@ ArchOptions resolve_arch(const ArchOptions& in, const DataShape& shape) {
   if (a.label_dim > 0 && !model.takes_labels) {
     std::string valid;
     for (const auto& m : model_registry())
-      if (m.takes_labels) valid += (valid.empty() ? "" : " or ") + m.name;
+      if (m.takes_labels && m.listed) valid += (valid.empty() ? "" : " or ") + m.name;
     throw OptionError("arch", fmt::format("{} has no label embedding: class-conditional training needs --arch {}",
                                           a.arch, valid));
   }

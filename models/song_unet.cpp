@@ -305,16 +305,22 @@ torch::Tensor SongUNetImpl::forward_labelled(const torch::Tensor& x_in, const to
   return nhwc ? out.contiguous() : out;
 }
 
-// EDM's DDPM++ SongUNet at the size the PFGM++ reference trains on 28x28 images (1,752,993
-// parameters for one channel); the fields stay overridable like the other presets.
-ModelInfo ddpmpp_small_model() {
-  auto preset = [](ArchOptions& a, const DataShape& shape) {
-    if (a.channels <= 0) a.channels = 32;
-    if (a.num_blocks <= 0) a.num_blocks = 2;
-    if (a.dropout < 0) a.dropout = 0.1;
-    if (a.channel_mult.empty()) a.channel_mult = {1, 2, 2};
+namespace {
+
+// One DDPM++ size preset: its fields stay overridable. With `halve_as_possible` the preset's
+// 1,2,2 drops resolutions the image size does not halve into; without, such sizes are refused.
+ModelInfo ddpmpp_entry(const std::string& name, int channels, int blocks, double dropout, bool halve_as_possible) {
+  auto preset = [=](ArchOptions& a, const DataShape& shape) {
+    if (a.channels <= 0) a.channels = channels;
+    if (a.num_blocks <= 0) a.num_blocks = blocks;
+    if (a.dropout < 0) a.dropout = dropout;
+    if (a.channel_mult.empty()) {
+      a.channel_mult = {1, 2, 2};
+      while (halve_as_possible && a.channel_mult.size() > 1 && shape[1] % (1 << (a.channel_mult.size() - 1)) != 0)
+        a.channel_mult.pop_back();
+    }
     a.emb_channels = a.channels;  // DDPM++: the noise embedding is model_channels wide
-    finish_unet_layout("ddpmpp-small", a, shape[1]);
+    finish_unet_layout(name, a, shape[1]);
   };
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
     return SongUNet(with_unet_layout(SongUNetOptions(int(shape[0]), int(shape[1])), a).label_dim(a.label_dim)).ptr();
@@ -324,7 +330,21 @@ ModelInfo ddpmpp_small_model() {
     if (a.label_dim > 0) s.parameters += (a.label_dim + 1.0) * a.channels;
     return s;
   };
-  return {"ddpmpp-small", ModelInput::square_images, preset, build, size, true};
+  return {name, ModelInput::square_images, preset, build, size, true};
 }
+
+}  // namespace
+
+// The image default: one block per resolution and no dropout, so that a training image costs
+// about what it did with the legacy unet-small (README "Image networks"); 28x28x1: 1,259,393
+// parameters.
+ModelInfo unet_small_model() { return ddpmpp_entry("unet-small", 32, 1, 0.0, true); }
+
+// Twice the channels and two blocks per resolution: 6,987,585 parameters at 28x28x1.
+ModelInfo unet_model() { return ddpmpp_entry("unet", 64, 2, 0.0, true); }
+
+// EDM's DDPM++ SongUNet at the size the PFGM++ reference trains on 28x28 images (1,752,993
+// parameters for one channel).
+ModelInfo ddpmpp_small_model() { return ddpmpp_entry("ddpmpp-small", 32, 2, 0.1, false); }
 
 }  // namespace genphys::engine

@@ -183,7 +183,8 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& c_n
 
 namespace {
 
-// unet-small and unet: the same layout at two sizes.
+// The legacy unet-small and unet: the same layout at two sizes. Their names are those their
+// checkpoints recorded (format <= 2, renamed on reading); they are not offered for new runs.
 ModelInfo unet_entry(const std::string& name, int channels, int blocks) {
   auto preset = [name, channels, blocks](ArchOptions& a, const DataShape& shape) {
     if (a.channels <= 0) a.channels = channels;
@@ -201,12 +202,12 @@ ModelInfo unet_entry(const std::string& name, int channels, int blocks) {
   auto build = [](const ArchOptions& a, const DataShape& shape) -> Network {
     return UNet(with_unet_layout(UNetOptions(int(shape[0]), int(shape[1])), a).emb_channels(a.emb_channels)).ptr();
   };
-  return {name, ModelInput::square_images, preset, build, unet_family_size};
+  return {name, ModelInput::square_images, preset, build, unet_family_size, false, false};
 }
 
 }  // namespace
 
-ModelInfo unet_small_model() { return unet_entry("unet-small", 32, 1); }
-ModelInfo unet_model() { return unet_entry("unet", 64, 2); }
+ModelInfo legacy_unet_small_model() { return unet_entry(kLegacyUnetSmall, 32, 1); }
+ModelInfo legacy_unet_model() { return unet_entry(kLegacyUnet, 64, 2); }
 
 }  // namespace genphys::engine

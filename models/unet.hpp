@@ -2,6 +2,8 @@
 // A DDPM++/NCSN++-style UNet (the EDM "SongUNet" layout, smaller): residual blocks with GroupNorm,
 // SiLU, an adaptive scale/shift from the noise embedding, dropout, optional self-attention at
 // chosen resolutions, average-pool down and nearest-neighbour up sampling inside residual blocks.
+// The legacy network of unet-small and unet (now presets of song_unet.hpp's DDPM++): kept as the
+// unlisted registry entries kLegacyUnetSmall and kLegacyUnet, which checkpoints of format <= 2 load.
 
 #include <torch/torch.h>
 

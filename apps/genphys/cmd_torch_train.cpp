@@ -51,18 +51,18 @@ CommandRunner setup_train(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--seed", t.seed, "seed: data order, noise and dropout are functions of (seed, step)")
       ->capture_default_str();
-  app.add_option("--arch", t.arch.arch, "auto | unet-small | unet | ddpmpp-small (EDM DDPM++, PFGM++ reference size) | mlp")->capture_default_str();
-  app.add_option("--channels", t.arch.channels, "UNet base channels (unet-small 32, unet 64)")->check(at_least_one());
+  app.add_option("--arch", t.arch.arch, "auto | unet-small | unet | ddpmpp-small (sizes of EDM's DDPM++; ddpmpp-small: the PFGM++ reference) | mlp")->capture_default_str();
+  app.add_option("--channels", t.arch.channels, "UNet base channels (unet-small 32, unet 64, ddpmpp-small 32)")->check(at_least_one());
   app.add_option("--channel-mult", opt->channel_mult, "UNet channel multipliers per resolution, e.g. 1,2,2");
-  app.add_option("--blocks", t.arch.num_blocks, "UNet residual blocks per resolution (unet-small 1, unet 2)")->check(at_least_one());
+  app.add_option("--blocks", t.arch.num_blocks, "UNet residual blocks per resolution (unet-small 1, unet 2, ddpmpp-small 2)")->check(at_least_one());
   app.add_option("--attn", opt->attn, "UNet self-attention resolutions, e.g. 7,14, or none (default: the lowest)");
-  app.add_option("--dropout", t.arch.dropout, "dropout probability (default 0)")->check(probability_below_one());
+  app.add_option("--dropout", t.arch.dropout, "dropout probability (default 0; ddpmpp-small 0.1)")->check(probability_below_one());
   app.add_option("--hidden", t.arch.hidden, "MLP width (default 128)")->check(at_least_one());
   app.add_option("--depth", t.arch.depth, "MLP residual layers (default 3)")->check(at_least_one());
-  app.add_option("--emb-channels", t.arch.emb_channels, "noise embedding channels")->check(at_least_one());
+  app.add_option("--emb-channels", t.arch.emb_channels, "noise embedding channels (MLP; the UNets: their base channels)")->check(at_least_one());
   app.add_flag("--conditional", t.conditional,
                "class-conditional: the data's labels feed a label embedding (idx label files, png:DIR class "
-               "sub-folders, a csv 'label' column; ddpmpp-small or mlp)");
+               "sub-folders, a csv 'label' column; any --arch)");
   app.add_option("--label-dropout", t.label_dropout,
                  "conditional: drop each label with this probability (trains the unconditional model guidance needs)")
       ->check(probability_below_one())

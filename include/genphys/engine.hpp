@@ -37,9 +37,9 @@ using ProgressSink = std::function<void(const TrainProgress&)>;
 /// non-empty).
 struct ArchOptions {
   std::string arch = "auto";          ///< auto (unet-small for images, mlp for points), unet-small, unet, ddpmpp-small, mlp
-  int channels = 0;                   ///< UNet base channels (unet-small 32, unet 64)
+  int channels = 0;                   ///< UNet base channels (unet-small 32, unet 64, ddpmpp-small 32)
   std::vector<int> channel_mult;      ///< UNet channels per resolution (default 1,2,2)
-  int num_blocks = 0;                 ///< UNet residual blocks per resolution (unet-small 1, unet 2)
+  int num_blocks = 0;                 ///< UNet residual blocks per resolution (unet-small 1, unet 2, ddpmpp-small 2)
   std::vector<int> attn_resolutions;  ///< UNet self-attention at these resolutions (default: the lowest)
   bool no_attention = false;          ///< UNet: no self-attention anywhere
   double dropout = -1.0;              ///< < 0: preset (0)
@@ -47,9 +47,15 @@ struct ArchOptions {
   int depth = 0;                      ///< MLP hidden layers (default 3)
   int emb_channels = 0;               ///< positional noise embedding channels (default: base channels / 32 for MLP)
   /// Classes of the label embedding (EDM's label_dim): set by training from the data when
-  /// conditional, 0 for an unconditional network. Only ddpmpp-small and mlp have one.
+  /// conditional, 0 for an unconditional network. The legacy UNets have none.
   int label_dim = 0;
 };
+
+/// unet-small, unet and ddpmpp-small are size presets of one network, EDM's DDPM++. The UNet that
+/// unet-small and unet named before (checkpoint format <= 2) is kept under these names, to load
+/// and sample old checkpoints; it is not offered for new runs.
+inline constexpr const char* kLegacyUnetSmall = "unet-small-legacy";
+inline constexpr const char* kLegacyUnet = "unet-legacy";
 
 /// What defines a training run, as chosen: stored in the run's checkpoint and kept by --resume
 /// (engine/config.hpp serialises it under these field names).

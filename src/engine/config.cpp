@@ -12,7 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kFormat = 2;
+constexpr int kFormat = 3;
 
 // Format 1 kept the module as three top-level fields and lacked the fields added later.
 void upgrade_format_1(json& j) {
@@ -21,6 +21,14 @@ void upgrade_format_1(json& j) {
   const RunFacts old;
   for (const char* key : {"velocity_target", "scale_from_input", "spread_threshold", "noise_from_scale"})
     if (!j.contains(key)) j[key] = json(old)[key];
+}
+
+// Up to format 2, unet-small and unet named the legacy UNet; since, presets of the DDPM++ network.
+void upgrade_format_2(json& j) {
+  if (!j.contains("arch") || !j["arch"].is_object() || !j["arch"].contains("arch")) return;
+  json& arch = j["arch"]["arch"];
+  if (arch == "unet-small") arch = kLegacyUnetSmall;
+  if (arch == "unet") arch = kLegacyUnet;
 }
 
 // Class-conditional training came later: a config without its fields is an unconditional run.
@@ -104,8 +112,9 @@ RunConfig config_from_json(const std::string& text) {
   try {
     json j = json::parse(text);
     const json format = j.at("format");
-    if (format == 1) {
-      upgrade_format_1(j);
+    if (format == 1) upgrade_format_1(j);
+    if (format == 1 || format == 2) {
+      upgrade_format_2(j);
     } else if (format != kFormat) {
       throw InputError("unsupported checkpoint format " + format.dump());
     }

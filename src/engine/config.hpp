@@ -60,7 +60,8 @@ void require_chosen_unchanged(const TrainConfig& given, const TrainConfig& kept,
 
 /// One JSON object: TrainConfig's and RunFacts' fields side by side, and "format".
 std::string config_to_json(const RunConfig& config);
-/// Reads format 2, and format 1 (pde/params/expr at the top level; later fields absent in old
+/// Reads format 3, format 2 (its unet-small and unet are the legacy UNet: kLegacyUnetSmall,
+/// kLegacyUnet) and format 1 (also pde/params/expr at the top level; later fields absent in old
 /// runs take their old meaning). InputError when malformed.
 RunConfig config_from_json(const std::string& text);
 

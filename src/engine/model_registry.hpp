@@ -59,9 +59,13 @@ struct ModelInfo {
   std::function<ModelSize(const ArchOptions&, const DataShape&)> size;
   /// Has a label embedding: can be trained class-conditionally (ArchOptions::label_dim > 0).
   bool takes_labels = false;
+  /// Offered for new runs (in `auto`, --arch's error messages and help). Legacy entries are not:
+  /// they only rebuild the networks of old checkpoints.
+  bool listed = true;
 };
 
-/// All architectures, in the order `auto` and the error messages list them.
+
+/// All architectures, in the order the error messages list them; the legacy entries last.
 const std::vector<ModelInfo>& model_registry();
 
 /// The architecture registered as `name`; OptionError("arch", ...) listing the valid names
@@ -69,7 +73,7 @@ const std::vector<ModelInfo>& model_registry();
 const ModelInfo& find_model(const std::string& name);
 
 /// ArchOptions with the preset filled in for data of `data_shape` ({C, H, W} or {d}); "auto" picks
-/// unet-small for images (ddpmpp-small when label_dim > 0) and mlp for points. Throws OptionError
+/// unet-small (the DDPM++ network) for images (ddpmpp-small when label_dim > 0) and mlp for points. Throws OptionError
 /// ("arch" for an unknown name, data the architecture cannot take or labels it has no embedding
 /// for, else the offending field).
 ArchOptions resolve_arch(const ArchOptions& arch, const DataShape& data_shape);

@@ -28,8 +28,8 @@ with gzip.open(d + "/ok-labels-idx1-ubyte.gz", "wb") as f:
     f.write(struct.pack(">II", 0x801, 3) + bytes([0, 1, 0]))
 PY
 expect_error 2 "holds 2 labels, but the images file .* holds 3 images" -- train --pde diffusion --data "idx:$tmp" --conditional --arch ddpmpp-small --out "$tmp/r0" "${quick[@]}"
-expect_error 2 "unet-small has no label embedding: class-conditional training needs --arch ddpmpp-small or mlp" -- \
-  train --pde diffusion --data "idx:$tmp/ok-images-idx3-ubyte.gz" --conditional --arch unet-small --out "$tmp/r0" "${quick[@]}"
+expect_error 2 "unet-small-legacy has no label embedding: class-conditional training needs --arch unet-small or unet or ddpmpp-small or mlp" -- \
+  train --pde diffusion --data "idx:$tmp/ok-images-idx3-ubyte.gz" --conditional --arch unet-small-legacy --out "$tmp/r0" "${quick[@]}"
 [[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
 
 # ---- a conditional run and an unconditional one ----------------------------------------------

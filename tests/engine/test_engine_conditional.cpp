@@ -32,6 +32,7 @@
 using namespace genphys;
 using genphys::test::TempDir;
 using Catch::Matchers::Contains;
+using Catch::Matchers::Equals;
 
 namespace {
 
@@ -144,11 +145,15 @@ TEST_CASE("conditional: classes from the index, refusals", "[conditional][guidan
   int cols = 0;
   CHECK((class_rows({1, 0, 1, 0, 1}, cols) == std::vector<std::int64_t>{0, 2, 4, 1, 3, -1}));
   CHECK(cols == 3);
-  // unet-small has no label embedding.
+  // The legacy UNet has no label embedding; the message lists the entries offered for new runs.
   ArchOptions arch;
-  arch.arch = "unet-small";
+  arch.arch = kLegacyUnetSmall;
   arch.label_dim = 10;
-  CHECK_THROWS_WITH(resolve_arch(arch, {1, 8, 8}), Contains("ddpmpp-small or mlp"));
+  CHECK_THROWS_WITH(resolve_arch(arch, {1, 8, 8}),
+                    Equals("arch unet-small-legacy has no label embedding: class-conditional training needs --arch "
+                           "unet-small or unet or ddpmpp-small or mlp"));
+  arch.arch = "unet-small";
+  CHECK(resolve_arch(arch, {1, 8, 8}).label_dim == 10);
   arch.arch = "auto";
   CHECK(resolve_arch(arch, {1, 8, 8}).arch == "ddpmpp-small");
 }

@@ -1,5 +1,6 @@
 // Data loaders and checkpoints: good files load, bad ones are InputError naming the problem.
 #include <fstream>
+#include <tuple>
 
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -201,7 +202,7 @@ TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still
   c.velocity_target = true;
   c.seed = 7;
   const auto j = nlohmann::json::parse(config_to_json(c));
-  CHECK(j.at("format") == 2);
+  CHECK(j.at("format") == 3);
   CHECK(j.at("module").at("name") == "screened-poisson");
   CHECK(j.at("arch").at("hidden") == 64);
   CHECK(j.at("sigma_max") == 12.5);
@@ -249,12 +250,34 @@ TEST_CASE("run configs: one JSON object; format 1 (module as three fields) still
   CHECK(cond_back.arch.label_dim == 10);
   CHECK(cond_back.class_names == std::vector<std::string>{"a", "b"});
 
+  // Up to format 2, unet-small and unet named the legacy UNet; since, DDPM++ presets.
+  for (const auto& [format, written, read] : std::vector<std::tuple<int, std::string, std::string>>{
+           {2, "unet-small", kLegacyUnetSmall},
+           {2, "unet", kLegacyUnet},
+           {2, "ddpmpp-small", "ddpmpp-small"},
+           {2, "mlp", "mlp"},
+           {1, "unet-small", kLegacyUnetSmall},
+           {3, "unet-small", "unet-small"},
+           {3, "unet", "unet"}}) {
+    INFO("format " << format << ", " << written);
+    auto named = j;
+    named["format"] = format;
+    named["arch"]["arch"] = written;
+    if (format == 1) {
+      named["pde"] = named["module"]["name"];
+      named["params"] = named["module"]["params"];
+      named["expr"] = named["module"]["expr"];
+      named.erase("module");
+    }
+    CHECK(config_from_json(named.dump()).arch.arch == read);
+  }
+
   auto broken = j;
   broken.erase("batch");
   CHECK_THROWS_AS(config_from_json(broken.dump()), InputError);
   broken = j;
-  broken["format"] = 3;
-  CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("unsupported checkpoint format 3"));
+  broken["format"] = 4;
+  CHECK_THROWS_WITH(config_from_json(broken.dump()), Catch::Contains("unsupported checkpoint format 4"));
   // Found by fuzzing (fuzz_checkpoint_frame): a number beyond an integer field's range reached an
   // int through nlohmann-json's cast (undefined behaviour); now refused by name.
   for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
