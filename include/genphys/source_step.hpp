@@ -45,8 +45,8 @@ class SourceTransport {
   /// i.e. the rising branch of s. Where s falls again (a heavy upper tail, screened Poisson in
   /// N = 784; a truncated kernel's shrinking edge, Helmholtz, where s < 0) a particle there is
   /// given a smaller radius; choosing among the branches by the previous step's source was tried
-  /// and lost Helmholtz's shares at 35 NFE (README). A speed above every tabulated one: the
-  /// last segment's power law while s still rises there, else the fastest radius.
+  /// and lost Helmholtz's shares at 35 NFE (README). A speed above every tabulated one (a
+  /// network's velocity far outside the data) gets the fastest tabulated radius, never more.
   double implied_radius(std::size_t level, double speed) const;
   /// Q_{t_to}(F_{t_from}(r)): the radius the source's quantile at r moves to (0 when t_to = 0).
   double transport(std::size_t from, std::size_t to, double r) const;

@@ -80,6 +80,30 @@ TEST_CASE("source transport: a quantile moves to the same quantile; the speed in
   }
 }
 
+// A network's velocity can be faster than any source moves its particle (the 9-NFE screened-Poisson
+// network at t = 1.98: |v| up to 3x the table's fastest speed). Extrapolating the speed's last
+// segment gave such a particle a source 1e7 away, the next step one 1e129 away, and non-finite
+// samples; the radius now stops at the table's last, the radial law's 1 - 1e-12 quantile.
+TEST_CASE("source transport: a speed above every source's is given the fastest radius, no further") {
+  const auto p = process_of("screened-poisson", 2);
+  const std::vector<double> times = exact_time_grid(*p, heun(9));
+  const SourceTransport tr(*p, times);
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i];
+    const double edge = quantile_radius(*p, 1 - 1e-12, t);
+    // s rises up to the table's edge here (an unbounded kernel in N = 2): the edge is the fastest.
+    REQUIRE(p->source_radial_speed(edge, t) > p->source_radial_speed(0.5 * edge, t));
+    const double fastest = p->source_radial_speed(edge, t);
+    for (double factor : {1.5, 3.0, 1e6}) {
+      const double r = tr.implied_radius(i, factor * fastest);
+      INFO("t = " << t << ", speed " << factor << " x the fastest");
+      CHECK(r == Approx(edge).epsilon(0.02));
+    }
+    // Just below the fastest speed the inversion is still on the table, and below the edge.
+    CHECK(tr.implied_radius(i, 0.99 * fastest) < edge);
+  }
+}
+
 TEST_CASE("source transport of an affine module is its closed form: r' = r sigma'/sigma, R = 2 t |v|") {
   const auto p = process_of("diffusion", 2);
   const std::vector<double> times = exact_time_grid(*p, heun(9));
