@@ -35,7 +35,20 @@ done
   && grep -q "bits/dim .* over 20 held-out points of toy:moons:512 (divergence exact" "$tmp/out" && ok \
   || bad "eval --bpd text: $(cat "$tmp/out" "$tmp/err")"
 
+# The training set's exact field memorises it: held-out points score far worse than under the network.
+"$genphys" eval --ckpt "$tmp/diffusion" --bpd --exact --n 50 --bpd-steps 40 --threads 1 --json >"$tmp/x.json" 2>"$tmp/err" \
+  && ok || bad "eval --bpd --exact: $(cat "$tmp/err")"
+"$genphys" eval --ckpt "$tmp/diffusion" --bpd --n 50 --bpd-steps 40 --threads 1 --json >"$tmp/net.json" 2>"$tmp/err" \
+  && ok || bad "eval --bpd: $(cat "$tmp/err")"
+$py - "$tmp/x.json" "$tmp/net.json" <<'PY' && ok || bad "eval --bpd --exact JSON: $(cat "$tmp/x.json" "$tmp/net.json")"
+import json, sys
+x, net = (json.load(open(p)) for p in sys.argv[1:])
+assert x["field"] == "exact field of 512 training points" and net["field"] == "network (EMA)", (x, net)
+assert x["bpd"] > net["bpd"] + 3, (x["bpd"], net["bpd"])
+PY
+
 # --- refusals
+expect_error 2 "--hutchinson goes with a network" -- eval --ckpt "$tmp/diffusion" --bpd --exact --hutchinson 2 --n 10
 expect_error 2 "--hutchinson must be >= 1 probes, got 0" -- eval --ckpt "$tmp/diffusion" --bpd --hutchinson 0 --n 10
 expect_error 2 "--bpd-steps must be >= 1" -- eval --ckpt "$tmp/diffusion" --bpd --bpd-steps 0 --n 10
 expect_error 2 "--hutchinson, --bpd-steps and --exact go with --bpd" -- eval --ckpt "$tmp/diffusion" --hutchinson 4 --n 10
