@@ -8,6 +8,7 @@
 
 #include "engine/checkpoint.hpp"
 #include "engine/data.hpp"
+#include "engine/held_out.hpp"
 #include "genphys/errors.hpp"
 #include "genphys/evaluation.hpp"
 #include "genphys/random.hpp"
@@ -28,8 +29,16 @@ std::vector<float> tensor_values(const torch::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-// The test split that goes with an image spec, or "" when there is none.
-std::string test_split_of(const std::string& data) {
+Eigen::MatrixXd to_matrix(const std::vector<float>& values, std::int64_t count, std::int64_t dim) {
+  Eigen::MatrixXd m(count, dim);
+  for (std::int64_t i = 0; i < count; ++i)
+    for (std::int64_t j = 0; j < dim; ++j) m(i, j) = values[std::size_t(i * dim + j)];
+  return m;
+}
+
+}  // namespace
+
+std::string engine::test_split_of(const std::string& data) {
   if (data == "fashion-mnist") return "fashion-mnist-test";
   const auto colon = data.find(':');
   if (colon == std::string::npos) return "";
@@ -42,14 +51,7 @@ std::string test_split_of(const std::string& data) {
   return "";
 }
 
-Eigen::MatrixXd to_matrix(const std::vector<float>& values, std::int64_t count, std::int64_t dim) {
-  Eigen::MatrixXd m(count, dim);
-  for (std::int64_t i = 0; i < count; ++i)
-    for (std::int64_t j = 0; j < dim; ++j) m(i, j) = values[std::size_t(i * dim + j)];
-  return m;
-}
-
-Eigen::MatrixXd held_out_points(const std::string& data, std::int64_t n, std::uint64_t seed, std::int64_t skip) {
+Eigen::MatrixXd engine::held_out_points(const std::string& data, std::int64_t n, std::uint64_t seed, std::int64_t skip) {
   if (is_toy_spec(data)) return make_toy(parse_toy_spec(data).name, int(n), seed);
   // A CSV holds a fixed set: its rows [skip, skip + n) stand in for held-out points.
   const Eigen::MatrixXd all = load_csv_points(data.substr(data.find(':') + 1));
@@ -57,8 +59,6 @@ Eigen::MatrixXd held_out_points(const std::string& data, std::int64_t n, std::ui
     throw InputError(fmt::format("{} holds {} points; evaluation at n = {} needs {}", data, all.rows(), n, skip + n));
   return all.middleRows(skip, n);
 }
-
-}  // namespace
 
 EvalReference make_eval_reference(const std::string& data, std::int64_t n, std::uint64_t seed,
                                   const FeatureClassifier* classifier) {
