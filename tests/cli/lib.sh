@@ -24,6 +24,15 @@ expect_error() {
   ok
 }
 
+# skip_without_engine SUBCOMMAND: ends the script (exit 0, SKIP) when genphys lacks SUBCOMMAND, which
+# exists only in a build with LibTorch.
+skip_without_engine() {
+  if ! "$genphys" --help 2>/dev/null | grep -qE "^ +$1 "; then
+    echo "SKIP: genphys built without the LibTorch engine"
+    exit 0
+  fi
+}
+
 # Prints the closing line and returns non-zero when anything failed.
 finish() {
   echo "$pass passed, $fail failed"

@@ -5,10 +5,7 @@
 set -u
 source "$(dirname "$0")/lib.sh" "$1"
 
-if ! "$genphys" --help 2>/dev/null | grep -qE "^ +train "; then
-  echo "SKIP: genphys built without the LibTorch engine"
-  exit 0
-fi
+skip_without_engine train
 
 train=(train --pde poisson --data toy:moons:64 --arch mlp --hidden 16 --depth 1 --batch 8 --threads 1 --no-progress
        --grid-every 0 --eval-samples 0)

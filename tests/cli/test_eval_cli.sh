@@ -4,10 +4,7 @@
 set -u
 source "$(dirname "$0")/lib.sh" "$1"
 
-if ! "$genphys" --help 2>/dev/null | grep -qE "^ +eval "; then  # the subcommand exists only with LibTorch
-  echo "SKIP: genphys built without the LibTorch engine"
-  exit 0
-fi
+skip_without_engine eval
 py=/usr/bin/python3
 common=(--no-progress --threads 1)
 
