@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "genphys/errors.hpp"
 #include "genphys/exact_sampler.hpp"
+#include "genphys/numeric.hpp"
 #include "genphys/ode.hpp"
 
 namespace genphys {
@@ -94,14 +94,9 @@ Eigen::VectorXd mixture_log_density(const EmpiricalField& field, const Eigen::Ma
   Eigen::VectorXd out(x.rows());
   std::vector<double> logs(std::size_t(y.rows()));
   for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    double top = -std::numeric_limits<double>::infinity();
-    for (Eigen::Index j = 0; j < y.rows(); ++j) {
+    for (Eigen::Index j = 0; j < y.rows(); ++j)
       logs[std::size_t(j)] = field.process().log_kernel((x.row(i) - y.row(j)).norm(), t);
-      top = std::max(top, logs[std::size_t(j)]);
-    }
-    double sum = 0;
-    for (double l : logs) sum += std::exp(l - top);
-    out(i) = top + std::log(sum / double(y.rows()));
+    out(i) = log_sum_exp(logs) - std::log(double(y.rows()));
   }
   return out;
 }
