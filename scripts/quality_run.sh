@@ -6,9 +6,17 @@
 # Resumable: run it again after an interruption and it continues from RUN_DIR/last.ckpt.
 # Needs the classifier at out/classifier/fashion-mnist.cls (`genphys classifier train`).
 set -euo pipefail
+if [[ $# -lt 2 || $# -gt 3 ]]; then
+  echo "usage: scripts/quality_run.sh GENPHYS RUN_DIR [IMAGES]" >&2
+  exit 2
+fi
 genphys=$1
 run=$2
 images=${3:-320000}
+if ! [[ $images =~ ^[1-9][0-9]*$ ]]; then
+  echo "quality_run: IMAGES must be a positive integer, got '$images'" >&2
+  exit 2
+fi
 batch=64
 steps=$(((images + batch - 1) / batch))
 resume=()

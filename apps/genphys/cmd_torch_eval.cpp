@@ -57,7 +57,7 @@ struct EvalCommand {
   bool snapshots = false, diagnostics = false;
   int loss_samples = 256;
   bool bpd = false, exact = false;
-  int hutchinson = -1;  ///< -1: not given (the exact divergence)
+  int hutchinson = 0;  ///< 0: not given (the exact divergence)
   int bpd_steps = 100;
 };
 
@@ -66,7 +66,7 @@ int run_bpd(const EvalCommand& o, const std::string& ckpt) {
   NetworkLikelihoodOptions l;
   l.checkpoint = ckpt;
   l.n = o.eval.n;
-  l.probes = std::max(o.hutchinson, 0);
+  l.probes = o.hutchinson;
   l.ode.steps = o.bpd_steps;
   l.ode.sigma_min = l.ode.sigma_max = 0;  // the checkpoint's
   l.exact_field = o.exact;
@@ -151,23 +151,24 @@ CommandRunner setup_eval(CLI::App& app) {
   app.add_flag("--bpd", o->bpd,
                "instead of sampling: bits/dim of the first --n test images (uniformly dequantised) or held-out points "
                "through the probability-flow ODE, from sigma_min up to the prior");
-  app.add_option("--hutchinson", o->hutchinson,
+  CLI::Option* hutchinson = app.add_option("--hutchinson", o->hutchinson,
                  "with --bpd: Hutchinson's divergence estimate with K Rademacher probes (without it: the exact "
                  "divergence, for data of at most 64 dimensions)");
   app.add_flag("--exact", o->exact,
                "with --bpd: the exact empirical field of the run's training set instead of the network (points)");
-  app.add_option("--bpd-steps", o->bpd_steps, "with --bpd: Heun steps of the likelihood ODE")->capture_default_str();
+  CLI::Option* bpd_steps =
+      app.add_option("--bpd-steps", o->bpd_steps, "with --bpd: Heun steps of the likelihood ODE")->capture_default_str();
 
-  return [o]() -> int {
+  return [o, hutchinson, bpd_steps]() -> int {
     prefer_passive_openmp();
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
     check_stochastic_options(o->eval.stochastic, o->eval.solver);
-    if (!o->bpd && (o->hutchinson != -1 || o->bpd_steps != 100 || o->exact))
+    if (!o->bpd && (hutchinson->count() > 0 || bpd_steps->count() > 0 || o->exact))
       throw InputError("--hutchinson, --bpd-steps and --exact go with --bpd");
     if (o->bpd) {
       if (o->snapshots || !o->grid.empty() || o->diagnostics || !o->out.empty())
         throw InputError("--bpd does not go with --snapshots, --grid, --diagnostics or --out");
-      if (o->hutchinson != -1 && o->hutchinson < 1)
+      if (hutchinson->count() > 0 && o->hutchinson < 1)
         throw InputError(fmt::format("--hutchinson must be >= 1 probes, got {}", o->hutchinson));
       if (o->bpd_steps < 1) throw InputError(fmt::format("--bpd-steps must be >= 1, got {}", o->bpd_steps));
       return run_bpd(*o, resolve_checkpoint(o->ckpt));

@@ -47,6 +47,8 @@ PY
 # --- refusals
 expect_error 2 "--hutchinson goes with a network" -- eval --ckpt "$tmp/diffusion" --bpd --exact --hutchinson 2 --n 10
 expect_error 2 "--hutchinson must be >= 1 probes, got 0" -- eval --ckpt "$tmp/diffusion" --bpd --hutchinson 0 --n 10
+expect_error 2 "--hutchinson must be >= 1 probes, got -1" -- eval --ckpt "$tmp/diffusion" --bpd --hutchinson -1 --n 10
+expect_error 2 "--hutchinson, --bpd-steps and --exact go with --bpd" -- eval --ckpt "$tmp/diffusion" --bpd-steps 100 --n 10
 expect_error 2 "--bpd-steps must be >= 1" -- eval --ckpt "$tmp/diffusion" --bpd --bpd-steps 0 --n 10
 expect_error 2 "--hutchinson, --bpd-steps and --exact go with --bpd" -- eval --ckpt "$tmp/diffusion" --hutchinson 4 --n 10
 expect_error 2 "--bpd does not go with" -- eval --ckpt "$tmp/diffusion" --bpd --grid "$tmp/g.png" --n 10
