@@ -157,6 +157,19 @@ SourceTransport::Level SourceTransport::build(const GenerativeProcess& process, 
   }
   if (L.log_r.size() < 2 || !any)
     throw InputError(fmt::format("source step: the radial law or the per-source speed at t = {:g} cannot be tabulated", t));
+  L.rate = process.step_rate(t);
+  // Does the speed resolve the bulk's radii (resolves())?
+  const double z_lo = logit(0.05), z_hi = logit(0.95);
+  double s_min = std::numeric_limits<double>::infinity(), s_max = -s_min;
+  for (std::size_t k = 0; k < L.z.size(); ++k)
+    if (L.z[k] >= z_lo && L.z[k] <= z_hi && std::isfinite(L.speed[k])) {
+      s_min = std::min(s_min, L.speed[k]);
+      s_max = std::max(s_max, L.speed[k]);
+    }
+  if (s_min > 0) {  // a speed that changes sign separates its branches by sign
+    const double span = interpolate(L.z, L.log_r, z_hi) - interpolate(L.z, L.log_r, z_lo);
+    L.resolved = span <= kMaxElasticity * std::log(s_max / s_min);
+  }
   return L;
 }
 

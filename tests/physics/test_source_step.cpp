@@ -179,3 +179,61 @@ TEST_CASE("velocity modules at 9 NFE: frozen-source steps land and keep the isol
     CHECK(landed[1] < 0.2);
   }
 }
+
+TEST_CASE("source transport in N = 784: levels whose speed does not tell the bulk's radii apart step plainly") {
+  // In N = 2 every level resolves; screened Poisson in N = 784 has mid-t levels where the speed
+  // varies by a few % over the radial law's central 90% (README, "a step by level").
+  for (int nfe : {9, 17, 35}) {
+    const auto p2 = process_of("screened-poisson", 2);
+    const std::vector<double> times2 = exact_time_grid(*p2, heun(nfe));
+    const SourceTransport tr2(*p2, times2);
+    for (std::size_t i = 0; i < times2.size(); ++i) CHECK(tr2.resolves(i));
+  }
+  const auto p = process_of("screened-poisson", 784);
+  const std::vector<double> times = exact_time_grid(*p, heun(17));
+  const SourceTransport tr(*p, times);
+  std::string pattern;
+  for (std::size_t i = 0; i < times.size(); ++i) pattern += tr.resolves(i) ? 's' : 'p';
+  std::printf("screened-poisson N = 784, 17 NFE, source / plain by level: %s\n", pattern.c_str());
+  CHECK(tr.resolves(0));                                    // t = 6400: diffusion-like, s ~ r
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    if (times[i] > 5 && times[i] < 50) CHECK_FALSE(tr.resolves(i));  // s varies 3% over the bulk
+    if (times[i] < 0.05) CHECK(tr.resolves(i));                      // Poisson-like near the data
+  }
+
+  // A step from an unresolved level is the plain Heun step in lambda.
+  std::size_t i = 0;
+  while (tr.resolves(i)) ++i;
+  const std::vector<double> two{times[i], times[i + 1]}, lambdas{p->step_variable(two[0]), p->step_variable(two[1])};
+  const SourceTransport pair(*p, two);
+  REQUIRE_FALSE(pair.resolves(0));
+  Eigen::MatrixXd x = Eigen::MatrixXd::Random(3, 784) * 5;
+  auto velocity = [&](const Eigen::MatrixXd& at, std::size_t level) -> Eigen::MatrixXd {
+    return (-0.3 - double(level)) * at.array().sin().matrix();
+  };
+  const SourceRows<Eigen::MatrixXd> rows{[](const Eigen::MatrixXd& m) {
+                                           const Eigen::VectorXd n = m.rowwise().norm();
+                                           return std::vector<double>(n.data(), n.data() + n.size());
+                                         },
+                                         [](const Eigen::MatrixXd& m, const std::vector<double>& f) -> Eigen::MatrixXd {
+                                           return Eigen::Map<const Eigen::VectorXd>(f.data(), Eigen::Index(f.size()))
+                                                      .asDiagonal() * m;
+                                         }};
+  int nfe = 0;
+  const Eigen::MatrixXd got = integrate_source_steps(Solver::heun, x, two, lambdas, pair, velocity, rows, nfe);
+  const double dl = lambdas[1] - lambdas[0];
+  const Eigen::MatrixXd d0 = velocity(x, 0) / p->step_rate(two[0]);
+  const Eigen::MatrixXd d1 = velocity(x + dl * d0, 1) / p->step_rate(two[1]);
+  const Eigen::MatrixXd want = x + 0.5 * dl * (d0 + d1);
+  CHECK(nfe == 2);
+  CHECK((got - want).cwiseAbs().maxCoeff() < 1e-9 * want.cwiseAbs().maxCoeff());
+
+  // One point in N = 784 still lands: the steps near the data are source steps.
+  Eigen::MatrixXd data = Eigen::MatrixXd::Zero(1, 784);
+  data(0, 0) = 0.5;
+  ExactSamplerOptions o = heun(17);
+  const ExactSamples s = sample_exact(*p, data, 50, 5, o);
+  const double worst = (s.samples.rowwise() - data.row(0)).rowwise().norm().maxCoeff();
+  std::printf("screened-poisson N = 784, one point, Heun 17: largest distance to the point %.2e\n", worst);
+  CHECK(worst < 1e-5);
+}
