@@ -72,6 +72,12 @@ double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, in
 /// KS statistic of the projected sets, in [0, 1]. Unlike W2 it stays finite for heavy-tailed
 /// sets (PFGM's prior has no second moment). Same errors as sliced_wasserstein.
 double sliced_ks(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections = 64, std::uint64_t seed = 0);
+/// The same statistic along given directions (rows of `directions`, unit length).
+double sliced_ks_along(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Eigen::MatrixXd& directions);
+
+/// The `count` principal axes of the rows of `data` (unit rows, the largest variance first; at
+/// most min(count, columns) of them).
+Eigen::MatrixXd principal_axes(const Eigen::MatrixXd& data, int count);
 
 /// The median heuristic: the median Euclidean distance between distinct points of a and b pooled
 /// (at most 2000 pooled points, taken evenly spaced, so the cost stays bounded).

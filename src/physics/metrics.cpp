@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include <Eigen/Eigenvalues>
 #include <fmt/format.h>
 
 #include "genphys/errors.hpp"
@@ -136,9 +137,28 @@ double sliced_wasserstein(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, in
 }
 
 double sliced_ks(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int projections, std::uint64_t seed) {
-  const auto [pa, pb] = project(a, b, projections, seed, "sliced KS statistic");
+  if (projections < 1) throw InputError("sliced KS statistic needs at least one projection");
+  if (a.cols() != b.cols()) throw InputError(fmt::format("sliced KS statistic between {}D and {}D points", a.cols(), b.cols()));
+  return sliced_ks_along(a, b, random_directions(int(a.cols()), projections, seed));
+}
+
+Eigen::MatrixXd principal_axes(const Eigen::MatrixXd& data, int count) {
+  if (data.rows() < 2) throw InputError("principal axes of fewer than 2 points");
+  const Eigen::MatrixXd centred = data.rowwise() - data.colwise().mean();
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(centred.transpose() * centred);
+  const Eigen::Index keep = std::min<Eigen::Index>(count, data.cols());
+  // Eigenvalues come in increasing order: the last columns are the largest.
+  return eig.eigenvectors().rightCols(keep).rowwise().reverse().transpose();
+}
+
+double sliced_ks_along(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Eigen::MatrixXd& directions) {
+  if (a.rows() == 0 || b.rows() == 0) throw InputError("sliced KS statistic of an empty set");
+  if (a.cols() != b.cols() || directions.cols() != a.cols())
+    throw InputError(fmt::format("sliced KS statistic between {}D and {}D points", a.cols(), b.cols()));
+  const Eigen::MatrixXd pa = a * directions.transpose(), pb = b * directions.transpose();
+  const Eigen::Index projections = directions.rows();
   double worst = 0.0;
-  for (int k = 0; k < projections; ++k) {
+  for (Eigen::Index k = 0; k < projections; ++k) {
     std::vector<double> va(pa.col(k).data(), pa.col(k).data() + pa.rows());
     std::vector<double> vb(pb.col(k).data(), pb.col(k).data() + pb.rows());
     std::sort(va.begin(), va.end());

@@ -241,6 +241,25 @@ TEST_CASE("priors from the module: sigma_max where the prior has forgotten the d
   CHECK(chosen["third-order"] > chosen["diffusion"]);
 }
 
+// In N = 256 a random direction sees 1/256 of the data's variance: two clusters 20 apart along one
+// axis look forgotten to random slices long before they are. The gap also slices along the data's
+// principal axes, so the choice follows the clusters' separation, not the dimension.
+TEST_CASE("priors from the module in N = 256: the gap sees the data's principal axis") {
+  const int dim = 256, rows = 200;
+  Eigen::MatrixXd data = 0.05 * Eigen::MatrixXd::Random(rows, dim);
+  for (int i = 0; i < rows; ++i) data(i, 7) += i % 2 ? 10.0 : -10.0;
+  const auto process = make_module("diffusion", {})->generative(dim);
+  const ForgettingChoice f = forgetting_sigma_max(*process, data, 3);
+  // Along the axis the forward marginal is +-10 plus N(0, sigma^2): far from the prior's N(0, sigma^2)
+  // until sigma is several times 10. Random slices alone saw it forgotten at sigma ~1.8.
+  const PriorGap at_4 = prior_gap(*process, data, kForgetDraws, 3, 4.0);
+  std::printf("N = 256, two clusters 20 apart: sigma_max %.3g (failed at %.3g); gap at sigma 4: %.3f (floor %.3f)\n",
+              f.sigma_max, f.failed_at, at_4.sliced_ks, at_4.noise_floor);
+  CHECK(at_4.sliced_ks > 0.3);
+  CHECK(f.failed_at >= 10.0);
+  CHECK(f.sigma_max <= process->sigma_max());
+}
+
 // The generic subordination route: the custom expression of screened Poisson at m = 0.5 gets its
 // process from Laplace inversion alone (no hand-written sampler) and must give the same shares as
 // the named module's inverse-Gaussian flow on the same data, seed and steps.

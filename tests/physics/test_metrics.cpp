@@ -192,3 +192,28 @@ TEST_CASE("sliced KS: 0 for one set, about 1 for disjoint sets, finite for heavy
   CHECK_THROWS_AS(sliced_ks(a, Eigen::MatrixXd(3, 3)), InputError);
   CHECK_THROWS_AS(sliced_ks(a, a, 0), InputError);
 }
+
+TEST_CASE("principal axes and the KS statistic along given directions") {
+  // Points stretched along (3, 4)/5 in 3D: the first axis is that direction (up to sign), unit length.
+  Rng rng(11);
+  Eigen::MatrixXd pts(500, 3);
+  for (Eigen::Index i = 0; i < pts.rows(); ++i) {
+    const double along = 10 * standard_normal(rng), off = 0.1 * standard_normal(rng), z = 0.5 * standard_normal(rng);
+    pts.row(i) << 0.6 * along - 0.8 * off, 0.8 * along + 0.6 * off, z;
+  }
+  const Eigen::MatrixXd axes = metrics::principal_axes(pts, 5);
+  REQUIRE(axes.rows() == 3);  // at most the dimension
+  CHECK(std::fabs(axes.row(0).dot(Eigen::RowVector3d(0.6, 0.8, 0.0))) == Approx(1.0).margin(1e-3));
+  CHECK(std::fabs(axes(1, 2)) == Approx(1.0).margin(1e-3));  // then z (0.5 > 0.1)
+  for (Eigen::Index k = 0; k < 3; ++k) CHECK(axes.row(k).norm() == Approx(1.0));
+  // Along the random directions of a seed it is sliced_ks itself.
+  Eigen::MatrixXd shifted = pts;
+  shifted.col(2).array() += 0.3;
+  CHECK(metrics::sliced_ks_along(pts, shifted, metrics::random_directions(3, 16, 5)) ==
+        metrics::sliced_ks(pts, shifted, 16, 5));
+  // Along z only the shift shows; along the first axis it hides in the spread of 10.
+  CHECK(metrics::sliced_ks_along(pts, shifted, Eigen::RowVector3d(0, 0, 1)) > 0.15);
+  CHECK(metrics::sliced_ks_along(pts, shifted, axes.row(0)) < 0.05);
+  CHECK_THROWS_AS(metrics::sliced_ks_along(pts, shifted, Eigen::RowVector2d(1, 0)), InputError);
+  CHECK_THROWS_AS(metrics::principal_axes(pts.topRows(1), 2), InputError);
+}
