@@ -26,7 +26,7 @@ for name in pfgm pfgmpp128 pfgmpp2048 diffusion yukawa; do
   if [[ ! -e "$dir/last.ckpt" ]]; then
     # shellcheck disable=SC2086  # the module options are words
     "$genphys" train ${runs[$name]} --data fashion-mnist --arch unet-small --steps "$steps" --batch "$batch" \
-      --warmup-images 2000 --grid-every 0 --no-progress --out "$dir"
+      --warmup-images 2000 --grid-every 0 --no-progress --sigma-max 80 --out "$dir"
   fi
   spec+="${spec:+,}$name=$dir"
 done

@@ -23,7 +23,8 @@ resume=()
 [[ -f "$run/last.ckpt" ]] && resume=(--resume)
 OMP_WAIT_POLICY=PASSIVE "$genphys" train --pde pfgmpp --D 128 --data fashion-mnist --arch ddpmpp-small \
   --out "$run" "${resume[@]}" --steps "$steps" --batch "$batch" --lr 2e-3 --warmup-images 5000 \
-  --ema-halflife-images 20000 --snapshot-every 40000 --grid-every 0 --ckpt-every 125 --no-progress --seed 0
+  --ema-halflife-images 20000 --snapshot-every 40000 --grid-every 0 --ckpt-every 125 --no-progress --seed 0 \
+  --sigma-max 80
 sweep="$run/fd-$(date -u +%Y%m%d-%H%M%S)"
 "$genphys" eval --ckpt "$run" --snapshots --nfe 35 --n 1000 --out "$sweep"
 echo "FD curve: $sweep/snapshots.{csv,png}"

@@ -36,7 +36,9 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_flag("--resume", t.resume, "continue RUN_DIR/last.ckpt (its config is kept; --steps is the new total)");
   app.add_flag("--auto-sigma-max", t.auto_sigma_max,
                "sigma_max from the module and the data: the smallest at which the prior has forgotten the data "
-               "(as sample --exact --auto-sigma-max); stored in the checkpoint");
+               "(as sample --exact --auto-sigma-max); the default for fresh runs; stored in the checkpoint");
+  app.add_option("--sigma-max", t.sigma_max,
+                 "a fresh run's sigma_max given outright (e.g. EDM's 80), instead of the module's choice from the data");
   app.add_option("--steps", t.steps, "total optimiser steps")->capture_default_str();
   app.add_option("--batch", t.batch, "batch size")->capture_default_str();
   app.add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
@@ -102,6 +104,11 @@ CommandRunner setup_train(CLI::App& app) {
     } else if (!opt->module.given().empty() || !opt->module.expr().empty()) {
       throw InputError("module parameters need --pde");
     }
+    if (app.count("--sigma-max") > 0 && !(t.sigma_max > 0)) throw InputError("--sigma-max must be > 0");
+    if (app.count("--sigma-max") > 0 && t.auto_sigma_max)
+      throw InputError("--sigma-max and --auto-sigma-max exclude each other");
+    // The prior from the module and the data unless sigma_max is given outright.
+    if (!(t.sigma_max > 0)) t.auto_sigma_max = true;
     if (!opt->channel_mult.empty()) t.arch.channel_mult = integer_list(opt->channel_mult, "--channel-mult", 1, 1 << 16);
     if (opt->attn == "none") {
       t.arch.no_attention = true;

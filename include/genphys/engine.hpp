@@ -102,8 +102,12 @@ struct TrainOptions : TrainConfig {
   /// train_config_fields()); each must equal the checkpoint's or the run is refused, naming it.
   std::vector<std::string> chosen;
   /// A fresh run's sigma_max from the module and the data (forgetting_sigma_max, exact_sampler.hpp)
-  /// instead of the module's default; stored in the checkpoint like any sigma_max.
+  /// instead of the module's default; stored in the checkpoint like any sigma_max. (`genphys
+  /// train` sets it unless --sigma-max is given.)
   bool auto_sigma_max = false;
+  /// A fresh run's sigma_max given outright (> 0; excludes auto_sigma_max): in (sigma_min, the
+  /// module's own sigma_max].
+  double sigma_max = 0.0;
   std::int64_t steps = 1000;  ///< total optimiser steps (with resume: the new total)
   std::string device = "cpu";  ///< cpu | cuda | cuda:K
   int threads = 0;             ///< 0: physical cores

@@ -399,7 +399,14 @@ void derive_facts(RunConfig& config, const TrainOptions& opt, const Dataset& dat
   config.class_names = data.class_names;
   config.sigma_min = process.sigma_min();
   // The prior gap needs kForgetDraws rows at most (the forward marginal's sources).
-  config.sigma_max = opt.auto_sigma_max
+  if (opt.sigma_max > 0 && opt.auto_sigma_max)
+    throw InputError("--sigma-max and --auto-sigma-max exclude each other");
+  if (opt.sigma_max > 0 && !(opt.sigma_max > process.sigma_min() && opt.sigma_max <= process.sigma_max()))
+    throw InputError(fmt::format("--sigma-max {:g} must lie in ({:g}, {:g}], above the module's sigma_min and at most "
+                                 "its own sigma_max",
+                                 opt.sigma_max, process.sigma_min(), process.sigma_max()));
+  config.sigma_max = opt.sigma_max > 0 ? opt.sigma_max
+                     : opt.auto_sigma_max
                          ? forgetting_sigma_max(process, data_rows(data, kForgetDraws), config.seed).sigma_max
                          : process.sigma_max();
   config.sigma_data = opt.sigma_data > 0 ? opt.sigma_data : data.is_image ? 0.5 : data.x.std().item<double>();
@@ -434,6 +441,9 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
       throw OptionError("resume", "needs the process given in code that this checkpoint was trained on, not a module");
     adopt_snapshot_settings(run.config, opt);
     require_chosen_unchanged(opt, run.config, opt.chosen);
+    if (opt.sigma_max > 0 && std::fabs(opt.sigma_max - run.config.sigma_max) > 1e-9 * run.config.sigma_max)
+      throw InputError(fmt::format("--sigma-max {:g} differs from the checkpoint's sigma_max {:.6g}, which a resume keeps",
+                                   opt.sigma_max, run.config.sigma_max));
     if (opt.steps < run.state.step)
       throw OptionError("steps", fmt::format("{} is below the run's step {} (with --resume, --steps is the new total)",
                                              opt.steps, run.state.step));
@@ -568,7 +578,7 @@ TrainResult train(const TrainOptions& opt) {
                     config.module.name, config.condition, config.sigma_min, config.sigma_max));
 
   if (opt.auto_sigma_max)
-    say(opt.resume ? fmt::format("sigma_max {:.4g} kept from the checkpoint (--auto-sigma-max applies to fresh runs)",
+    say(opt.resume ? fmt::format("sigma_max {:.4g} kept from the checkpoint (the module's choice applies to fresh runs)",
                                  config.sigma_max)
                    : fmt::format("sigma_max {:.4g} from the module and the data (the module's own {:g})",
                                  config.sigma_max, process.sigma_max()));

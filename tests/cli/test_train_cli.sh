@@ -85,6 +85,23 @@ import json, sys
 start = json.loads(open(sys.argv[1]).readline())
 assert start["event"] == "start" and 1 < start["sigma_max"] < 20, start
 PY
+# The module's choice is the default; --sigma-max gives it outright, a resume keeps the checkpoint's.
+"$genphys" train --pde diffusion --data "csv:$tmp/four.csv" --arch mlp --out "$tmp/auto2" "${common[@]}" \
+  >/dev/null 2>"$tmp/err" && grep -qE "^sigma_max [0-9.]+ from the module and the data" "$tmp/err" && ok \
+  || bad "default sigma_max: $(cat "$tmp/err")"
+"$genphys" train --pde diffusion --data "csv:$tmp/four.csv" --arch mlp --sigma-max 80 --out "$tmp/s80" "${common[@]}" \
+  >/dev/null 2>"$tmp/err" && ! grep -q "from the module and the data" "$tmp/err" && ok || bad "--sigma-max 80: $(cat "$tmp/err")"
+python3 -c 'import json,sys; s=json.loads(open(sys.argv[1]).readline()); assert s["sigma_max"] == 80, s' \
+  "$tmp/s80/stats.jsonl" && ok || bad "stored --sigma-max 80"
+"$genphys" train --resume --out "$tmp/s80" --sigma-max 80 --no-progress --threads 1 --steps 3 >/dev/null 2>&1 && ok \
+  || bad "resume with the same --sigma-max"
+expect_error 2 "differs from the checkpoint's sigma_max 80" -- train --resume --out "$tmp/s80" --sigma-max 40 \
+  --no-progress --threads 1 --steps 4
+expect_error 2 "exclude each other" -- train --pde diffusion --data "csv:$tmp/four.csv" --sigma-max 10 --auto-sigma-max \
+  --out "$tmp/r0" "${common[@]}"
+expect_error 2 "must lie in" -- train --pde diffusion --data "csv:$tmp/four.csv" --sigma-max 500 --out "$tmp/r0" "${common[@]}"
+expect_error 2 "must be > 0" -- train --pde diffusion --data "csv:$tmp/four.csv" --sigma-max -1 --out "$tmp/r0" "${common[@]}"
+[[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
 
 # --- a short run on 2D points: checkpoint, stats, grids, progress on stderr
 run=(train --pde diffusion --data toy:moons:512 --arch mlp --batch 64 --threads 1 --log-every 10 --grid-every 30)
