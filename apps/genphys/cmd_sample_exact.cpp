@@ -85,7 +85,7 @@ void add_exact_sample_options(CLI::App& app, ExactSampleCliOptions& o) {
                "t_max (and its noise floor at --n)");
   app.add_flag("--auto-sigma-max", o.auto_sigma_max,
                "--exact: sigma_max from the module and the data: the smallest at which the prior has forgotten "
-               "the data (its prior gap at the noise floor), reported with its gap");
+               "the data (its prior gap at the noise floor), reported with its gap; the default unless --sigma-max");
   o.module.add_to(&app);
 }
 
@@ -127,13 +127,17 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   } else {
     process = require_process(*module, static_cast<int>(data.cols()));
   }
+  // The prior from the module and the data unless sigma_max is given outright.
   std::optional<ForgettingChoice> chosen;
-  if (o.auto_sigma_max) {
+  if (o.auto_sigma_max || !(s.sigma_max > 0)) {
     try {
       chosen = forgetting_sigma_max(*process, data, s.seed);
     } catch (const std::domain_error& e) {  // a special function beyond its range on the ladder
-      throw InputError(fmt::format("{}: no sigma_max could be chosen: {}", module->name(), e.what()));
+      if (o.auto_sigma_max)
+        throw InputError(fmt::format("{}: no sigma_max could be chosen: {}", module->name(), e.what()));
     }
+  }
+  if (chosen) {
     if (s.sigma_min > 0 && !(s.sigma_min < chosen->sigma_max))
       throw InputError(fmt::format("--sigma-min ({}) must be below the chosen sigma_max ({:.4g})", s.sigma_min,
                                    chosen->sigma_max));
