@@ -30,7 +30,7 @@ void add_sample_options(CLI::App& app, SampleCliOptions& o) {
   app.add_option("--out", o.out, "write samples: .pt (torch.load), .bin (raw float32) or .csv");
   app.add_flag("--no-ema", o.no_ema, "use the raw weights instead of the EMA");
   app.add_option("--sigma-min", o.sigma_min, "lowest noise level (default: the checkpoint's)");
-  app.add_option("--sigma-max", o.sigma_max, "prior noise level (default: the checkpoint's)");
+  app.add_option("--sigma-max", o.sigma_max, "prior noise level (default: the checkpoint's; --exact: the module's choice from the data)");
   app.add_option("--device", o.device, "cpu | cuda | cuda:K")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
   app.add_option("--class", o.classes,
