@@ -27,7 +27,7 @@ echo "== Exact empirical field of 64 points (no network): every sample lands on 
 "$genphys" sample --exact --pde pfgm --data toy:heart:64 --n 1000 --solver rk45 --rtol 1e-5 --atol 1e-5 \
   --sigma-min 1e-5 --csv "$out/exact_pfgm.csv"
 
-# A small PFGM++ (D = 128) Fashion-MNIST model: ~20 minutes on 2 cores. A finished run is kept
+# A small PFGM++ (D = 128) Fashion-MNIST model: about 14 minutes of training on a quiet 2-core machine. A finished run is kept
 # (and extended with --resume when DEMO_STEPS grows), never overwritten.
 # sigma_max 80 (EDM's): the README's numbers were measured with it; train's default is the module's choice.
 steps=${DEMO_STEPS:-1200}
