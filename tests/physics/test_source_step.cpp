@@ -237,3 +237,23 @@ TEST_CASE("source transport in N = 784: levels whose speed does not tell the bul
   std::printf("screened-poisson N = 784, one point, Heun 17: largest distance to the point %.2e\n", worst);
   CHECK(worst < 1e-5);
 }
+
+TEST_CASE("screened Poisson in N = 784, steps by level: an isolated point and a cluster get their shares") {
+  // The four points of test_exact_shares (one isolated, three within 0.15) in the first two of
+  // 784 coordinates: the unresolved mid-t levels take plain steps here, and the shares must hold.
+  Eigen::MatrixXd data = Eigen::MatrixXd::Zero(4, 784);
+  data.leftCols(2) << -1.0, 0.0, 1.0, 0.0, 1.1, 0.05, 0.95, -0.1;
+  const auto p = process_of("screened-poisson", 784);
+  const int n = 600;
+  const ExactSamples s = sample_exact(*p, data, n, 11, heun(17));
+  double isolated = 0, landed = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    Eigen::Index best = 0;
+    const double d = (data.rowwise() - s.samples.row(i)).rowwise().norm().minCoeff(&best);
+    isolated += best == 0 ? 1.0 / n : 0.0;
+    landed += d < 1e-2 ? 1.0 / n : 0.0;
+  }
+  std::printf("screened-poisson N = 784, four points, Heun 17: isolated %.3f, landed %.3f\n", isolated, landed);
+  CHECK(std::fabs(isolated - 0.25) < 4 * std::sqrt(0.25 * 0.75 / n));
+  CHECK(landed >= 0.99);
+}
