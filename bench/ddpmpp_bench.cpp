@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
-  setup_runtime("cpu", threads, false);
+  setup_runtime("cpu", threads);
   TrainBench train;
   const auto* net = dynamic_cast<const SongUNetImpl*>(train.ema()->net().get());
   std::cout << nlohmann::json{{"ready", true}, {"threads", torch::get_num_threads()},

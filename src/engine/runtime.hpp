@@ -11,8 +11,8 @@ namespace genphys::engine {
 int physical_cores();
 
 /// Sets torch's intra-op threads (0: physical cores), pins OpenBLAS to one thread, raises glibc's
-/// mmap/trim thresholds, parses and checks the device (InputError for cuda without CUDA), and
-/// unless `quiet` prints the start-up line on stderr. Returns the device.
+/// mmap/trim thresholds, flushes denormals, and parses and checks the device (OptionError for cuda
+/// without CUDA). Returns the device; the start-up line is engine_description's.
 torch::Device setup_runtime(const std::string& device, int threads);
 
 /// Memory the system can give this process now (MemAvailable), in bytes.
