@@ -174,12 +174,17 @@ CommandRunner setup_compare(CLI::App& app) {
     if (o->eval.json) {
       std::cout << j.dump() << "\n";
     } else {
-      std::cout << fmt::format("{:<16} {:>5} {:>5} {:>10} {:>9}\n", "run", "NFE", "used", metric_name(ref), "seconds");
+      // Images: the FD's bootstrap standard error over sample sets beside it, the noise a difference must exceed.
+      auto se = [&](const SampleScore& s) { return ref.is_image ? fmt::format("{:>8.4f}", s.fd_se) : std::string(); };
+      const std::string se_head = ref.is_image ? fmt::format("{:>8}", "se") : std::string();
+      std::cout << fmt::format("{:<16} {:>5} {:>5} {:>10} {} {:>9}\n", "run", "NFE", "used", metric_name(ref), se_head,
+                               "seconds");
       for (const auto& row : rows)
-        std::cout << fmt::format("{:<16} {:>5} {:>5} {:>10.4f} {:>9.1f}\n", row.run, row.nfe_requested, row.nfe,
-                                 headline(row.score, ref), row.seconds);
-      std::cout << fmt::format("{:<16} {:>5} {:>5} {:>10.4f}\n{:<16} {:>5} {:>5} {:>10.4f}\n", "real vs real", "", "",
-                               headline(ref.real, ref), "noise", "", "", headline(ref.noise, ref));
+        std::cout << fmt::format("{:<16} {:>5} {:>5} {:>10.4f} {} {:>9.1f}\n", row.run, row.nfe_requested, row.nfe,
+                                 headline(row.score, ref), se(row.score), row.seconds);
+      std::cout << fmt::format("{:<16} {:>5} {:>5} {:>10.4f} {}\n{:<16} {:>5} {:>5} {:>10.4f} {}\n", "real vs real", "",
+                               "", headline(ref.real, ref), se(ref.real), "noise", "", "", headline(ref.noise, ref),
+                               se(ref.noise));
       std::cout << "wrote " << o->out << "/compare.{csv,json,png} and grid_nfe*.png\n";
     }
     return 0;

@@ -237,9 +237,10 @@ CommandRunner setup_eval(CLI::App& app) {
     if (ref.is_image) {
       std::cout << fmt::format("FD in classifier features (dim {}, test accuracy {:.2f}%), reference: {}\n",
                                classifier->feature_dim(), 100 * classifier->test_accuracy(), ref.reference_set);
-      std::cout << fmt::format("  generated  {:10.4f}\n", row.score.fd);
-      std::cout << fmt::format("  real       {:10.4f}   ({})\n", ref.real.fd, ref.real_set);
-      std::cout << fmt::format("  noise      {:10.4f}   ({})\n", ref.noise.fd, ref.noise_set);
+      std::cout << fmt::format("  generated  {:10.4f} +- {:.4f} (bootstrap standard error over sample sets)\n",
+                               row.score.fd, row.score.fd_se);
+      std::cout << fmt::format("  real       {:10.4f} +- {:.4f}   ({})\n", ref.real.fd, ref.real.fd_se, ref.real_set);
+      std::cout << fmt::format("  noise      {:10.4f} +- {:.4f}   ({})\n", ref.noise.fd, ref.noise.fd_se, ref.noise_set);
       if (!by_class.empty()) std::cout << class_scores_table(by_class, o->eval.guidance);
     } else {
       std::cout << fmt::format("sliced W2 (256 projections) and MMD^2 (RBF, h = {:.4g}), reference: {}\n",

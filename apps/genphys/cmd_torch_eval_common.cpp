@@ -99,7 +99,7 @@ plot::Figure metric_curves(plot::Panel panel, const EvalReference& ref) {
 
 namespace {
 nlohmann::json score_json(const SampleScore& s, const EvalReference& ref) {
-  if (ref.is_image) return {{"fd", s.fd}};
+  if (ref.is_image) return {{"fd", s.fd}, {"fd_se", s.fd_se}};
   return {{"sw", s.sw}, {"mmd", s.mmd}};
 }
 }  // namespace
@@ -137,13 +137,14 @@ nlohmann::json row_json(const EvalRow& row, const EvalReference& ref) {
 
 std::string rows_csv(const std::vector<EvalRow>& rows, const EvalReference& ref) {
   auto num = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
-  std::string out = "run,checkpoint,pde,probe,probe_value,nfe_requested,nfe,seconds,n,fd,sw,mmd\n";
+  std::string out = "run,checkpoint,pde,probe,probe_value,nfe_requested,nfe,seconds,n,fd,sw,mmd,fd_se\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{:g},{},{},{:.2f},{},{},{},{}\n", r.run, r.checkpoint, r.pde, r.probe,
+    out += fmt::format("{},{},{},{},{:g},{},{},{:.2f},{},{},{},{},{}\n", r.run, r.checkpoint, r.pde, r.probe,
                        r.probe_value, r.nfe_requested, r.nfe, r.seconds, ref.n, num(r.score.fd), num(r.score.sw),
-                       num(r.score.mmd));
+                       num(r.score.mmd), num(r.score.fd_se));
   for (const auto& [name, s] : {std::make_pair("baseline:real", ref.real), std::make_pair("baseline:noise", ref.noise)})
-    out += fmt::format("{},,,none,0,0,0,0,{},{},{},{}\n", name, ref.n, num(s.fd), num(s.sw), num(s.mmd));
+    out += fmt::format("{},,,none,0,0,0,0,{},{},{},{},{}\n", name, ref.n, num(s.fd), num(s.sw), num(s.mmd),
+                       num(s.fd_se));
   return out;
 }
 

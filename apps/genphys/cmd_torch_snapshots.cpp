@@ -22,11 +22,13 @@ struct SnapshotRow {
 };
 
 std::string snapshot_rows_csv(const std::vector<SnapshotRow>& rows, const EvalReference& ref) {
-  std::string out = "run,images,step,checkpoint,pde,nfe_requested,nfe,seconds,n,metric,value,real,noise\n";
+  // value_se: images only, the FD's bootstrap standard error over sample sets.
+  std::string out = "run,images,step,checkpoint,pde,nfe_requested,nfe,seconds,n,metric,value,real,noise,value_se\n";
   for (const auto& s : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{:.2f},{},{},{:.6g},{:.6g},{:.6g}\n", s.row.run, s.images, s.step,
+    out += fmt::format("{},{},{},{},{},{},{},{:.2f},{},{},{:.6g},{:.6g},{:.6g},{}\n", s.row.run, s.images, s.step,
                        s.row.checkpoint, s.row.pde, s.row.nfe_requested, s.row.nfe, s.row.seconds, ref.n,
-                       metric_name(ref), headline(s.row.score, ref), headline(ref.real, ref), headline(ref.noise, ref));
+                       metric_name(ref), headline(s.row.score, ref), headline(ref.real, ref), headline(ref.noise, ref),
+                       ref.is_image ? fmt::format("{:.6g}", s.row.score.fd_se) : std::string());
   return out;
 }
 

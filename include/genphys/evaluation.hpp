@@ -69,6 +69,8 @@ class FeatureClassifier {
   /// Penultimate features of `count` images (count x C x H x W floats in [-1, 1]; values are
   /// clamped to [-1, 1] first, as when writing a PNG), accumulated into moments.
   metrics::Moments feature_moments(const std::vector<float>& images, std::int64_t count, int batch = 250) const;
+  /// The same features, one row per image.
+  Eigen::MatrixXd features(const std::vector<float>& images, std::int64_t count, int batch = 250) const;
   /// Class predictions, for accuracy checks.
   std::vector<std::int64_t> predict(const std::vector<float>& images, std::int64_t count) const;
 
@@ -81,6 +83,9 @@ class FeatureClassifier {
 /// (the others NaN).
 struct SampleScore {
   double fd = std::numeric_limits<double>::quiet_NaN();
+  /// Images: the bootstrap standard error of fd over sample sets of the same size
+  /// (metrics::frechet_distance_bootstrap_se, 100 resamples); the noise a comparison must exceed.
+  double fd_se = std::numeric_limits<double>::quiet_NaN();
   double sw = std::numeric_limits<double>::quiet_NaN();
   double mmd = std::numeric_limits<double>::quiet_NaN();
 };

@@ -54,6 +54,14 @@ Eigen::MatrixXd sqrt_psd(const Eigen::MatrixXd& m);
 /// Throws InputError for mismatched dimensions.
 double frechet_distance(const Moments& a, const Moments& b);
 
+/// Bootstrap standard error of frechet_distance(moments of the rows of `x`, reference): the
+/// standard deviation of the distance over `resamples` sets of x's rows drawn with replacement
+/// (stream k of `seed` draws set k), with the reference held fixed. It is the spread another sample
+/// set of the same size would show, not what another training run would. Throws InputError for
+/// fewer than 2 rows, mismatched dimensions or resamples < 2.
+double frechet_distance_bootstrap_se(const Eigen::MatrixXd& x, const Moments& reference, int resamples = 100,
+                                     std::uint64_t seed = 0);
+
 /// `count` directions uniform on the unit sphere in `dim` dimensions (rows), from `seed`.
 Eigen::MatrixXd random_directions(int dim, int count, std::uint64_t seed);
 

@@ -36,6 +36,18 @@ Eigen::MatrixXd to_matrix(const std::vector<float>& values, std::int64_t count, 
   return m;
 }
 
+constexpr int kBootstrapResamples = 100;
+
+// The FD of the images' features against the reference, with its bootstrap standard error.
+SampleScore fd_score(const FeatureClassifier& classifier, const std::vector<float>& values, std::int64_t count,
+                     const EvalReference& ref) {
+  const Eigen::MatrixXd f = classifier.features(values, count);
+  SampleScore s;
+  s.fd = metrics::frechet_distance(metrics::moments_of(f), ref.moments);
+  s.fd_se = metrics::frechet_distance_bootstrap_se(f, ref.moments, kBootstrapResamples, ref.seed);
+  return s;
+}
+
 }  // namespace
 
 std::string engine::test_split_of(const std::string& data) {
@@ -122,10 +134,10 @@ EvalReference make_eval_reference(const std::string& data, std::int64_t n, std::
     real = train.x.slice(0, n, 2 * n);
     ref.real_set = fmt::format("training images {}..{} of {}", n, 2 * n - 1, data);
   }
-  ref.real.fd = metrics::frechet_distance(classifier->feature_moments(tensor_values(real), n), ref.moments);
+  ref.real = fd_score(*classifier, tensor_values(real), n, ref);
   torch::manual_seed(mix_seed(seed + kRealSeedOffset));
   const auto noise = torch::rand_like(reference) * 2.0 - 1.0;
-  ref.noise.fd = metrics::frechet_distance(classifier->feature_moments(tensor_values(noise), n), ref.moments);
+  ref.noise = fd_score(*classifier, tensor_values(noise), n, ref);
   ref.noise_set = fmt::format("{} images of uniform pixel noise in [-1, 1]", n);
   return ref;
 }
@@ -135,8 +147,7 @@ SampleScore score_values(const std::vector<float>& values, std::int64_t count, c
   SampleScore s;
   if (ref.is_image) {
     if (!classifier) throw InputError("image samples need a classifier for the Fréchet distance");
-    s.fd = metrics::frechet_distance(classifier->feature_moments(values, count), ref.moments);
-    return s;
+    return fd_score(*classifier, values, count, ref);
   }
   const std::int64_t dim = ref.points.cols();
   if (count < 2 || std::int64_t(values.size()) != count * dim)

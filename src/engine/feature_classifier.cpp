@@ -39,15 +39,23 @@ double FeatureClassifier::test_accuracy() const { return impl_->info.test_accura
 int FeatureClassifier::classes() const { return impl_->info.classes; }
 std::string FeatureClassifier::data() const { return impl_->info.data; }
 
-metrics::Moments FeatureClassifier::feature_moments(const std::vector<float>& values, std::int64_t count,
-                                                    int batch) const {
+Eigen::MatrixXd FeatureClassifier::features(const std::vector<float>& values, std::int64_t count, int batch) const {
   const auto x = impl_->images(values, count);
-  metrics::MomentAccumulator acc(feature_dim());
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::MatrixXd out(count, feature_dim());
   c10::InferenceMode inference;
   for (std::int64_t i = 0; i < count; i += batch) {
     const auto f = impl_->net->features(x.slice(0, i, std::min(count, i + batch))).to(torch::kFloat64).contiguous();
-    acc.add(f.data_ptr<double>(), f.size(0));
+    out.middleRows(i, f.size(0)) = Eigen::Map<const RowMajor>(f.data_ptr<double>(), f.size(0), f.size(1));
   }
+  return out;
+}
+
+metrics::Moments FeatureClassifier::feature_moments(const std::vector<float>& values, std::int64_t count,
+                                                    int batch) const {
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = features(values, count, batch);
+  metrics::MomentAccumulator acc(feature_dim());
+  acc.add(rows.data(), count);
   return acc.moments();
 }
 

@@ -175,6 +175,7 @@ j = json.load(open(sys.argv[1]))
 b = j["reference"]["baselines"]
 assert j["n"] == 40 and j["reference"]["classifier"]["feature_dim"] == 32, j
 assert 0 < b["real"]["fd"] < b["noise"]["fd"] and j["fd"] > b["real"]["fd"], j  # 2 training steps: far from real
+assert 0 < j["fd_se"] < j["fd"] and 0 < b["real"]["fd_se"] and 0 < b["noise"]["fd_se"], j  # bootstrap over sample sets
 m = j["memorisation"]
 assert 0 <= m["share"] <= 1 and m["quantile"] == 0.1 and m["threshold"] > 0 and m["median_real"] > 0, m
 assert m["training_examples"] == 64 and m["space"] == "pixels", m

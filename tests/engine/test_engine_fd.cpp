@@ -81,6 +81,20 @@ TEST_CASE("classifier Fréchet distance: real vs noise, blur and noise monotone"
     return metrics::frechet_distance(classifier.feature_moments(values_of(x), n), ref.moments);
   };
   CHECK(fd_of(test_images) == Approx(ref.real.fd).epsilon(1e-9));
+  // The features row by row give the same moments; the FD's bootstrap standard error is positive,
+  // below the distance itself for these sets, and repeats exactly for the same set.
+  const Eigen::MatrixXd rows = classifier.features(values_of(test_images), n);
+  const metrics::Moments from_rows = metrics::moments_of(rows), accumulated = classifier.feature_moments(values_of(test_images), n);
+  CHECK((from_rows.mean - accumulated.mean).norm() < 1e-9 * (1 + accumulated.mean.norm()));
+  CHECK((from_rows.cov - accumulated.cov).norm() < 1e-9 * accumulated.cov.norm());
+  INFO("FD se: real " << ref.real.fd_se << ", noise " << ref.noise.fd_se);
+  CHECK(ref.real.fd_se > 0.0);
+  CHECK(ref.real.fd_se < ref.real.fd);
+  CHECK(ref.noise.fd_se > 0.0);
+  CHECK(ref.noise.fd_se < 0.2 * ref.noise.fd);
+  const SampleScore again = score_values(values_of(test_images), n, ref, &classifier);
+  CHECK(again.fd == Approx(ref.real.fd).epsilon(1e-12));
+  CHECK(again.fd_se == ref.real.fd_se);
 
   std::vector<double> blurred{ref.real.fd};
   for (double s : {0.5, 1.0, 2.0, 4.0}) blurred.push_back(fd_of(blur(test_images, s)));
