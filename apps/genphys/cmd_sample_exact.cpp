@@ -129,12 +129,14 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
   }
   // The prior from the module and the data unless sigma_max is given outright.
   std::optional<ForgettingChoice> chosen;
+  std::string not_chosen;  // why the default choice fell back on the module's own sigma_max
   if (o.auto_sigma_max || !(s.sigma_max > 0)) {
     try {
       chosen = forgetting_sigma_max(*process, data, s.seed);
     } catch (const std::domain_error& e) {  // a special function beyond its range on the ladder
       if (o.auto_sigma_max)
         throw InputError(fmt::format("{}: no sigma_max could be chosen: {}", module->name(), e.what()));
+      not_chosen = e.what();
     }
   }
   if (chosen) {
@@ -196,6 +198,9 @@ int run_exact_sample(const SampleCliOptions& s, const ExactSampleCliOptions& o) 
                           "prior draws: {:.4f}, n = {})\n",
                           chosen->sigma_max, process->sigma_max(), chosen->forgotten_to, chosen->failed_at,
                           chosen->gap.sliced_ks, chosen->noise_floor, chosen->gap.n);
+  if (!not_chosen.empty())
+    report += fmt::format("sigma_max {:g}, the module's own: none could be chosen from the module and the data ({})\n",
+                          process->sigma_max(), not_chosen);
   if (o.prior_gap) {
     const PriorGap g = prior_gap(*process, data, o.n, s.seed, opt.sigma_max > 0 ? opt.sigma_max : process->sigma_max());
     report += fmt::format("prior vs forward marginal at sigma_max = {:g} (t_max = {:.4g}): sliced KS {:.4f} "
