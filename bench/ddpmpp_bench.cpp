@@ -239,7 +239,9 @@ int main(int argc, char** argv) {
     } else if (what == "forward") {
       s = forward_seconds(train.ema(), batch, repeat);
     } else if (what == "sample") {
+      train.ema()->set_inference_bfloat16(req.value("bf16", false));
       s = sample_seconds(train.ema(), train.process(), batch, req.value("nfe", 35), req.value("sample_batch", batch));
+      train.ema()->set_inference_bfloat16(false);
     } else if (what == "radii") {
       s = radii_seconds(batch, req.value("dim", 3072), req.value("streams", true));
     } else if (what == "field") {

@@ -13,6 +13,7 @@ read_tensors/write_tensors), so the same weights must give the same outputs.
     ddpmpp_twin.py serve                          timing server for bench/run_bench.py
 """
 import argparse
+import contextlib
 import json
 import math
 import struct
@@ -366,9 +367,12 @@ def serve():
         elif what == "sample":
             # The reference generate.py samples in batches of 64 (its --batch default).
             x = pfgmpp_prior(B)
+            # bf16: the network under CPU autocast, as genphys's --bf16 runs it (Heun state float64).
+            precision = torch.autocast("cpu", dtype=torch.bfloat16) if req.get("bf16") else contextlib.nullcontext()
             t0 = time.perf_counter()
-            for part in x.split(int(req.get("twin_batch", 64))):
-                heun_sample(net, part, int(req.get("nfe", 35)))
+            with precision:
+                for part in x.split(int(req.get("twin_batch", 64))):
+                    heun_sample(net, part, int(req.get("nfe", 35)))
         elif what == "radii":
             n, N, D = B, int(req.get("dim", 3072)), 128.0
             t0 = time.perf_counter()

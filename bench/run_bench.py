@@ -25,22 +25,32 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_max=0"
 
 
-def cpu_description():
-    """'model name, ISA' from /proc/cpuinfo, e.g. 'AMD EPYC, AVX-512' (the first CPU's entry)."""
-    model, flags = "unknown CPU", set()
+def cpu_flags():
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and model == "unknown CPU":
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
     except OSError:
         pass
-    isa = ("AVX-512" + (" with VNNI" if "avx512_vnni" in flags else "") if "avx512f" in flags
-           else "AVX2" if "avx2" in flags else "no AVX2")
+    return set()
+
+
+def has_bfloat16():
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+def cpu_description():
+    """'model name, ISA' from /proc/cpuinfo, e.g. 'AMD EPYC, AVX-512' (the first CPU's entry)."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.partition(":")[2].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    flags = cpu_flags()
+    isa = ("AVX-512" + (" with VNNI" if "avx512_vnni" in flags else "") + (" and BF16" if has_bfloat16() else "")
+           if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2")
     return f"{model}, {isa}"
 
 
@@ -97,6 +107,12 @@ def main():
         ("forward, B=64", {"what": "forward", "batch": 64, "repeat": 3}),
         ("forward, B=256", {"what": "forward", "batch": 256, "repeat": 3}),
         (f"35-NFE sampling, {n_sample} images", {"what": "sample", "batch": n_sample, "nfe": 35}),
+    ]
+    # bfloat16 inference (genphys --bf16; the twin under torch.autocast) only where the CPU has the
+    # instructions: elsewhere oneDNN emulates them and genphys refuses --bf16.
+    if has_bfloat16():
+        items.append((f"35-NFE sampling in bf16, {n_sample} images", {"what": "sample", "batch": n_sample, "nfe": 35, "bf16": True}))
+    items += [
         ("PFGM++ radii, N=3072, 10^6 draws", {"what": "radii", "batch": 1000000, "dim": 3072, "streams": False}),
         ("exact field, 1000 x 1000 pairs, N=784", {"what": "field", "batch": 1000, "data": 1000, "dim": 784}),
     ]
@@ -158,6 +174,12 @@ def main():
     print("|---|---:|---:|---:|---|")
     for name, g, t, r, note in rows:
         print(f"| {name} | {g:.4g} | {t:.4g} | {r:.2f}x | {note} |")
+    bf16 = [row for row in rows if "bf16" in row[0]]
+    if bf16:
+        fp32_twin = next(row[2] for row in rows if row[0].startswith("35-NFE sampling,"))
+        print(f"# genphys --bf16 against the twin in float32 (the reference's precision): {fp32_twin / bf16[0][1]:.2f}x")
+    else:
+        print("# no bfloat16 row: this CPU has no bfloat16 instructions (avx512_bf16, amx_bf16)")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"cpu": cpu_description(), "stock_twin": a.stock_twin, "rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,

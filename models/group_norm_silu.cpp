@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "genphys/errors.hpp"
+#include "models.hpp"
 
 // The element loops are compiled twice, for x86-64-v3 (AVX2, FMA) and for the baseline, and the
 // loader picks one. (The AVX-512 level measured slower for the SiLU loop on one development
@@ -149,8 +150,10 @@ torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& shift, std:
 
 }  // namespace
 
-torch::Tensor group_norm_silu(const torch::Tensor& x, const torch::Tensor& shift, std::int64_t groups,
+torch::Tensor group_norm_silu(const torch::Tensor& x_in, const torch::Tensor& shift, std::int64_t groups,
                               const torch::Tensor& weight, const torch::Tensor& bias, double eps, bool silu) {
+  // bfloat16 activations (inference under autocast) are normalised in float, as autocast does.
+  const torch::Tensor x = float_activations(x_in);
   if (x.dim() != 4) throw InputError("group_norm_silu: expected a (B, C, H, W) tensor");
   const std::int64_t B = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
   if (groups < 1 || C % groups != 0)

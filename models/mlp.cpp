@@ -43,7 +43,7 @@ torch::Tensor MlpImpl::forward_labelled(const torch::Tensor& x, const torch::Ten
     return NetworkImpl::forward_labelled(x, c_noise, class_labels);  // refuses them
   auto emb = emb1_(torch::silu(emb0_(noise)));
   auto h = in_(x.flatten(1)) + emb;
-  for (size_t i = 0; i < layers_.size(); ++i) h = h + layers_[i](dropout_(torch::silu(norms_[i](h))));
+  for (size_t i = 0; i < layers_.size(); ++i) h = h + layers_[i](dropout_(torch::silu(norms_[i](float_activations(h)))));
   return out_(torch::silu(h)).view(x.sizes());
 }
 

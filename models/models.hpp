@@ -14,6 +14,12 @@ ModelInfo mlp_model();
 ModelInfo legacy_unet_small_model();
 ModelInfo legacy_unet_model();
 
+/// Activations in bfloat16 (inference under EdmPrecond's bfloat16 autocast) as float32, for the
+/// norms, whose weights stay float32 (autocast leaves them alone); other tensors unchanged.
+inline torch::Tensor float_activations(const torch::Tensor& x) {
+  return x.scalar_type() == torch::kBFloat16 ? x.to(torch::kFloat32) : x;
+}
+
 /// The label embedding's input (B, label_dim): EDM's class_labels * sqrt(label_dim), zeros ("no
 /// class") for undefined labels. Throws InputError for labels of another shape.
 torch::Tensor label_embedding_input(const torch::Tensor& class_labels, std::int64_t batch, int label_dim,

@@ -79,11 +79,11 @@ torch::Tensor resample(const torch::Tensor& x, int mode) {
 }  // namespace
 
 torch::Tensor UNetBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
-  torch::Tensor h = resample(torch::silu(norm0_(x)), resample_);
+  torch::Tensor h = resample(torch::silu(norm0_(float_activations(x))), resample_);
   h = conv0_(h);
   auto params = affine_(emb).unsqueeze(2).unsqueeze(3);
   auto chunks = params.chunk(2, 1);
-  h = torch::silu(torch::addcmul(chunks[1], norm1_(h), chunks[0] + 1.0));
+  h = torch::silu(torch::addcmul(chunks[1], norm1_(float_activations(h)), chunks[0] + 1.0));
   h = conv1_(dropout_(h));
   torch::Tensor skip = resample(x, resample_);
   if (skip_) skip = skip_(skip);
@@ -92,7 +92,7 @@ torch::Tensor UNetBlockImpl::forward(const torch::Tensor& x, const torch::Tensor
     const auto B = h.size(0), C = h.size(1), H = h.size(2), W = h.size(3);
     const int64_t heads = std::max<int64_t>(1, C / 64), ch = C / heads;
     // (B*heads, ch, 3, HW) -> q, k, v each (B*heads, ch, HW)
-    auto qkv = qkv_(norm2_(h)).reshape({B * heads, ch, 3, H * W}).unbind(2);
+    auto qkv = qkv_(norm2_(float_activations(h))).reshape({B * heads, ch, 3, H * W}).unbind(2);
     auto w = torch::softmax(torch::einsum("ncq,nck->nqk", {qkv[0], qkv[1] / std::sqrt(double(ch))}), 2);
     auto a = torch::einsum("nqk,nck->ncq", {w, qkv[2]}).reshape({B, C, H, W});
     h = (proj_(a) + h) * kSkipScale;
@@ -178,7 +178,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& c_n
     }
     h = dec_[i](h, emb);
   }
-  return conv_out_(torch::silu(norm_out_(h)));
+  return conv_out_(torch::silu(norm_out_(float_activations(h))));
 }
 
 namespace {

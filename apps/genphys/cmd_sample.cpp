@@ -40,6 +40,7 @@ void add_sample_options(CLI::App& app, SampleCliOptions& o) {
                  "classifier-free guidance weight w >= 0: D_u + w (D_c - D_u) (on the velocity for velocity models); "
                  "1: plain conditional, 0: unconditional")
       ->capture_default_str();
+  app.add_flag("--bf16", o.bf16, kBf16Help);
 }
 
 namespace {
@@ -72,7 +73,7 @@ CommandRunner setup_sample(CLI::App& app) {
     check_shared_options(*opt);
     if (exact->exact) {
       if (!opt->grid.empty() || !opt->out.empty()) throw InputError("--exact writes --csv and --plot (not --grid/--out)");
-      for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads", "--class", "--guidance"})
+      for (const char* flag : {"--seeds", "--no-ema", "--device", "--threads", "--class", "--guidance", "--bf16"})
         if (app.count(flag) > 0)
           throw InputError(std::string(flag) + " is for a network (--ckpt); --exact draws samples 0..n-1 on the CPU");
       return run_exact_sample(*opt, *exact);

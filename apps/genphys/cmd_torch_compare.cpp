@@ -104,6 +104,7 @@ CommandRunner setup_compare(CLI::App& app) {
     const auto nfes = integer_list(o->nfe, "--nfe", 1, 10000);
     for (int nfe : nfes) check_solver(parse_solver(o->eval.solver), nfe, 1.0, 1.0);  // all before any work
     check_stochastic_options(o->eval.stochastic, o->eval.solver);
+    if (o->eval.bf16) require_bfloat16_cpu();
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
     if (o->snapshots) {
       std::vector<std::pair<std::string, std::string>> dirs;

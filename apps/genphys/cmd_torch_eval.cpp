@@ -163,6 +163,7 @@ CommandRunner setup_eval(CLI::App& app) {
     prefer_passive_openmp();
     if (o->eval.n < 2) throw InputError("--n must be >= 2");
     check_stochastic_options(o->eval.stochastic, o->eval.solver);
+    if (o->eval.bf16) require_bfloat16_cpu();
     if (!o->bpd && (hutchinson->count() > 0 || bpd_steps->count() > 0 || o->exact))
       throw InputError("--hutchinson, --bpd-steps and --exact go with --bpd");
     if (o->bpd) {

@@ -36,6 +36,7 @@ void add_eval_options(CLI::App& app, EvalCliOptions& o) {
                  std::string("feature classifier for image data (default ") + kDefaultClassifierPath + ")");
   app.add_option("--batch", o.batch, "samples integrated together")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
+  app.add_flag("--bf16", o.bf16, kBf16Help);
 }
 
 std::unique_ptr<FeatureClassifier> classifier_for(const CheckpointSummary& run, const EvalCliOptions& o) {
@@ -61,6 +62,7 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
   s.guidance = o.guidance;
   s.noise_alpha = noise_alpha;
   s.quantize_bits = quantize_bits;
+  s.bfloat16 = o.bf16;
   const auto start = std::chrono::steady_clock::now();
   SampleResult r = sample(s);
   EvalRow row;

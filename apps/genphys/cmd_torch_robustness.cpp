@@ -38,6 +38,7 @@ CommandRunner setup_robustness(CLI::App& app) {
     if (o->eval.solver == "rk45") throw InputError("robustness needs a fixed-step --solver (heun or euler)");
     check_solver(parse_solver(o->eval.solver), o->nfe, 1.0, 1.0);
     check_stochastic_options(o->eval.stochastic, o->eval.solver);
+    if (o->eval.bf16) require_bfloat16_cpu();
     if (o->eval.stochastic.churn.active()) throw InputError("robustness injects its own noise; --churn does not apply");
     const CheckpointSummary run = read_checkpoint_summary(ckpt);
     const auto classifier = classifier_for(run, o->eval);  // a missing one fails before --out is made

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "genphys/engine.hpp"
+#include "genphys/errors.hpp"
 #include "torch_cli.hpp"
 
 namespace genphys::cli {
@@ -29,6 +31,12 @@ void prefer_passive_openmp() {
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv.data());
   // exec failed: carry on with the policy already loaded.
+}
+
+void require_bfloat16_cpu() {
+  if (!cpu_has_bfloat16())
+    throw InputError("--bf16: this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16); emulated, the network "
+                     "would run slower than in float32");
 }
 
 }  // namespace genphys::cli

@@ -47,6 +47,8 @@ int run_network_sample(const SampleCliOptions& o) {
   s.threads = o.threads;
   if (!o.classes.empty()) s.classes = parse_class_list(o.classes);
   s.guidance = o.guidance;
+  if (o.bf16) require_bfloat16_cpu();
+  s.bfloat16 = o.bf16;
   s.messages = print_to_stderr;
   const SampleResult r = sample(s);
   if (process_rank() != 0) return 0;  // the ranks sampled together; rank 0 writes

@@ -38,6 +38,7 @@ struct EvalCliOptions {
   int threads = 0;
   bool json = false;
   double guidance = 1.0;  ///< class-conditional checkpoints (eval --guidance)
+  bool bf16 = false;      ///< the network in bfloat16 (CPUs with bfloat16 instructions)
 };
 void add_eval_options(CLI::App& app, EvalCliOptions& options);
 

@@ -29,6 +29,7 @@ struct SampleCliOptions {
   int threads = 0;
   std::string classes;    ///< class-conditional checkpoints: "3", "0,3,5", "0-9"; empty: all in turn
   double guidance = 1.0;  ///< classifier-free guidance weight
+  bool bf16 = false;      ///< the network in bfloat16 (CPUs with bfloat16 instructions)
 };
 
 /// The exact-field path (`--exact`): no network, the empirical field of a data set.

@@ -15,4 +15,8 @@ inline void print_to_stderr(const std::string& line) { std::cerr << line << "\n"
 /// OMP_WAIT_POLICY=PASSIVE; returns only when no re-execution happened.
 void prefer_passive_openmp();
 
+/// --bf16 only where it pays: InputError when the CPU has no bfloat16 instructions (oneDNN would
+/// emulate them, slower than float32).
+void require_bfloat16_cpu();
+
 }  // namespace genphys::cli

@@ -180,7 +180,15 @@ struct SampleOptions {
   // ---- robustness probes (PFGM++ paper, Sec. 5): off at 0 ----------------------------------
   double noise_alpha = 0.0;  ///< after each step to sigma_i > 0: x += alpha sigma_i eps (heun/euler)
   int quantize_bits = 0;     ///< > 0: round each weight tensor to this many bits (symmetric, per tensor)
+  /// The network in bfloat16 (CPU only: LibTorch's autocast runs convolutions, linears and matrix
+  /// products in bfloat16, norms in float); the sampler's state stays float64. It pays on CPUs with
+  /// bfloat16 instructions (cpu_has_bfloat16()); elsewhere oneDNN emulates them, slower than float.
+  bool bfloat16 = false;
 };
+
+/// True when the CPU has bfloat16 dot-product instructions (AVX512_BF16 or AMX-BF16), where
+/// SampleOptions::bfloat16 runs faster than float32.
+bool cpu_has_bfloat16();
 
 struct SampleResult {
   std::vector<float> values;        ///< count x prod(shape), in data scale

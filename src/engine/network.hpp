@@ -56,11 +56,17 @@ class EdmPrecondImpl : public torch::nn::Module {
   bool predicts_velocity() const { return options_.velocity; }
   const PrecondOptions& options() const { return options_; }
   Network net() const { return net_; }
+  /// Inference in bfloat16: without gradients and on the CPU, the network's convolutions, linears
+  /// and matrix products run under LibTorch's CPU autocast (norms in float, the output back in
+  /// float32). Off by default; training never uses it.
+  void set_inference_bfloat16(bool on) { bfloat16_ = on; }
+  bool inference_bfloat16() const { return bfloat16_; }
 
  private:
   torch::Tensor centred(const torch::Tensor& x);
   Network net_;
   PrecondOptions options_;
+  bool bfloat16_ = false;
   torch::Tensor centre_;  ///< (1, ...) float32, or undefined for the origin
 };
 TORCH_MODULE(EdmPrecond);

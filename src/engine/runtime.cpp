@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -79,6 +80,20 @@ torch::Device setup_runtime(const std::string& device_name, int threads) {
 }
 
 }  // namespace engine
+
+bool cpu_has_bfloat16() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;  // the first CPU's flags stand for all
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::string w;
+    while (words >> w)
+      if (w == "avx512_bf16" || w == "amx_bf16") return true;
+    return false;
+  }
+  return false;
+}
 
 std::string engine_description(const std::string& device, int threads) {
   std::string blas = "BLAS unknown";

@@ -139,6 +139,9 @@ SampleResult sample(const SampleOptions& opt) {
   reader.load_model(model, ema);
   model->eval();
   if (opt.quantize_bits > 0) quantize_weights(*model, opt.quantize_bits);
+  if (opt.bfloat16 && !device.is_cpu())
+    throw OptionError("bfloat16", "is implemented for the CPU; on " + device.str() + " sample in float32");
+  model->set_inference_bfloat16(opt.bfloat16);
 
   say(engine_description(device.str(), torch::get_num_threads()));
   SampleResult result;
@@ -163,8 +166,8 @@ SampleResult sample(const SampleOptions& opt) {
   result.guidance = opt.guidance;
   x = x.contiguous();
   result.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-  say(fmt::format("sampled {} from {} ({} weights): {}{} NFE {} per sample, sigma {:g} -> 0 (rho {:g}){}", result.count,
-                  opt.checkpoint, ema ? "EMA" : "raw", to_string(opt.solver),
+  say(fmt::format("sampled {} from {} ({} weights{}): {}{} NFE {} per sample, sigma {:g} -> 0 (rho {:g}){}", result.count,
+                  opt.checkpoint, ema ? "EMA" : "raw", opt.bfloat16 ? ", network in bfloat16" : "", to_string(opt.solver),
                   ode.churn.active() ? fmt::format(" with churn {:g}", ode.churn.s_churn) : "", result.nfe,
                   ode.sigma_max, ode.rho,
                   num_classes == 0 ? std::string()

@@ -31,6 +31,23 @@ assert 0 < j["sw"] < b["noise"]["sw"] and "mmd" in j and j["sample_seconds"] > 0
 PY
 [[ -s "$tmp/e.png" ]] && ok || bad "eval --grid wrote nothing"
 
+# --- --bf16: the network in bfloat16 where the CPU has the instructions, refused elsewhere
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+  if "$genphys" eval --ckpt "$tmp/diffusion/last.ckpt" --nfe 35 --n 200 --threads 1 --json --bf16 >"$tmp/b.json" 2>"$tmp/err"; then
+    ok
+  else
+    bad "eval --bf16: $(cat "$tmp/err")"
+  fi
+  $py - "$tmp/e.json" "$tmp/b.json" <<'PY' && ok || bad "eval --bf16 JSON: $(cat "$tmp/b.json")"
+import json, sys
+f32, b16 = (json.load(open(p)) for p in sys.argv[1:])
+assert b16["n"] == 200 and abs(b16["sw"] - f32["sw"]) < 0.25 * f32["sw"], (f32["sw"], b16["sw"])  # same seeds
+PY
+else
+  expect_error 2 "no bfloat16 instructions" -- eval --ckpt "$tmp/diffusion" --nfe 5 --n 20 --bf16
+fi
+expect_error 2 "is for a network" -- sample --exact --pde diffusion --data toy:moons:64 --n 10 --bf16
+
 # --- diagnostics: the loss per sigma bin next to the Bayes-optimal one
 if "$genphys" eval --ckpt "$tmp/diffusion" --nfe 5 --n 100 --threads 1 --diagnostics --loss-samples 200 --json \
   >"$tmp/d.json" 2>"$tmp/err"; then ok; else bad "eval --diagnostics: $(cat "$tmp/err")"; fi
