@@ -53,10 +53,7 @@ Eigen::MatrixXd FeatureClassifier::features(const std::vector<float>& values, st
 
 metrics::Moments FeatureClassifier::feature_moments(const std::vector<float>& values, std::int64_t count,
                                                     int batch) const {
-  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = features(values, count, batch);
-  metrics::MomentAccumulator acc(feature_dim());
-  acc.add(rows.data(), count);
-  return acc.moments();
+  return metrics::moments_of(features(values, count, batch));
 }
 
 std::vector<std::int64_t> FeatureClassifier::predict(const std::vector<float>& values, std::int64_t count) const {

@@ -85,23 +85,18 @@ double frechet_distance_bootstrap_se(const Eigen::MatrixXd& x, const Moments& re
   if (resamples < 2) throw InputError(fmt::format("bootstrap of the Fréchet distance needs >= 2 resamples, got {}", resamples));
   if (reference.mean.size() != dim || reference.cov.rows() != dim)
     throw InputError(fmt::format("Fréchet distance between features of dimension {} and {}", dim, reference.mean.size()));
-  // tr sqrt(sqrt(C1) C2 sqrt(C1)) is symmetric in C1 and C2, so the fixed reference's root is taken once.
-  const Eigen::MatrixXd root_ref = sqrt_psd(reference.cov);
-  const double ref_trace = reference.cov.trace();
   std::vector<double> fds(std::size_t(resamples), 0.0);
 #pragma omp parallel for schedule(static)
   for (int k = 0; k < resamples; ++k) {
     Rng rng = sample_rng(seed, std::uint64_t(k));
     Eigen::VectorXd counts = Eigen::VectorXd::Zero(n);  // multiplicities of the rows drawn
     for (Eigen::Index i = 0; i < n; ++i) counts(Eigen::Index(rng() % std::uint64_t(n))) += 1.0;
-    const Eigen::RowVectorXd mean = (counts.transpose() * x) / double(n);
-    const Eigen::MatrixXd centred = x.rowwise() - mean;
-    const Eigen::MatrixXd cov = (centred.transpose() * counts.asDiagonal() * centred) / double(n - 1);
-    const Eigen::MatrixXd inner = root_ref * cov * root_ref;
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (inner + inner.transpose()), Eigen::EigenvaluesOnly);
-    const double trace_root = eig.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
-    const double fd = (mean.transpose() - reference.mean).squaredNorm() + cov.trace() + ref_trace - 2.0 * trace_root;
-    fds[std::size_t(k)] = std::max(fd, 0.0);
+    Moments drawn;
+    drawn.mean = (counts.transpose() * x).transpose() / double(n);
+    const Eigen::MatrixXd centred = x.rowwise() - drawn.mean.transpose();
+    drawn.cov = (centred.transpose() * counts.asDiagonal() * centred) / double(n - 1);
+    drawn.count = n;
+    fds[std::size_t(k)] = frechet_distance(drawn, reference);
   }
   double mean_fd = 0.0;
   for (double v : fds) mean_fd += v / resamples;
