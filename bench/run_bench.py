@@ -6,12 +6,15 @@ Prints medians over the repetitions and the ratio twin/genphys (> 1: genphys is 
 Forward passes and the convolution ceiling are timed in steady state on both sides: one untimed
 call, then the mean of three.
 
-    bench/run_bench.py --bench build/ddpmpp_bench [--reps 5] [--threads 2] [--quick]
+    bench/run_bench.py --bench build/ddpmpp_bench [--reps 5] [--threads 2] [--quick] [--isa avx2]
 
 Both sides run with the same settings: OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=1 and glibc's
 malloc tuned as genphys tunes itself (src/engine/runtime.cpp's mallopt calls, given to the twin as
 GLIBC_TUNABLES), unless --stock-twin leaves the twin's environment alone. The header names the CPU
 and the widest vector ISA it has, because oneDNN picks different kernels on AVX2 and AVX-512.
+--isa avx2 runs both sides on an AVX-512 CPU as on an AVX2 one: oneDNN, ATen's vectorized kernels and
+OpenBLAS are each limited to AVX2 (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY, OPENBLAS_CORETYPE), and
+the bfloat16 row is left out (genphys --bf16 refuses CPUs without the instructions).
 """
 import argparse
 import json
@@ -38,6 +41,10 @@ def cpu_flags():
 
 def has_bfloat16():
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+# What --isa avx2 sets on both sides: the dispatch limit of each library that picks kernels at run time.
+AVX2_ONLY = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell"}
 
 
 def cpu_description():
@@ -85,18 +92,27 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="sample 64 images instead of 256, 3 repetitions")
     p.add_argument("--stock-twin", action="store_true", help="run the twin without the shared environment")
+    p.add_argument("--isa", choices=["native", "avx2"], default="native",
+                   help="avx2: limit oneDNN, ATen and OpenBLAS to AVX2 on both sides")
     p.add_argument("--json", help="also write the results here")
     a = p.parse_args()
     if a.quick:
         a.reps = min(a.reps, 3)
+    flags = cpu_flags()
+    if a.isa == "avx2" and "avx2" not in flags:
+        sys.exit("run_bench: --isa avx2 needs a CPU with AVX2")
+    limits = AVX2_ONLY if a.isa == "avx2" else {}
+    bf16 = has_bfloat16() and a.isa == "native"
 
-    shared = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS="1")
-    twin_env = dict(os.environ) if a.stock_twin else dict(shared, GLIBC_TUNABLES=MALLOC_TUNABLES)
+    base = dict(os.environ, **limits)
+    shared = dict(base, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS="1")
+    twin_env = dict(base) if a.stock_twin else dict(shared, GLIBC_TUNABLES=MALLOC_TUNABLES)
     ours = Server("genphys", [a.bench, "serve", str(a.threads)], shared)
     twin = Server("twin", [a.python, os.path.join(HERE, "ddpmpp_twin.py"), "serve", "--threads", str(a.threads)],
                   twin_env)
     flops = ours.hello["flops_per_image"]
-    print(f"# CPU: {cpu_description()}, {os.cpu_count()} logical CPUs", flush=True)
+    limited = (" (both sides limited to AVX2: " + ", ".join(f"{k}={v}" for k, v in limits.items()) + ")") if limits else ""
+    print(f"# CPU: {cpu_description()}, {os.cpu_count()} logical CPUs{limited}", flush=True)
     print(f"# {ours.hello['engine']}", flush=True)
     print(f"# twin: PyTorch {twin.hello['torch']}, {twin.hello['threads']} threads"
           f"{' (stock environment)' if a.stock_twin else ', same thread and malloc settings as genphys'}; ddpmpp-small {flops / 1e9:.3f} GFLOP per image", flush=True)
@@ -110,7 +126,7 @@ def main():
     ]
     # bfloat16 inference (genphys --bf16; the twin under torch.autocast) only where the CPU has the
     # instructions: elsewhere oneDNN emulates them and genphys refuses --bf16.
-    if has_bfloat16():
+    if bf16:
         items.append((f"35-NFE sampling in bf16, {n_sample} images", {"what": "sample", "batch": n_sample, "nfe": 35, "bf16": True}))
     items += [
         ("PFGM++ radii, N=3072, 10^6 draws", {"what": "radii", "batch": 1000000, "dim": 3072, "streams": False}),
@@ -174,15 +190,17 @@ def main():
     print("|---|---:|---:|---:|---|")
     for name, g, t, r, note in rows:
         print(f"| {name} | {g:.4g} | {t:.4g} | {r:.2f}x | {note} |")
-    bf16 = [row for row in rows if "bf16" in row[0]]
-    if bf16:
+    bf16_rows = [row for row in rows if "bf16" in row[0]]
+    if bf16_rows:
         fp32_twin = next(row[2] for row in rows if row[0].startswith("35-NFE sampling,"))
-        print(f"# genphys --bf16 against the twin in float32 (the reference's precision): {fp32_twin / bf16[0][1]:.2f}x")
+        print(f"# genphys --bf16 against the twin in float32 (the reference's precision): {fp32_twin / bf16_rows[0][1]:.2f}x")
+    elif limits:
+        print("# no bfloat16 row: limited to AVX2, which has no bfloat16 instructions")
     else:
         print("# no bfloat16 row: this CPU has no bfloat16 instructions (avx512_bf16, amx_bf16)")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"cpu": cpu_description(), "stock_twin": a.stock_twin, "rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,
+            json.dump({"cpu": cpu_description(), "isa": a.isa, "stock_twin": a.stock_twin, "rows": rows, "conv_peak": conv_peak, "sgemm_peak": sgemm_peak, "dgemm_peak": dgemm_peak,
                        "times": times, "per_draw_radii_s": per_draw,
                        "network_convs_s": {"nchw": conv_parts[False], "nhwc": conv_parts[True]}}, f, indent=1)
 
