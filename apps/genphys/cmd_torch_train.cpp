@@ -43,6 +43,10 @@ CommandRunner setup_train(CLI::App& app) {
   app.add_option("--batch", t.batch, "batch size")->capture_default_str();
   app.add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
   app.add_option("--warmup-images", t.warmup_images, "linear lr warm-up over this many images")->capture_default_str();
+  app.add_option("--lr-cooldown-images", t.lr_cooldown_images,
+                 "the lr falls linearly to 0 over the last this many images before --steps (0: constant; a resume "
+                 "may change it, to branch a cool-down off a run)")
+      ->capture_default_str();
   app.add_option("--ema-halflife-images", t.ema_halflife_images, "EMA half-life in images")->capture_default_str();
   app.add_option("--ema-rampup", t.ema_rampup, "EMA half-life at most this fraction of images seen (0: off)")
       ->capture_default_str();

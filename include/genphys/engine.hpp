@@ -70,6 +70,10 @@ struct TrainConfig {
   int batch = 128;
   double lr = 1e-3;
   double warmup_images = 10000;         ///< linear lr warm-up over this many images
+  /// > 0: the lr falls linearly to 0 over the last this many images before the run's total
+  /// (TrainOptions::steps); a resume may change it, so a run can branch into a cool-down from any
+  /// checkpoint (warm-up, stable, decay). 0: constant after the warm-up.
+  double lr_cooldown_images = 0;
   double ema_halflife_images = 500000;  ///< EMA half-life in images (EDM's ema_halflife_kimg * 1000)
   double ema_rampup = 0.05;             ///< half-life is at most this fraction of the images seen
   double grad_clip = 1.0;               ///< max global gradient norm; 0: off
@@ -88,6 +92,11 @@ struct TrainConfig {
   std::int64_t snapshot_every = 0;
   int snapshot_keep = 0;  ///< > 0: only the newest this many snapshots are kept; 0: all
 };
+
+/// The learning rate's factor for the step that takes the images seen from `images_before` to
+/// `images_after` in a run of `total_images`: the linear warm-up (by images_after) or the
+/// linear cool-down (by images_before, so that the last step still moves), whichever is smaller.
+double lr_factor(const TrainConfig& config, double images_before, double images_after, double total_images);
 
 /// A training run: its config plus how to execute and report it (not stored).
 struct TrainOptions : TrainConfig {

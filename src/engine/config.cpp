@@ -119,9 +119,9 @@ RunConfig config_from_json(const std::string& text) {
       throw InputError("unsupported checkpoint format " + format.dump());
     }
     add_absent_conditional_fields(j);
-    // Absent in runs written before they existed: no snapshots.
+    // Absent in runs written before they existed: no snapshots, no cool-down.
     const TrainConfig defaults;
-    for (const char* key : {"snapshot_every", "snapshot_keep"})
+    for (const char* key : {"snapshot_every", "snapshot_keep", "lr_cooldown_images"})
       if (!j.contains(key)) j[key] = json(defaults)[key];
     const std::string what = "checkpoint config";
     require_integer_fields(j, {"batch", "max_bad_steps", "format", "snapshot_keep"}, true, what);
@@ -147,6 +147,14 @@ std::vector<std::string> train_config_fields() {
   std::vector<std::string> out;
   for (const std::string& pointer : engine::field_pointers()) out.push_back(engine::field_name(pointer));
   return out;
+}
+
+double lr_factor(const TrainConfig& config, double images_before, double images_after, double total_images) {
+  const double warmup = config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0;
+  const double cooldown =
+      config.lr_cooldown_images > 0 ? std::clamp((total_images - images_before) / config.lr_cooldown_images, 0.0, 1.0)
+                                    : 1.0;
+  return std::min(warmup, cooldown);
 }
 
 }  // namespace genphys

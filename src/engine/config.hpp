@@ -18,7 +18,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ModuleSpec, name, params, expr)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ArchOptions, arch, channels, channel_mult, num_blocks, attn_resolutions,
                                    no_attention, dropout, hidden, depth, emb_channels, label_dim)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, module, data, limit, hflip, batch, lr, warmup_images,
-                                   ema_halflife_images, ema_rampup, grad_clip, max_bad_steps, sigma_data, p_mean,
+                                   lr_cooldown_images, ema_halflife_images, ema_rampup, grad_clip, max_bad_steps, sigma_data, p_mean,
                                    p_std, seed, arch, conditional, label_dropout, snapshot_every,
                                    snapshot_keep)
 

@@ -211,6 +211,8 @@ void validate(const TrainOptions& o) {
   if (o.batch < 1) throw OptionError("batch", "must be >= 1");
   if (!(o.lr > 0 && o.lr <= 1e3)) throw OptionError("lr", "must be in (0, 1000]");
   if (!(o.warmup_images >= 0)) throw OptionError("warmup_images", "must be >= 0");
+  if (!(o.lr_cooldown_images >= 0) || !std::isfinite(o.lr_cooldown_images))
+    throw OptionError("lr_cooldown_images", "must be >= 0 (images; 0: no cool-down)");
   if (!(o.ema_halflife_images >= 0)) throw OptionError("ema_halflife_images", "must be >= 0");
   if (!(o.ema_rampup >= 0)) throw OptionError("ema_rampup", "must be >= 0");
   if (!(o.grad_clip >= 0)) throw OptionError("grad_clip", "must be >= 0 (0: off)");
@@ -440,6 +442,9 @@ RunSetup set_up_run(const TrainOptions& opt, const std::string& ckpt, torch::Dev
     if (run.config.process_given && !opt.process)
       throw OptionError("resume", "needs the process given in code that this checkpoint was trained on, not a module");
     adopt_snapshot_settings(run.config, opt);
+    // A cool-down changes no weight already trained: a resume may start one (warm-up, stable, decay).
+    if (std::find(opt.chosen.begin(), opt.chosen.end(), "lr_cooldown_images") != opt.chosen.end())
+      run.config.lr_cooldown_images = opt.lr_cooldown_images;
     require_chosen_unchanged(opt, run.config, opt.chosen);
     if (opt.sigma_max > 0 && std::fabs(opt.sigma_max - run.config.sigma_max) > 1e-9 * run.config.sigma_max)
       throw InputError(fmt::format("--sigma-max {:g} differs from the checkpoint's sigma_max {:.6g}, which a resume keeps",
@@ -603,7 +608,7 @@ TrainResult train(const TrainOptions& opt) {
   parallel.copy_from_root(ema->parameters());
   std::int64_t n_params = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
-  say(fmt::format("pde {}{}, arch {} ({} parameters), target {}{}, sigma_data {:g}, batch {}, lr {:g}, {} at step {} of {}",
+  say(fmt::format("pde {}{}, arch {} ({} parameters), target {}{}, sigma_data {:g}, batch {}, lr {:g}{}, {} at step {} of {}",
                   config.module.name, config.module.expr.empty() ? "" : " (" + config.module.expr + ")",
                   config.arch.arch, n_params, config.velocity_target ? "velocity" : "denoiser",
                   config.scale_from_input ? fmt::format(" (heavy tails: scaled by input beyond tau^2 = {:.4g})",
@@ -611,8 +616,12 @@ TrainResult train(const TrainOptions& opt) {
                                                             ? config.spread_threshold
                                                             : config.sigma_data * config.sigma_data)
                                           : std::string(),
-                  config.sigma_data, config.batch, config.lr, opt.resume ? "resuming" : "starting", state.step,
-                  opt.steps));
+                  config.sigma_data, config.batch, config.lr,
+                  config.lr_cooldown_images > 0
+                      ? fmt::format(" cooling to 0 over images {:g}..{}", std::max(0.0, double(opt.steps) * config.batch - config.lr_cooldown_images),
+                                    opt.steps * config.batch)
+                      : std::string(),
+                  opt.resume ? "resuming" : "starting", state.step, opt.steps));
 
   TrainResult result;
   result.start_step = state.step;
@@ -660,7 +669,7 @@ TrainResult train(const TrainOptions& opt) {
     torch::manual_seed(mix_seed(config.seed ^ mix_seed(std::uint64_t(step) + 0x2545f4914f6cdd1dULL)) + ranks.rank());
     const Batch b = maker.make(step);
     const double images_after = double(step + 1) * B;
-    const double lr = config.lr * (config.warmup_images > 0 ? std::min(1.0, images_after / config.warmup_images) : 1.0);
+    const double lr = config.lr * lr_factor(config, double(step) * B, images_after, double(opt.steps) * B);
     const std::optional<double> loss = optimiser_step(model, optimizer, config, b, device, lr, parallel);
     if (loss) {
       update_ema(config, images_after, params, ema_params);

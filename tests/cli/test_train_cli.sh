@@ -71,6 +71,7 @@ expect_error 2 "^genphys: error: --arch 'resnet' is unknown (valid: auto, unet-s
 expect_error 2 "needs image data" -- train --pde diffusion --data toy:moons:100 --arch unet-small --out "$tmp/r0" "${common[@]}"
 expect_error 2 "CUDA" -- train --pde diffusion --data toy:moons:100 --device cuda:99 --out "$tmp/r0" "${common[@]}"
 expect_error 2 "cannot" -- train --pde diffusion --data toy:moons:100 --out /proc/genphys/run "${common[@]}"
+expect_error 2 "^genphys: error: --lr-cooldown-images must be >= 0" -- train --pde diffusion --data toy:moons:100 --lr-cooldown-images -5 --out "$tmp/r0" "${common[@]}"
 [[ ! -e "$tmp/r0" ]] && ok || bad "a refused run left $tmp/r0"
 
 # --auto-sigma-max: a fresh run's sigma_max from the module and the data, said on stderr and stored
@@ -135,6 +136,9 @@ expect_error 2 "^genphys: error: --lr 0.002 differs from the run's 0.001" -- tra
 expect_error 2 "^genphys: error: --batch 32 differs from the run's 64" -- train --resume --out "$tmp/run" --batch 32 --steps 90 --no-progress
 expect_error 2 "^genphys: error: --hidden 64 differs from the run's 128" -- train --resume --out "$tmp/run" --hidden 64 --steps 90 --no-progress
 expect_error 2 "^genphys: error: --steps 4 is below the run's step 80" -- train --resume --out "$tmp/run" --steps 4 --no-progress
+# A cool-down changes no weight already trained: a resume may start one.
+if "$genphys" train --resume --out "$tmp/run" --steps 85 --lr-cooldown-images 320 --no-progress --threads 1 >"$tmp/out" 2>"$tmp/err"; then ok; else bad "resume into a cool-down: $(cat "$tmp/err")"; fi
+grep -q "cooling to 0 over images 5120..5440" "$tmp/err" && ok || bad "cool-down start-up line: $(grep lr "$tmp/err")"
 # A killed run's temp checkpoint is removed, and stats.jsonl lines past the checkpoint (logged by a
 # run killed before its next checkpoint) are not left to appear twice.
 : >"$tmp/run/last.ckpt.tmp.AbC123"

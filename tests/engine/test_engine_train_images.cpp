@@ -60,7 +60,7 @@ TEST_CASE("PFGM (D = 1), UNet on 8x8 images: the median loss falls") {
   CHECK(r.eval_loss_end < r.eval_loss_start);
 }
 
-TEST_CASE("resume: 2k steps in one go == k steps, save, resume, k steps (bit-exact)") {
+TEST_CASE("resume: 2k steps in one go == k steps, save, resume (branching into a cool-down), k steps (bit-exact)") {
   TempDir dir("img_resume");
   auto options = [&](const std::string& run, std::int64_t steps) {
     TrainOptions o = image_run(dir, make_pfgmpp_process(64, 16.0));
@@ -73,10 +73,17 @@ TEST_CASE("resume: 2k steps in one go == k steps, save, resume, k steps (bit-exa
     o.warmup_images = 40;  // the lr ramp spans the resume point
     return o;
   };
-  train(options("straight", 10));
+  // The straight run cools down over images 32..80, where its first 5 steps (images 0..40) still
+  // see the full lr; the stopped run trains those without a cool-down and is branched into the
+  // same cool-down on resume.
+  TrainOptions straight = options("straight", 10);
+  straight.lr_cooldown_images = 48;
+  train(straight);
   train(options("stopped", 5));
   TrainOptions resumed = options("stopped", 10);
   resumed.resume = true;
+  resumed.lr_cooldown_images = 48;
+  resumed.chosen = {"lr_cooldown_images"};
   const TrainResult r = train(resumed);
   CHECK(r.start_step == 5);
   CHECK(r.steps_done == 10);

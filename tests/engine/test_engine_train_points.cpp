@@ -310,3 +310,65 @@ TEST_CASE("snapshots: numbered by images seen, atomic, the newest K kept, the se
   odd.snapshot_every = -1;
   CHECK_THROWS_WITH(train(odd), Catch::Matchers::Contains("snapshot_every"));
 }
+
+TEST_CASE("lr cool-down: linear to 0 over the run's last images; a resume may branch one off a run") {
+  TrainConfig c;
+  c.warmup_images = 100;
+  c.lr_cooldown_images = 400;
+  // Warm-up by the images after the step, cool-down by the images before it, the smaller wins.
+  CHECK(lr_factor(c, 0, 50, 1000) == Approx(0.5));
+  CHECK(lr_factor(c, 300, 350, 1000) == 1.0);
+  CHECK(lr_factor(c, 600, 650, 1000) == 1.0);
+  CHECK(lr_factor(c, 800, 850, 1000) == Approx(0.5));
+  CHECK(lr_factor(c, 950, 1000, 1000) == Approx(0.125));  // the last step still moves
+  CHECK(lr_factor(c, 1000, 1050, 1000) == 0.0);
+  c.lr_cooldown_images = 0;
+  CHECK(lr_factor(c, 950, 1000, 1000) == 1.0);
+  c.lr_cooldown_images = 2000;  // longer than the run: starts below the peak
+  CHECK(lr_factor(c, 100, 150, 1000) == Approx(0.45));
+
+  auto logged_lr = [](const std::string& stats) {
+    std::vector<double> out;
+    std::ifstream in(stats);
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.contains("lr")) out.push_back(j["lr"].get<double>());
+    }
+    return out;
+  };
+  TempDir dir("pts_cooldown");
+  TrainOptions o = cluster_run(dir, make_diffusion_process(2), "diffusion");
+  o.steps = 8;
+  o.batch = 64;
+  o.warmup_images = 0;
+  o.eval_samples = 0;
+  o.log_every = 1;
+  REQUIRE(train(o).steps_done == 8);
+  // Constant, then branched into a 256-image cool-down at its own end: 4 more steps of 64, the lr
+  // of each step is 2e-3 times (768 - images before it) / 256.
+  TrainOptions branch = o;
+  branch.resume = true;
+  branch.steps = 12;
+  branch.lr_cooldown_images = 256;
+  branch.chosen = {"lr_cooldown_images"};
+  REQUIRE(train(branch).steps_done == 12);
+  std::vector<double> lr = logged_lr(dir / "run/stats.jsonl");
+  REQUIRE(lr.size() == 12);
+  for (int step = 0; step < 8; ++step) CHECK(lr[step] == Approx(2e-3));
+  for (int step = 8; step < 12; ++step) CHECK(lr[step] == Approx(2e-3 * (768.0 - 64 * step) / 256));
+  CHECK(read_checkpoint_summary(dir / "run/last.ckpt").step == 12);
+  // The run keeps its cool-down: resumed without the flag to a later end, it cools towards that end.
+  TrainOptions later = o;
+  later.resume = true;
+  later.steps = 14;
+  REQUIRE(train(later).steps_done == 14);
+  lr = logged_lr(dir / "run/stats.jsonl");
+  REQUIRE(lr.size() == 14);
+  CHECK(lr[12] == Approx(2e-3 * (896.0 - 768) / 256));
+  CHECK(lr[13] == Approx(2e-3 * (896.0 - 832) / 256));
+
+  o.out_dir = dir / "bad";
+  o.lr_cooldown_images = -1;
+  CHECK_THROWS_WITH(train(o), Catch::Matchers::Contains("lr_cooldown_images"));
+  CHECK(!std::filesystem::exists(dir / "bad/last.ckpt"));
+}
