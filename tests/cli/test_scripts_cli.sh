@@ -47,12 +47,14 @@ expect_script_error "must be positive integers" N=0
 expect_script_error "multiple of 64" ROUND=100 IMAGES=200
 expect_script_error "divide IMAGES" ROUND=128 IMAGES=200
 expect_script_error "SEED_RUNS names 'yukawa2'" SEED_RUNS=yukawa2
+expect_script_error "COOLDOWN must be an integer from 0 to ROUND" COOLDOWN=-1
+expect_script_error "COOLDOWN must be an integer from 0 to ROUND (128)" COOLDOWN=200 ROUND=128 IMAGES=256
 
 # A study of 2 rounds of 128 images with one seed run, stopped by a failing call after the first
 # round's six trainings (call 1 is the classifier, call 8 fails), then continued.
 study="$tmp/study"
 : >"$FAKE_LOG"
-if FAIL_AT_CALL=8 IMAGES=256 ROUND=128 SEED_RUNS=diffusion bash "$script" "$fake" "$study" >/dev/null 2>&1; then
+if FAIL_AT_CALL=8 IMAGES=256 ROUND=128 COOLDOWN=64 SEED_RUNS=diffusion bash "$script" "$fake" "$study" >/dev/null 2>&1; then
   bad "the interrupted study exited 0"
 else
   ok
@@ -62,7 +64,7 @@ first=$(grep -c '^train' "$FAKE_LOG")
 for name in diffusion pfgmpp128 pfgmpp2048 pfgm yukawa diffusion-seed1; do
   [[ -e "$study/runs/$name/snapshots/snapshot-000000128.ckpt" ]] && ok || bad "$name did not reach round 1"
 done
-IMAGES=256 ROUND=128 SEED_RUNS=diffusion bash "$script" "$fake" "$study" >/dev/null 2>"$tmp/err" && ok ||
+IMAGES=256 ROUND=128 COOLDOWN=64 SEED_RUNS=diffusion bash "$script" "$fake" "$study" >/dev/null 2>"$tmp/err" && ok ||
   bad "the continued study failed: $(cat "$tmp/err")"
 /usr/bin/python3 - "$FAKE_LOG" <<'PY' && ok || bad "call log: $(cat "$FAKE_LOG")"
 import sys
@@ -83,6 +85,8 @@ for c in trains:
     assert ("--resume" in c) == (opt(c, "--steps") == "4"), c
     assert opt(c, "--arch") == "ddpmpp-small" and opt(c, "--batch") == "64" and opt(c, "--sigma-max") == "80", c
     assert opt(c, "--snapshot-every") == "128", c
+    # The last round (to 4 steps = 256 images) ends in the cool-down; earlier rounds keep the lr.
+    assert opt(c, "--lr-cooldown-images") == ("64" if opt(c, "--steps") == "4" else None), c
 assert [opt(c, "--D") for c in trains[:5]] == [None, "128", "2048", "1", None], trains[:5]
 compare = [c for c in calls if c[0] == "compare"]
 assert len(compare) == 1 and opt(compare[0], "--nfe") == "9,17,35,79" and opt(compare[0], "--n") == "1000", compare
@@ -90,5 +94,31 @@ spec = dict(item.split("=") for item in opt(compare[0], "--runs").split(","))
 assert sorted(spec) == sorted(runs) and all(p.endswith("snapshot-000000256.ckpt") for p in spec.values()), spec
 assert sum(c[0] == "robustness" for c in calls) == 5, calls
 PY
+
+# scripts/quality_run.sh: stable to the cool-down's start (kept as stable-<images>.ckpt), then the
+# cool-down; a second invocation goes on with the cool-down alone; another budget is refused.
+quality="${GENPHYS_SOURCE_DIR:-$(dirname "$0")/../..}/scripts/quality_run.sh"
+qrun="$tmp/q/runs/quality"
+COOLDOWN=100 bash "$quality" "$fake" "$qrun" 256 >/dev/null 2>"$tmp/err"
+[[ $? -eq 2 && $(wc -l <"$tmp/err") -eq 1 ]] && grep -q "COOLDOWN must be a multiple of 64 below IMAGES (256), got '100'" "$tmp/err" &&
+  [[ ! -e $qrun ]] && ok || bad "COOLDOWN=100: $(cat "$tmp/err")"
+: >"$FAKE_LOG"
+COOLDOWN=128 bash "$quality" "$fake" "$qrun" 256 >/dev/null 2>"$tmp/err" && ok || bad "quality run: $(cat "$tmp/err")"
+[[ -f $qrun/stable-000000128.ckpt ]] && ok || bad "no stable-000000128.ckpt: $(ls "$qrun")"
+COOLDOWN=128 bash "$quality" "$fake" "$qrun" 256 >/dev/null 2>"$tmp/err" && ok || bad "quality run again: $(cat "$tmp/err")"
+/usr/bin/python3 - "$FAKE_LOG" <<'PY' && ok || bad "quality call log: $(cat "$FAKE_LOG")"
+import sys
+calls = [l.split() for l in open(sys.argv[1])]
+def opt(c, name):
+    return c[c.index(name) + 1] if name in c else None
+trains = [c for c in calls if c[0] == "train"]
+# (steps, resumed, cool-down) of each training call: stable, cool-down; then the cool-down again.
+got = [(opt(c, "--steps"), "--resume" in c, opt(c, "--lr-cooldown-images")) for c in trains]
+assert got == [("2", False, None), ("4", True, "128"), ("4", True, "128")], got
+assert sum(c[:1] == ["eval"] and "--snapshots" in c for c in calls) == 2, calls
+PY
+COOLDOWN=128 bash "$quality" "$fake" "$qrun" 512 >/dev/null 2>"$tmp/err"
+[[ $? -eq 2 && $(wc -l <"$tmp/err") -eq 1 ]] && grep -q "cools down from .*stable-000000128.ckpt on" "$tmp/err" &&
+  ok || bad "another budget: $(cat "$tmp/err")"
 
 finish
