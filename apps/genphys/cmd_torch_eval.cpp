@@ -224,6 +224,7 @@ CommandRunner setup_eval(CLI::App& app) {
                       {"s_tmax", o->eval.stochastic.churn.s_tmax}, {"s_noise", o->eval.stochastic.churn.s_noise}};
       j["seed"] = o->eval.seed;
       j["seeds"] = seed_range(ref.n);
+      j["weights"] = o->eval.no_ema ? "raw" : "ema";
       j["reference"] = reference_json(ref, classifier.get());
       if (run.num_classes > 0) j["guidance"] = o->eval.guidance;
       if (!by_class.empty()) j["classes"] = class_scores_json(by_class);
@@ -232,9 +233,9 @@ CommandRunner setup_eval(CLI::App& app) {
       std::cout << j.dump() << "\n";
       return 0;
     }
-    std::cout << fmt::format("{} ({}, step {}): {} NFE {} (asked {}), n {}, seeds {} (global seed {}), sampling {:.1f} s\n",
-                             ckpt, run.pde, run.step, o->eval.solver, row.nfe, o->nfe, ref.n, seed_range(ref.n),
-                             o->eval.seed, row.seconds);
+    std::cout << fmt::format("{} ({}, step {}, {} weights): {} NFE {} (asked {}), n {}, seeds {} (global seed {}), sampling {:.1f} s\n",
+                             ckpt, run.pde, run.step, o->eval.no_ema ? "raw" : "EMA", o->eval.solver,
+                             row.nfe, o->nfe, ref.n, seed_range(ref.n), o->eval.seed, row.seconds);
     if (ref.is_image) {
       std::cout << fmt::format("FD in classifier features (dim {}, test accuracy {:.2f}%), reference: {}\n",
                                classifier->feature_dim(), 100 * classifier->test_accuracy(), ref.reference_set);

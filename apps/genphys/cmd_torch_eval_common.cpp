@@ -37,6 +37,7 @@ void add_eval_options(CLI::App& app, EvalCliOptions& o) {
   app.add_option("--batch", o.batch, "samples integrated together")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: physical cores)")->capture_default_str();
   app.add_flag("--bf16", o.bf16, kBf16Help);
+  app.add_flag("--no-ema", o.no_ema, "score the raw weights instead of the EMA (what the EMA buys)");
 }
 
 std::unique_ptr<FeatureClassifier> classifier_for(const CheckpointSummary& run, const EvalCliOptions& o) {
@@ -63,6 +64,7 @@ EvalRow evaluate_checkpoint(const std::string& checkpoint, int nfe, const EvalCl
   s.noise_alpha = noise_alpha;
   s.quantize_bits = quantize_bits;
   s.bfloat16 = o.bf16;
+  s.use_ema = !o.no_ema;
   const auto start = std::chrono::steady_clock::now();
   SampleResult r = sample(s);
   EvalRow row;

@@ -39,6 +39,7 @@ struct EvalCliOptions {
   bool json = false;
   double guidance = 1.0;  ///< class-conditional checkpoints (eval --guidance)
   bool bf16 = false;      ///< the network in bfloat16 (CPUs with bfloat16 instructions)
+  bool no_ema = false;    ///< the raw weights instead of the EMA
 };
 void add_eval_options(CLI::App& app, EvalCliOptions& options);
 

@@ -48,6 +48,17 @@ else
 fi
 expect_error 2 "is for a network" -- sample --exact --pde diffusion --data toy:moons:64 --n 10 --bf16
 
+# --- --no-ema: the raw weights, from the same seeds (what the EMA buys)
+"$genphys" eval --ckpt "$tmp/diffusion/last.ckpt" --nfe 35 --n 200 --threads 1 --json --no-ema >"$tmp/raw.json" 2>"$tmp/err" \
+  || bad "eval --no-ema: $(cat "$tmp/err")"
+$py - "$tmp/e.json" "$tmp/raw.json" <<'PY' && ok || bad "eval --no-ema JSON: $(cat "$tmp/raw.json")"
+import json, sys
+ema, raw = (json.load(open(p)) for p in sys.argv[1:])
+assert ema["weights"] == "ema" and raw["weights"] == "raw", (ema.get("weights"), raw.get("weights"))
+noise = raw["reference"]["baselines"]["noise"]["sw"]
+assert raw["sw"] != ema["sw"] and 0 < raw["sw"] < noise, (ema["sw"], raw["sw"], noise)
+PY
+
 # --- diagnostics: the loss per sigma bin next to the Bayes-optimal one
 if "$genphys" eval --ckpt "$tmp/diffusion" --nfe 5 --n 100 --threads 1 --diagnostics --loss-samples 200 --json \
   >"$tmp/d.json" 2>"$tmp/err"; then ok; else bad "eval --diagnostics: $(cat "$tmp/err")"; fi
