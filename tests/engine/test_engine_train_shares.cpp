@@ -23,6 +23,7 @@
 // tables over t for its targets (src/physics/subordinator.cpp). Run seed 0: screened Poisson
 // m = 0.5 0.251 [0.9965], custom 0.263 [0.987], tempered 0.2515 [0.986]; 37 s of CPU for the
 // pair, 15 s for tempered. Seeds 1-4 were not run for these three.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -79,12 +80,14 @@ struct Shares {
   double minority = 0;  ///< share of finite samples with x > 0 (nearer (1, 0))
   double landed = 0;    ///< share of finite samples within 0.25 (5 spreads) of a cluster centre
   int non_finite = 0;
+  std::vector<float> values;  ///< the samples, (x, y) rows
 };
 
 // Samples a trained checkpoint at `nfe` (Heun) and counts the shares.
 Shares sample_shares(const std::string& label, const std::string& checkpoint, std::uint64_t seed, int nfe,
-                     Stepping stepping = Stepping::source) {
+                     Stepping stepping = Stepping::source, bool bfloat16 = false) {
   SampleOptions s;
+  s.bfloat16 = bfloat16;
   s.checkpoint = checkpoint;
   s.threads = 1;
   s.nfe = nfe;
@@ -109,8 +112,9 @@ Shares sample_shares(const std::string& label, const std::string& checkpoint, st
   }
   sh.minority = finite ? double(right) / finite : NAN;
   sh.landed = finite ? double(landed) / finite : NAN;
-  std::cout << label << " (run seed " << seed << ", Heun " << nfe << ", " << to_string(stepping)
-            << " steps): minority share " << sh.minority << " of " << finite << " finite samples (" << sh.non_finite
+  sh.values = out.values;
+  std::cout << label << " (run seed " << seed << ", Heun " << nfe << ", " << to_string(stepping) << " steps"
+            << (bfloat16 ? ", network in bfloat16" : "") << "): minority share " << sh.minority << " of " << finite << " finite samples (" << sh.non_finite
             << " non-finite), " << sh.landed << " within 0.25 of a centre" << std::endl;
   return sh;
 }
@@ -156,6 +160,37 @@ void check_shares(const std::string& label, const std::string& pde, const ParamV
 }  // namespace
 
 TEST_CASE("shares: diffusion") { check_shares("diffusion", "diffusion", {}); }
+
+// --bf16 (CPU autocast) samples the same distribution as float32: the same trained model, the
+// same seeds, both within the tolerance of the data's share. Only where the CPU has bfloat16
+// instructions (elsewhere --bf16 is refused).
+TEST_CASE("shares: diffusion with the network in bfloat16") {
+  if (!cpu_has_bfloat16()) {
+    WARN("no bfloat16 instructions on this CPU: not run");
+    return;
+  }
+  TempDir dir("shares_bf16");
+  const TrainResult r = train_two_clusters(dir, {"diffusion", {}, ""}, 0);
+  const Shares f32 = sample_shares("diffusion", r.checkpoint, 0, 35);
+  const Shares b16 = sample_shares("diffusion", r.checkpoint, 0, 35, Stepping::source, true);
+  INFO("minority share float32 " << f32.minority << ", bfloat16 " << b16.minority << ", tolerance " << kTolerance);
+  CHECK(b16.non_finite == 0);
+  CHECK(std::abs(b16.minority - kMinority) < kTolerance);
+  CHECK(b16.landed > 0.9);
+  // Same model and seeds: bfloat16 moves the share by at most about one binomial standard error.
+  CHECK(std::abs(b16.minority - f32.minority) < 2.0 * kStandardError);
+  // ...and it really ran in bfloat16: the samples moved, the typical one by far less than a
+  // cluster's spread (a few, on trajectories that part near a cluster's edge, move further).
+  std::vector<double> moved;
+  for (std::size_t i = 0; i + 1 < f32.values.size(); i += 2)
+    moved.push_back(std::hypot(b16.values[i] - f32.values[i], b16.values[i + 1] - f32.values[i + 1]));
+  std::sort(moved.begin(), moved.end());
+  const double median = moved[moved.size() / 2], p99 = moved[moved.size() * 99 / 100];
+  INFO("sample displacement: median " << median << ", 99th percentile " << p99 << ", largest " << moved.back());
+  CHECK(median > 1e-5);
+  CHECK(median < 0.01);
+  CHECK(p99 < 0.05);
+}
 
 TEST_CASE("shares: PFGM++ (D = 128)") { check_shares("pfgmpp", "poisson", {{"D", 128.0}}); }
 
